@@ -1,0 +1,78 @@
+"""The ``harness`` command: parses arguments, then hands over to the package that does the work.
+
+Kept thin on purpose: ``harness`` must not import ``sim``, ``live`` or ``reports`` at module
+level (the shared layer knows nothing of the worlds), so each subcommand loads its
+implementation lazily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _cmd_data_import(args: argparse.Namespace) -> int:
+    from sim.data.cli_commands import run_import
+
+    return run_import(args.sources, args.out, fmt=args.format, skip_bad=args.skip_bad)
+
+
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    from sim.data.cli_commands import run_verify
+
+    return run_verify(args.paths, fmt=args.format)
+
+
+def _cmd_data_formats(args: argparse.Namespace) -> int:
+    from sim.data.cli_commands import run_formats
+
+    return run_formats()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sim.demo import run_demo
+
+    return run_demo(out_dir=args.out, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and for ``--help`` docs)."""
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="import and verify market data")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+
+    imp = data_sub.add_parser("import", help="convert raw recordings to canonical Parquet")
+    imp.add_argument("sources", nargs="+", type=Path, help="raw files to import")
+    imp.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    imp.add_argument("--format", default=None, help="importer name (default: autodetect)")
+    imp.add_argument("--skip-bad", action="store_true", help="count and report bad rows instead of failing")
+    imp.set_defaults(func=_cmd_data_import)
+
+    ver = data_sub.add_parser("verify", help="rebuild books, report sequence gaps and book match rate")
+    ver.add_argument("paths", nargs="+", type=Path, help="raw or canonical files, in replay order")
+    ver.add_argument("--format", default=None, help="importer name for raw files (default: autodetect)")
+    ver.set_defaults(func=_cmd_data_verify)
+
+    fmts = data_sub.add_parser("formats", help="list the supported raw formats")
+    fmts.set_defaults(func=_cmd_data_formats)
+
+    demo = sub.add_parser("demo", help="import the shipped BTCUSDT recording and replay it")
+    demo.add_argument("--out", type=Path, default=Path("runs"), help="where to write outputs")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``harness`` console script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

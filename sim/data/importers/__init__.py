@@ -1,0 +1,7 @@
+"""Built-in importers, one module per family of raw formats.
+
+Importing this package registers them (see ``base.register``); the registration order is the
+autodetect priority, most specific first.
+"""
+
+from __future__ import annotations
