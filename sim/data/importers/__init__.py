@@ -5,3 +5,15 @@ autodetect priority, most specific first.
 """
 
 from __future__ import annotations
+
+from sim.data.importers import (  # noqa: F401  (imported for their registrations)
+    binance,
+    bybit,
+    coinbase,
+    hyperliquid,
+    kraken,
+    nautilus,
+    okx,
+    ohlcv,
+    tardis,
+)

@@ -1,0 +1,1 @@
+"""Importer module (binance); filled in by its owner."""

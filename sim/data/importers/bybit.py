@@ -1,0 +1,1 @@
+"""Importer module (bybit); filled in by its owner."""

@@ -1,0 +1,1 @@
+"""Importer module (coinbase); filled in by its owner."""

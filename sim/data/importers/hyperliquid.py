@@ -1,0 +1,1 @@
+"""Importer module (hyperliquid); filled in by its owner."""

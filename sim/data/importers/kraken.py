@@ -1,0 +1,1 @@
+"""Importer module (kraken); filled in by its owner."""

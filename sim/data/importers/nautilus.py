@@ -1,0 +1,1 @@
+"""Importer module (nautilus); filled in by its owner."""

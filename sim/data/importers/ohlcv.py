@@ -1,0 +1,1 @@
+"""Importer module (ohlcv); filled in by its owner."""

@@ -1,0 +1,1 @@
+"""Importer module (okx); filled in by its owner."""

@@ -1,0 +1,1 @@
+"""Importer module (tardis); filled in by its owner."""
