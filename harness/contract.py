@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from harness.model import (
@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 
-class ErrorCategory(str, Enum):
+class ErrorCategory(StrEnum):
     """The five error categories of the contract, plus AMBIGUOUS for unknown-outcome submits."""
 
     RETRYABLE = "RETRYABLE"

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
 from harness.money import from_fixed
 
 __all__ = [
+    "BOOK_ASK",
+    "BOOK_BID",
+    "F_LAST",
+    "F_SNAPSHOT",
     "Aggressor",
     "Balance",
     "BookDelta",
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """Order side."""
 
     BUY = "BUY"
@@ -75,7 +79,7 @@ class Aggressor(IntEnum):
     SELLER = -1
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     """Order types every adapter understands; a venue declares the subset it supports."""
 
     MARKET = "MARKET"
@@ -86,7 +90,7 @@ class OrderType(str, Enum):
     TAKE_PROFIT = "TAKE_PROFIT"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     """How long an order may rest: until cancelled, immediate-or-cancel, fill-or-kill, until a date."""
 
     GTC = "GTC"
@@ -95,7 +99,7 @@ class TimeInForce(str, Enum):
     GTD = "GTD"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """Order lifecycle states (the venue's and ours); the last four are the transitional ones."""
 
     PENDING = "PENDING"
@@ -124,14 +128,14 @@ class OrderStatus(str, Enum):
 _TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 
 
-class Liquidity(str, Enum):
+class Liquidity(StrEnum):
     """Whether a fill added liquidity (maker) or removed it (taker); decides the fee rate."""
 
     MAKER = "MAKER"
     TAKER = "TAKER"
 
 
-class VenueStatus(str, Enum):
+class VenueStatus(StrEnum):
     """Operational status of a registered venue."""
 
     ACTIVE = "ACTIVE"
@@ -140,7 +144,7 @@ class VenueStatus(str, Enum):
     ERROR = "ERROR"
 
 
-class VenueMode(str, Enum):
+class VenueMode(StrEnum):
     """Which environment a live adapter talks to; SANDBOX must never reach a production URL."""
 
     SANDBOX = "SANDBOX"
@@ -199,7 +203,8 @@ class BookDelta(NamedTuple):
 
     ``first_update_id``/``update_id``/``prev_update_id`` are the venue's sequence fields of the
     message the change came in (Binance ``U``/``u``/``pu``; -1 where the venue has none) and
-    ``flags`` marks snapshot rows and the last row of a message (``F_SNAPSHOT``, ``F_LAST``).
+    ``flags`` marks snapshot rows and the last row of a message (``F_SNAPSHOT``, ``F_LAST``);
+    ``side`` is ``BOOK_BID`` (1) or ``BOOK_ASK`` (-1).
     """
 
     ts_event: int
@@ -214,10 +219,11 @@ class BookDelta(NamedTuple):
     prev_update_id: int
     flags: int
 
-    F_SNAPSHOT = 1
-    F_LAST = 2
-    BID = 1
-    ASK = -1
+
+BOOK_BID = 1
+BOOK_ASK = -1
+F_SNAPSHOT = 1  # BookDelta.flags: the row belongs to a full snapshot
+F_LAST = 2  # BookDelta.flags: the last row of one venue message
 
 
 class BookSnapshot(NamedTuple):

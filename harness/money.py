@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 DECIMALS = 9
-SCALE = 10**DECIMALS
+SCALE: int = 10**DECIMALS
 INT64_MAX = 2**63 - 1
 _QUANTUM = Decimal(1).scaleb(-DECIMALS)
 
@@ -44,7 +44,7 @@ def to_fixed(value: str | Decimal | int) -> int:
     with more than ``DECIMALS`` significant decimal places raises ``MoneyError`` rather than
     being rounded, because a silently rounded price is a wrong price.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError(f"money must not be a float or bool: {value!r}")
     if isinstance(value, int):
         return value * SCALE
@@ -59,12 +59,14 @@ def to_fixed(value: str | Decimal | int) -> int:
             units = abs(whole) * SCALE + frac
             return -units if negative else units
         try:
-            value = Decimal(text)
+            number = Decimal(text)
         except InvalidOperation as exc:
             raise MoneyError(f"not a decimal number: {value!r}") from exc
-    if not value.is_finite():
+    else:
+        number = value
+    if not number.is_finite():
         raise MoneyError(f"not a finite number: {value!r}")
-    scaled = value.scaleb(DECIMALS)
+    scaled = number.scaleb(DECIMALS)
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"more than {DECIMALS} decimal places: {value!r}")
     return int(scaled)

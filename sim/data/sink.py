@@ -61,7 +61,8 @@ class ParquetSink:
         try:
             arrays = [pa.array(col, type=f.type) for col, f in zip(self._columns, self.schema, strict=True)]
         except (pa.ArrowInvalid, OverflowError) as exc:
-            raise DataFormatError(self.path, None, None, f"value out of range for {self.kind}: {exc}") from exc
+            reason = f"value out of range for {self.kind}: {exc}"
+            raise DataFormatError(self.path, None, None, reason) from exc
         table = pa.Table.from_arrays(arrays, schema=self._schema_with_meta)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
