@@ -8,10 +8,10 @@ imports.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.files import file_sha256
 from sim.data.errors import BadRowLog
 from sim.data.importers.base import ImportContext, detect
 from sim.data.sink import ParquetSink
@@ -41,15 +41,6 @@ def output_stem(source: Path) -> str:
                 name = name[: -len(suffix)]
                 changed = True
     return name
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes (recorded in outputs and run manifests)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad: bool = False,
