@@ -339,3 +339,32 @@ def _chain(first: list[tuple[int, int, CandleValues]],
            rest: Iterator[tuple[int, int, CandleValues]]) -> Iterator[tuple[int, int, CandleValues]]:
     yield from first
     yield from rest
+
+
+# -- file-name hints -------------------------------------------------------------------------
+
+KNOWN_VENUES = frozenset({
+    "binance", "bitfinex", "bitmex", "bitstamp", "bybit", "coinbase", "deribit", "ftx", "gemini",
+    "hyperliquid", "huobi", "kraken", "kucoin", "okx",
+})
+_NOT_SYMBOLS = frozenset({"trades", "quotes", "book", "depth", "ohlc", "ohlcv", "candles", "klines",
+                          "day", "daily", "min", "minute", "hour", "d", "h", "1m", "1h", "1d"})
+
+
+def name_hint(path: Path) -> tuple[str | None, str | None, list[str]]:
+    """Venue and symbol suggested by a file name, for formats whose content names neither.
+
+    ``binance_btcusdt_day_2020.csv`` -> ("binance", "BTCUSDT"); ``Coinbase_BTCUSD_1h.csv`` ->
+    ("coinbase", "BTCUSD"); ``btc-perp-20211231-20220201_1m.csv`` -> (None, "BTC-PERP"). Tokens
+    are split on ``_`` (or ``-`` when there is no ``_``); the remaining tokens are returned for
+    callers that need more (a wide CSV's quote currency). Only a fallback: ``--venue`` /
+    ``--symbol`` override it, and what was used is written to the output's metadata.
+    """
+    stem = path.name.split(".")[0]
+    tokens = [t for t in re.split("_" if "_" in stem else "-", stem) if t]
+    venue = tokens[0].lower() if tokens and tokens[0].lower() in KNOWN_VENUES else None
+    rest = tokens[1:] if venue else tokens
+    symbol = None
+    if rest and rest[0].lower() not in _NOT_SYMBOLS:
+        symbol = re.sub(r"(-\d+)+$", "", rest[0]).upper() or None
+    return venue, symbol, rest[1:] if rest else []
