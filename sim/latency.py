@@ -1,0 +1,223 @@
+"""Seeded latency models for the three paths between a client and a simulated venue.
+
+Every model draws an ``int`` of nanoseconds from a ``random.Random`` that the caller passes in
+(one named stream per channel, e.g. ``SeededRng(seed).stream("latency.order_entry")``); nothing
+here touches the global ``random``, so a run is reproducible from its seed. Floats are used only
+inside a draw, for the shape of the distribution; every result is an integer duration.
+
+Models:
+
+* ``Constant``: the same delay every time.
+* ``LogNormal``: right-skewed network delay. Parameterised by ``median_ns`` and ``sigma`` (the
+  standard deviation of the log); ``mu = ln(median_ns)``. ``LogNormal.from_mu_sigma`` takes
+  ``mu`` directly (log of nanoseconds). Draws below ``floor_ns`` are raised to it and, when
+  ``cap_ns`` is set, draws above it are lowered to it.
+* ``Empirical``: resamples recorded delays uniformly (a bootstrap), clamped at ``floor_ns``.
+  ``Empirical.from_offsets`` builds one from ``ts_recv - ts_event`` differences and de-skews
+  them, ``Empirical.from_parquet`` reads those columns from a canonical Parquet file.
+
+Why de-skew: one-way delays measured across two clocks include the clock offset. In the
+hftbacktest Binance recordings the recorder's clock was about 1.27 s *behind* the exchange, so
+every ``ts_recv - ts_event`` is about -1.27 s. The offset cannot be separated from the true
+delay with one-way data; what survives is the *shape* (jitter). ``deskew`` therefore shifts
+the samples so that their minimum (``method="min"``) or median (``method="median"``) lands
+on a level you choose (``target_ns``, default ``floor_ns``), then clamps at ``floor_ns``.
+``"min"`` assumes the fastest message saw only the physical minimum; ``"median"`` pins the
+typical delay to an assumed value.
+
+A ``LatencyChannel`` turns a model into delivery times for one connection. With ``fifo`` (the
+default, as TCP and WebSocket behave) a message never overtakes an earlier one on the same
+channel: ``deliver = max(now + draw, previous deliver)``. ``LatencyProfile`` groups the three
+models of a venue: ``order_entry`` (client to venue), ``response`` (venue to client: acks and
+execution reports) and ``market_data`` (venue to client).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "CHANNELS",
+    "Constant",
+    "Empirical",
+    "LatencyChannel",
+    "LatencyModel",
+    "LatencyProfile",
+    "LogNormal",
+    "deskew",
+]
+
+#: The three channel names of a ``LatencyProfile``, in a fixed order.
+CHANNELS = ("order_entry", "response", "market_data")
+
+
+@runtime_checkable
+class LatencyModel(Protocol):
+    """Anything that can draw one delay in integer nanoseconds from a given generator."""
+
+    def sample(self, rng: random.Random) -> int:
+        """One delay (>= 0 ns) drawn from ``rng``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A fixed delay; draws nothing from the generator (so it does not shift other draws)."""
+
+    value_ns: int
+
+    def __post_init__(self) -> None:
+        if self.value_ns < 0:
+            raise ValueError("a constant latency cannot be negative")
+
+    def sample(self, rng: random.Random) -> int:
+        """Always ``value_ns``."""
+        return self.value_ns
+
+
+@dataclass(frozen=True, slots=True)
+class LogNormal:
+    """Log-normal delay with median ``median_ns`` and log-sd ``sigma``, clamped to [floor, cap]."""
+
+    median_ns: int
+    sigma: float
+    floor_ns: int = 0
+    cap_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.median_ns <= 0:
+            raise ValueError("a log-normal median must be positive")
+        if not (self.sigma >= 0 and math.isfinite(self.sigma)):
+            raise ValueError("sigma must be a finite number >= 0")
+        if self.floor_ns < 0 or (self.cap_ns is not None and self.cap_ns < self.floor_ns):
+            raise ValueError("need 0 <= floor_ns <= cap_ns")
+
+    @classmethod
+    def from_mu_sigma(cls, mu: float, sigma: float, *, floor_ns: int = 0,
+                      cap_ns: int | None = None) -> LogNormal:
+        """Build from the log-space mean ``mu`` (of nanoseconds): the median is ``exp(mu)``."""
+        return cls(max(1, round(math.exp(mu))), sigma, floor_ns, cap_ns)
+
+    @property
+    def mu(self) -> float:
+        """The log-space mean, ``ln(median_ns)``."""
+        return math.log(self.median_ns)
+
+    def sample(self, rng: random.Random) -> int:
+        """One draw: ``round(lognormvariate(mu, sigma))`` clamped to ``[floor_ns, cap_ns]``."""
+        value = max(self.floor_ns, round(rng.lognormvariate(self.mu, self.sigma)))
+        return value if self.cap_ns is None else min(self.cap_ns, value)
+
+
+def deskew(samples: Iterable[int], *, method: str = "min", floor_ns: int = 0,
+           target_ns: int | None = None) -> tuple[int, ...]:
+    """Shift cross-clock delay samples so their min or median sits at ``target_ns``; clamp at floor.
+
+    ``method``: ``"min"`` or ``"median"`` (the lower median for an even count, so the result
+    stays integral) or ``"none"`` (only clamp). ``target_ns`` defaults to ``floor_ns``. See the
+    module docstring for why recorded one-way delays need this.
+    """
+    values = sorted(samples)
+    if not values:
+        raise ValueError("no latency samples")
+    target = floor_ns if target_ns is None else target_ns
+    if method == "min":
+        shift = target - values[0]
+    elif method == "median":
+        shift = target - values[(len(values) - 1) // 2]
+    elif method == "none":
+        shift = 0
+    else:
+        raise ValueError(f"deskew method must be 'min', 'median' or 'none', not {method!r}")
+    return tuple(max(floor_ns, v + shift) for v in values)
+
+
+@dataclass(frozen=True, slots=True)
+class Empirical:
+    """Bootstrap resampling of recorded delays (ns), each draw clamped at ``floor_ns``.
+
+    Samples are kept sorted so that the model does not depend on the order they were read in.
+    """
+
+    samples_ns: tuple[int, ...]
+    floor_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.samples_ns:
+            raise ValueError("an empirical latency model needs at least one sample")
+        if self.floor_ns < 0:
+            raise ValueError("floor_ns cannot be negative")
+        # Negative samples are clamped to the floor at draw time; use deskew() to keep their shape.
+        object.__setattr__(self, "samples_ns", tuple(sorted(int(s) for s in self.samples_ns)))
+
+    @classmethod
+    def from_offsets(cls, offsets_ns: Iterable[int], *, deskew_method: str = "min", floor_ns: int = 0,
+                     target_ns: int | None = None) -> Empirical:
+        """Build from ``ts_recv - ts_event`` differences, de-skewed with ``deskew``."""
+        return cls(deskew(offsets_ns, method=deskew_method, floor_ns=floor_ns, target_ns=target_ns), floor_ns)
+
+    @classmethod
+    def from_parquet(cls, path: str | Path, *, deskew_method: str = "min", floor_ns: int = 0,
+                     target_ns: int | None = None, event_column: str = "ts_event",
+                     recv_column: str = "ts_recv", max_samples: int | None = None) -> Empirical:
+        """Read ``recv_column - event_column`` from a canonical Parquet file (any data kind).
+
+        ``max_samples`` keeps the first N rows (recording order), to bound memory on big files.
+        """
+        import pyarrow.parquet as pq  # local: only this constructor needs pyarrow
+
+        table = pq.read_table(str(path), columns=[event_column, recv_column])
+        if max_samples is not None:
+            table = table.slice(0, max_samples)
+        events = table.column(event_column).to_pylist()
+        recvs = table.column(recv_column).to_pylist()
+        offsets = [int(r) - int(e) for e, r in zip(events, recvs, strict=True)]
+        return cls.from_offsets(offsets, deskew_method=deskew_method, floor_ns=floor_ns, target_ns=target_ns)
+
+    def sample(self, rng: random.Random) -> int:
+        """One recorded delay picked uniformly at random, raised to ``floor_ns`` if below."""
+        return max(self.floor_ns, self.samples_ns[rng.randrange(len(self.samples_ns))])
+
+
+@dataclass(slots=True)
+class LatencyChannel:
+    """Delivery times on one connection: a model, its own generator, and optional FIFO order."""
+
+    model: LatencyModel
+    rng: random.Random
+    fifo: bool = True
+    last_delivery_ns: int = field(default=-(2**63))
+
+    def delivery_time(self, now_ns: int) -> int:
+        """When a message sent at ``now_ns`` arrives (never before an earlier one if ``fifo``)."""
+        at = now_ns + self.model.sample(self.rng)
+        if self.fifo:
+            at = max(at, self.last_delivery_ns)
+            self.last_delivery_ns = at
+        return at
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyProfile:
+    """The three latency models of a venue and whether its channels keep FIFO order."""
+
+    order_entry: LatencyModel
+    response: LatencyModel
+    market_data: LatencyModel
+    fifo: bool = True
+
+    def model(self, name: str) -> LatencyModel:
+        """The model of channel ``name`` (one of ``CHANNELS``)."""
+        if name not in CHANNELS:
+            raise KeyError(f"unknown latency channel {name!r}; expected one of {CHANNELS}")
+        model: LatencyModel = getattr(self, name)
+        return model
+
+    def channel(self, name: str, rng: random.Random, *, fifo: bool | None = None) -> LatencyChannel:
+        """A fresh channel for ``name`` drawing from ``rng`` (FIFO per the profile unless given)."""
+        return LatencyChannel(self.model(name), rng, self.fifo if fifo is None else fifo)
+
