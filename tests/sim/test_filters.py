@@ -56,7 +56,8 @@ def test_a_valid_limit_order_passes() -> None:
     ({"otype": OrderType.TRAILING_STOP}, (-1116, "Invalid orderType.")),
     ({"time_in_force": TimeInForce.GTD}, (-1115, "Invalid timeInForce.")),
 ])
-def test_binance_rejections_have_exact_codes_and_messages(kw: dict[str, object], expected: tuple[int, str]) -> None:
+def test_binance_rejections_have_exact_codes_and_messages(kw: dict[str, object],
+                                                          expected: tuple[int, str]) -> None:
     assert check(order(**kw)) == expected  # type: ignore[arg-type]
 
 
@@ -104,7 +105,8 @@ def test_rejection_maps_to_contract_errors() -> None:
 
 def test_generic_venue_uses_its_own_codes() -> None:
     kraken = load_profile("kraken")
-    request = OrderRequest("c", "kraken", "XBT/EUR", Side.BUY, OrderType.LIMIT, D("0.001"), price=D("50000.05"))
+    request = OrderRequest("c", "kraken", "XBT/EUR", Side.BUY, OrderType.LIMIT, D("0.001"),
+                           price=D("50000.05"))
     rejection = kraken.validate_order(request)
     assert rejection is not None and (rejection.code, rejection.http_status) == ("EOrder:Invalid price", 200)
     no_post_only = load_profile("bsdex")

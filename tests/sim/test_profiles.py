@@ -91,7 +91,8 @@ def test_binance_profile_has_the_real_filters_and_limits() -> None:
     assert profile.rate_limits.weight_of("GET /api/v3/exchangeInfo") == 20
     assert profile.rate_limits.weight_of("GET /unknown") == 1
     assert profile.rate_limits.ban is not None and profile.rate_limits.ban.first_s == 120
-    assert profile.capabilities.time_in_force == frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK})
+    tifs = frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK})
+    assert profile.capabilities.time_in_force == tifs
     assert isinstance(profile.latency.order_entry, LogNormal)
 
 
@@ -138,7 +139,8 @@ def test_unknown_key_is_named() -> None:
 def test_float_is_refused_with_the_fix() -> None:
     error = _expect(MINIMAL.replace('maker = "0.001"', "maker = 0.001"), "fees.maker", "TOML float")
     assert '"0.001"' in str(error)
-    _expect(MINIMAL.replace('tick_size = "0.01"', "tick_size = 0.01"), "symbols.ABCUSD.tick_size", "TOML float")
+    _expect(MINIMAL.replace('tick_size = "0.01"', "tick_size = 0.01"),
+            "symbols.ABCUSD.tick_size", "TOML float")
 
 
 def test_bad_decimal_and_wrong_types() -> None:
@@ -150,7 +152,8 @@ def test_bad_decimal_and_wrong_types() -> None:
     _expect(MINIMAL.replace('["LIMIT", "MARKET"]', '["LIMIT", "ICEBERG"]'),
             "capabilities.order_types", "ICEBERG")
     _expect(MINIMAL.replace('min_notional = "1"\n', ""), "symbols.ABCUSD.min_notional", "missing")
-    _expect(MINIMAL.replace("value_ns = 1000", 'value_ns = "1000"'), "latency.order_entry.value_ns", "integer")
+    _expect(MINIMAL.replace("value_ns = 1000", 'value_ns = "1000"'),
+            "latency.order_entry.value_ns", "integer")
 
 
 def test_binance_style_refuses_an_errors_table_and_rules_are_checked() -> None:
