@@ -520,7 +520,7 @@ def _latency(section: _Section, base_dir: Path | None) -> LatencyProfile:
 
 def _latency_model(section: _Section, base_dir: Path | None) -> LatencyModel:
     kind = section.string("model")
-    floor_ns = section.integer("floor_ns", 0)
+    floor_ns = section.integer("floor_ns", 0) if kind != "constant" else 0
     model: LatencyModel
     try:
         if kind == "constant":

@@ -152,6 +152,8 @@ def test_bad_decimal_and_wrong_types() -> None:
     _expect(MINIMAL.replace('["LIMIT", "MARKET"]', '["LIMIT", "ICEBERG"]'),
             "capabilities.order_types", "ICEBERG")
     _expect(MINIMAL.replace('min_notional = "1"\n', ""), "symbols.ABCUSD.min_notional", "missing")
+    _expect(MINIMAL.replace("value_ns = 1000", "value_ns = 1000\nfloor_ns = 5"),
+            "latency.order_entry.floor_ns", "unknown key")
     _expect(MINIMAL.replace("value_ns = 1000", 'value_ns = "1000"'),
             "latency.order_entry.value_ns", "integer")
 
