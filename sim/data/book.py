@@ -39,9 +39,11 @@ _COMPACT_SLACK = 64
 class L2Book:
     """Price-level book: dict per side for sizes, lazy heaps for the best price."""
 
-    __slots__ = ("_ask_heap", "_bid_heap", "asks", "bids")
+    __slots__ = ("_ask_heap", "_bid_heap", "asks", "bids", "compact_slack")
 
-    def __init__(self) -> None:
+    def __init__(self, compact_slack: int = _COMPACT_SLACK) -> None:
+        """``compact_slack``: stale heap entries tolerated beyond 2x the live levels."""
+        self.compact_slack = compact_slack
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self._bid_heap: list[int] = []  # negated prices: heap top is the highest bid
@@ -74,7 +76,7 @@ class L2Book:
             return
         levels[price] = size
         heapq.heappush(heap, key)
-        if len(heap) > 2 * len(levels) + _COMPACT_SLACK:
+        if len(heap) > 2 * len(levels) + self.compact_slack:
             self._compact(side)
 
     def _compact(self, side: int) -> None:

@@ -145,8 +145,8 @@ class Profile:
                 "for messages without one")}
         return {OFFSET_KEY: str(self.offset_ns), OFFSET_NOTE_KEY: (
             f"ts_event of messages without exchange time (spot bookTicker, REST snapshot) = "
-            f"ts_recv - {self.offset_ns} ns, the median of ts_recv - E over {self.samples} "
-            f"messages in the first {PROFILE_LINES} lines")}
+            f"ts_recv - offset, offset = {self.offset_ns} ns = the median of ts_recv - E over "
+            f"{self.samples} messages in the first {PROFILE_LINES} lines")}
 
 
 def estimate_profile(messages: Iterable[tuple[int | None, dict[str, Any]]]) -> Profile:
