@@ -42,16 +42,30 @@ class FieldError(Exception):
         self.reason = reason
 
 
+_FIXED_CACHE: dict[str, int] = {}
+_FIXED_CACHE_MAX = 262_144
+
+
 def fixed(value: object, field_name: str) -> int:
-    """A venue decimal string as fixed-point int, or ``FieldError`` naming the field."""
+    """A venue decimal string as fixed-point int, or ``FieldError`` naming the field.
+
+    Book messages repeat the same price and size texts over and over, so parsed values are
+    memoised (bounded; cleared when full): the parse is the importer's main cost otherwise.
+    """
     if type(value) is not str:
         raise FieldError(field_name, f"expected a decimal string, got {value!r}")
+    units = _FIXED_CACHE.get(value)
+    if units is not None:
+        return units
     try:
         units = to_fixed(value)
     except MoneyError as exc:
         raise FieldError(field_name, str(exc)) from None
     if units > INT64_MAX or units < -INT64_MAX:
         raise FieldError(field_name, f"{value!r} does not fit int64 fixed-point")
+    if len(_FIXED_CACHE) >= _FIXED_CACHE_MAX:
+        _FIXED_CACHE.clear()
+    _FIXED_CACHE[value] = units
     return units
 
 
