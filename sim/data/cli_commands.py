@@ -28,7 +28,11 @@ def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: boo
 
 
 def run_verify(paths: list[Path], *, fmt: str | None) -> int:
-    """Rebuild the book across files in order and print gaps and the book match rate."""
+    """Rebuild the book across files in order and print gaps and the book match rate.
+
+    Exit code 0 when the data is clean, 1 when gaps were found (so scripts can gate on it),
+    2 when a file could not be read.
+    """
     from sim.data.verify import verify_paths
 
     try:
@@ -38,7 +42,7 @@ def run_verify(paths: list[Path], *, fmt: str | None) -> int:
         return 2
     for line in report.lines():
         print(line)
-    return 0
+    return 1 if report.gaps else 0
 
 
 def run_formats() -> int:

@@ -256,3 +256,9 @@ def test_format_rate_rounds_down() -> None:
     assert format_rate(99_999, 100_000) == "0.9999"
     assert format_rate(3, 3) == "1.0000"
     assert format_rate(0, 0) == "0.0000"
+
+
+@needs_real
+def test_cli_verify_exit_code_is_one_when_gaps_found(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "verify", str(SPOT_0809)]) == 1
+    assert "book match rate: 0.0000 (0 of 0)" in capsys.readouterr().out
