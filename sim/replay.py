@@ -53,11 +53,16 @@ from sim.replay_cursor import (
 )
 from sim.sources import VirtualTime
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ReplayFeed", "ReplayFileError"]
+__all__ = ["BUFFERED_ROWS", "DEFAULT_BATCH_SIZE", "MIN_BATCH_SIZE", "ReplayFeed", "ReplayFileError"]
 
 DEFAULT_BATCH_SIZE = 65_536
-"""Rows per record batch read from each file: big enough to amortise conversions, small enough
-that a replay of many files stays within a few tens of MB."""
+"""Most rows per record batch read from one file: big enough to amortise conversions."""
+
+BUFFERED_ROWS = 262_144
+"""Default budget of converted rows held across all files (about 100 MB of Python objects for
+trades); with many files each one gets a smaller batch, never below ``MIN_BATCH_SIZE``."""
+
+MIN_BATCH_SIZE = 4_096
 
 _Event = tuple[int, Any, Handler]
 
@@ -94,7 +99,9 @@ class ReplayFeed:
     read time. Subscribers may be given here (``on_trade`` ...) or added later with
     ``subscribe`` and the typed ``subscribe_*`` helpers, each optionally restricted to one venue
     and/or symbol; they take effect from the next undelivered event, even when added from
-    inside a callback. Files are opened at once (bad files fail here) and read lazily.
+    inside a callback. Files are opened at once (bad files fail here) and read lazily,
+    ``batch_size`` rows at a time per file (default: 65,536, less when there are more than four
+    files, so memory stays bounded).
     """
 
     def __init__(
@@ -108,14 +115,16 @@ class ReplayFeed:
         on_quote: Callable[[Quote], None] | None = None,
         on_book: Callable[[BookDelta], None] | None = None,
         on_candle: Callable[[Candle], None] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
     ) -> None:
         if order_by not in ORDER_COLUMNS:
             raise ValueError(f"order_by must be one of {ORDER_COLUMNS}, not {order_by!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, not {batch_size}")
         if isinstance(files, (str, os.PathLike)):
             raise TypeError("files must be a sequence of paths, not one path")
+        if batch_size is None:
+            batch_size = min(DEFAULT_BATCH_SIZE, max(MIN_BATCH_SIZE, BUFFERED_ROWS // max(1, len(files))))
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, not {batch_size}")
         self.order_by = order_by
         self._subscriptions: list[tuple[str, str | None, str | None, Handler]] = []
         self._routes: dict[tuple[str, str, str], Handler] = {}

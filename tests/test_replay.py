@@ -419,3 +419,10 @@ def test_stepwise_delivery_equals_run_all(files: list[list[tuple[int, int, str]]
             assert nxt is None or nxt > horizon
         feed.run_all()
         assert ids(seen) == reference
+
+
+def test_batch_size_validation_and_default(tmp_path: Path) -> None:
+    t = write(tmp_path / "t.parquet", "trades", [trade(1, "x")])
+    with pytest.raises(ValueError, match="batch_size"):
+        ReplayFeed([t], batch_size=0)
+    assert ids(collect(ReplayFeed([t] * 100))) == ["x"] * 100  # many files: smaller default batches
