@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 from harness.model import BOOK_ASK, BOOK_BID, BookLevel
 
@@ -34,6 +35,8 @@ Level = tuple[int, int, int]
 """One level change: (side, price, size); side 1 bid, -1 ask (0: no change, ids only)."""
 
 _COMPACT_SLACK = 64
+_F_SNAPSHOT = 1  # sim.data.schema.F_SNAPSHOT
+_F_LAST = 2  # sim.data.schema.F_LAST
 
 
 class L2Book:
@@ -302,3 +305,51 @@ class BookSync:
                                  self.update_id, self._unusable))
             self._unusable = 0
         return self.gaps
+
+
+class BookStream:
+    """Turns canonical book rows (``BookDelta`` or schema-ordered tuples) into a synced book.
+
+    Rows of one venue message share their update ids and timestamp and end with ``F_LAST``;
+    ``push`` collects them and hands each complete message to ``BookSync`` (snapshot or diff).
+    A message whose importer forgot ``F_LAST`` is closed when the next one visibly starts. The
+    optional ``on_message`` callback runs after every message, with the sync state, so callers
+    (verify, the simulated venue, the demo) see the book exactly when it changes.
+    """
+
+    __slots__ = ("_rows", "on_message", "sync", "where")
+
+    def __init__(self, sync: BookSync | None = None,
+                 on_message: Callable[[BookSync], None] | None = None) -> None:
+        self.sync = sync if sync is not None else BookSync()
+        self.on_message = on_message
+        self.where = ""
+        self._rows: list[Sequence[Any]] = []
+
+    def push(self, row: Sequence[Any]) -> None:
+        """Add one book row (columns in ``sim.data.schema.BOOK`` order)."""
+        rows = self._rows
+        if rows:
+            head = rows[0]
+            if (head[8] != row[8] or head[7] != row[7] or head[0] != row[0]
+                    or (head[10] ^ row[10]) & _F_SNAPSHOT):
+                self.flush()
+                rows = self._rows
+        rows.append(row)
+        if row[10] & _F_LAST:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the message being assembled, if any (end of input, or before a quote)."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        head = rows[0]
+        levels: list[Level] = [(r[4], r[5], r[6]) for r in rows]
+        sync = self.sync
+        if head[10] & _F_SNAPSHOT:
+            sync.on_snapshot(head[8], levels, self.where)
+        else:
+            sync.on_diff(head[7], head[8], head[9], levels, self.where)
+        if self.on_message is not None:
+            self.on_message(sync)

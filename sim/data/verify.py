@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from sim.data.book import BookSync, Gap
+from sim.data.book import BookStream, BookSync, Gap
 from sim.data.importers.base import ImportContext, Record, Row, detect
-from sim.data.schema import F_LAST, F_SNAPSHOT, SCHEMAS
+from sim.data.schema import SCHEMAS
 
 MAX_PENDING_QUOTES = 10_000
 MAX_MISMATCH_EXAMPLES = 5
@@ -41,7 +41,6 @@ class StreamStats:
 
     venue: str
     symbol: str
-    sync: BookSync = field(default_factory=BookSync)
     quotes: int = 0
     quotes_without_id: int = 0
     compared: int = 0
@@ -49,8 +48,17 @@ class StreamStats:
     late: int = 0  # quote id already behind the book when it arrived
     mismatches: list[str] = field(default_factory=list)
     pending_quotes: deque[tuple[int, Row]] = field(default_factory=lambda: deque(maxlen=MAX_PENDING_QUOTES))
-    rows: list[Row] = field(default_factory=list)  # rows of the book message being assembled
-    where: str = ""
+    stream: BookStream = field(default_factory=BookStream)
+
+    @property
+    def sync(self) -> BookSync:
+        """The book-sync state machine of this stream."""
+        return self.stream.sync
+
+    @property
+    def where(self) -> str:
+        """The input currently being read (for mismatch examples)."""
+        return self.stream.where
 
     def line(self) -> str:
         """One summary line for the report."""
@@ -125,6 +133,7 @@ class _Verifier:
         stats = self.report.streams.get(key)
         if stats is None:
             stats = self.report.streams[key] = StreamStats(venue, symbol)
+            stats.stream.on_message = lambda _sync: self._after_message(stats)
         return stats
 
     def feed(self, label: str, records: Iterable[Record]) -> None:
@@ -134,37 +143,19 @@ class _Verifier:
         for kind, row in records:
             if kind == "book":
                 stats = streams.get((row[2], row[3])) or self._stats(row[2], row[3])
-                pending = stats.rows
-                if pending:
-                    head = pending[0]
-                    if (head[8] != row[8] or head[7] != row[7] or head[0] != row[0]
-                            or (head[10] ^ row[10]) & F_SNAPSHOT):
-                        self._flush(stats)  # an importer that does not mark F_LAST
-                        pending = stats.rows
-                stats.where = label
-                pending.append(row)
-                if row[10] & F_LAST:
-                    self._flush(stats)
+                stats.stream.where = label
+                stats.stream.push(row)
             elif kind == "quotes":
                 stats = streams.get((row[2], row[3])) or self._stats(row[2], row[3])
-                if stats.rows:
-                    self._flush(stats)
+                stats.stream.flush()
                 self._quote(stats, row)
             else:
                 self.report.ignored[kind] += 1
         for stats in streams.values():
-            if stats.rows:
-                self._flush(stats)
+            stats.stream.flush()
 
-    def _flush(self, stats: StreamStats) -> None:
-        rows, stats.rows = stats.rows, []
-        head = rows[0]
-        levels = [(r[4], r[5], r[6]) for r in rows]
+    def _after_message(self, stats: StreamStats) -> None:
         sync = stats.sync
-        if head[10] & F_SNAPSHOT:
-            sync.on_snapshot(head[8], levels, stats.where)
-        else:
-            sync.on_diff(head[7], head[8], head[9], levels, stats.where)
         if sync.valid and stats.pending_quotes:
             book_id = sync.update_id
             queue = stats.pending_quotes
