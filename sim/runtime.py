@@ -83,6 +83,7 @@ _Ts = TypeVarTuple("_Ts")
 
 _NORMAL: Final = int(NORMAL)
 _SHUTDOWN_ROUNDS: Final = 100
+_INT64_MAX: Final = (1 << 63) - 1  # "no horizon" (fits int64, so numpy-backed sources can compare)
 
 
 class SimulationStalledError(RuntimeError):
@@ -356,7 +357,7 @@ class SimLoop(asyncio.BaseEventLoop):
             elif queue:
                 t_next = queue[0][0]
             if self._sources:
-                limit = t_next if t_next is not None else 1 << 127
+                limit = t_next if t_next is not None else _INT64_MAX
                 if until is not None and until - 1 < limit:
                     limit = until - 1
                 if self._deliver(limit):
