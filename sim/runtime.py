@@ -186,6 +186,7 @@ class SimLoop(asyncio.BaseEventLoop):
         self._error: BaseException | None = None
         self._live_tasks: dict[asyncio.Task[Any], None] = {}
         self._failed_tasks: list[asyncio.Task[Any]] = []
+        self._task_count = 0
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -389,7 +390,11 @@ class SimLoop(asyncio.BaseEventLoop):
         self, coro: Coroutine[Any, Any, _T], *, name: object = None, context: Context | None = None
     ) -> asyncio.Task[_T]:
         """asyncio's ``create_task``, also tracked so leftovers cancel in creation order and
-        failures nobody awaited can be raised by ``SimRuntime.run``."""
+        failures nobody awaited can be raised by ``SimRuntime.run``. Unnamed tasks are named
+        ``sim-task-N`` by a per-loop counter, so names are the same in every run."""
+        self._task_count += 1
+        if name is None:  # asyncio's default names count tasks process-wide: not reproducible
+            name = f"sim-task-{self._task_count}"
         task = super().create_task(coro, name=name, context=context)
         self._live_tasks[task] = None
         task.add_done_callback(self._task_done)
@@ -520,7 +525,7 @@ class SimRuntime:
         finish. If the main coroutine succeeded but another task failed and nobody awaited it,
         that exception is raised instead (with a note naming the task).
         """
-        task = self.loop.create_task(coro)
+        task = self.loop.create_task(coro, name="main")
         try:
             self._drive(task)
         except BaseException as exc:

@@ -626,6 +626,22 @@ def test_unawaited_background_failure_is_raised_after_main() -> None:
     assert any("'heartbeat', which nobody awaited" in n for n in info.value.__notes__)
 
 
+def test_task_names_are_reproducible() -> None:
+    names: list[str] = []
+
+    async def main() -> None:
+        current = asyncio.current_task()
+        assert current is not None
+        names.append(current.get_name())
+        t = asyncio.get_running_loop().create_task(asyncio.sleep(0))
+        names.append(t.get_name())
+        await t
+
+    for _ in range(2):
+        SimRuntime().run(main())
+    assert names == ["main", "sim-task-2"] * 2
+
+
 def test_awaited_background_failure_is_not_raised_again() -> None:
     rt = SimRuntime()
 
