@@ -280,6 +280,7 @@ class SimLoop(asyncio.BaseEventLoop):
                 return False
             self._env.horizon_ns = limit
             src.deliver(self._env)
+            self._check_delivered(src)
             return True
         peeks: list[int] = []
         live: list[MarketSource] = []
@@ -304,7 +305,15 @@ class SimLoop(asyncio.BaseEventLoop):
                 horizon = bound
         self._env.horizon_ns = horizon
         live[best].deliver(self._env)
+        self._check_delivered(live[best])
         return True
+
+    def _check_delivered(self, src: MarketSource) -> None:
+        """A source must return only past the horizon; one that stops short would loop forever."""
+        ts = src.peek_ts()
+        if ts is not None and ts <= self._env.horizon_ns:
+            raise RuntimeError(f"market source {src!r} returned from deliver() with an event at {ts}, "
+                               f"not beyond the horizon {self._env.horizon_ns}")
 
     # -- the scheduler ------------------------------------------------------------------------
 

@@ -511,6 +511,17 @@ def test_source_alone_batches_to_the_end_without_calendar() -> None:
     assert rt.now_ns() == 50
 
 
+def test_source_that_stops_short_of_the_horizon_is_an_error() -> None:
+    class Lazy(ListSource):
+        def deliver(self, vt: VirtualTime) -> None:
+            return None
+
+    rt = SimRuntime()
+    rt.add_source(Lazy([(5, "never delivered")], []))
+    with pytest.raises(RuntimeError, match="not beyond the horizon"):
+        rt.run_until(10)
+
+
 def test_add_source_in_the_past_is_refused() -> None:
     rt = SimRuntime(start_ns=100)
     with pytest.raises(ValueError, match="before the current virtual time"):
