@@ -246,11 +246,11 @@ class MatchingEngine(EngineCore):
         ev: list[MatchEvent] = []
         if now >= self._next_expiry:
             self._expire_due(now, ev)
-        size = trade.size
+        size = budget = trade.size
         if self._bids and p <= self._max_buy:
-            self._trade_hits(self._bids, 1, p, size, trade.aggressor, now=now, ev=ev)
+            budget = self._trade_hits(self._bids, 1, p, size, trade.aggressor, budget=budget, now=now, ev=ev)
         if self._asks and p >= self._min_sell:
-            self._trade_hits(self._asks, -1, p, size, trade.aggressor, now=now, ev=ev)
+            self._trade_hits(self._asks, -1, p, size, trade.aggressor, budget=budget, now=now, ev=ev)
         if self._stops:
             self._check_stops(p, now, ev)
         self._refresh()

@@ -300,16 +300,20 @@ class EngineCore:
         size: int,
         agg: int,
         *,
+        budget: int,
         now: int,
         ev: list[MatchEvent],
-    ) -> None:
-        """Let a trade at ``p`` reach our resting orders of ``side`` (best first), sharing its size."""
+    ) -> int:
+        """Let a trade at ``p`` reach our resting orders of ``side`` (best first); return unused budget.
+
+        ``budget`` is what is left of the trade's size for our fills: shared by all our orders,
+        and across both sides when a trade with an unknown aggressor reaches our bids and asks.
+        """
         allow_equal = True
         if self._use_agg and agg == side:
             if self._mode is not _TRADES:
-                return
+                return budget
             allow_equal = False
-        budget = size
         own_ahead = 0
         done: list[SimOrder] = []
         for o in orders:
@@ -332,6 +336,7 @@ class EngineCore:
                     done.append(o)
         for o in done:
             orders.remove(o)
+        return budget
 
     def _cross_level(
         self, orders: list[SimOrder], book: BookSide, p: int, now: int, ev: list[MatchEvent]
