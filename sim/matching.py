@@ -36,10 +36,13 @@ Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.queue_models`
   price. In QUOTES/BOOK mode a market update that makes the opposite side reach a resting
   order fills it (MAKER, our price) from that displayed volume.
 * **Our fills never reuse liquidity**: each trade's size is a budget shared by all our
-  resting orders (best price first, then our time priority), so the sum of our fills from one
-  trade never exceeds its size; displayed volume we take is recorded per level (see
-  ``BookSide``) until market data updates that level. In TRADES mode aggressive fills are
-  assumed unlimited at the last price and take no trade volume.
+  resting orders (best price first, then our time priority; across both sides when the
+  aggressor is unknown), so our fills from one trade never exceed its size. Displayed volume
+  we take (as taker, or as a resting order the book crossed) is recorded per level (see
+  ``BookSide``) until market data updates that level. With ``use_aggressor`` (default), in
+  QUOTES/BOOK mode a trade whose aggressor is on our side (a buyer, for our bids) fills
+  nothing: the ask it lifted was already matched against us by the crossing rule. In TRADES
+  mode aggressive fills are assumed unlimited at the last price and take no trade volume.
 * **Conditional orders** trigger on trade prices only (``sim.matching_stops``), after that
   trade's passive fills; a stop whose condition already holds at submission is rejected
   (``reject_immediate_stop``) or triggers at once.
@@ -247,13 +250,17 @@ class MatchingEngine(EngineCore):
         if now >= self._next_expiry:
             self._expire_due(now, ev)
         size = budget = trade.size
-        if self._bids and p <= self._max_buy:
+        n_bids, n_asks = len(self._bids), len(self._asks)
+        if n_bids and p <= self._max_buy:
             budget = self._trade_hits(self._bids, 1, p, size, trade.aggressor, budget=budget, now=now, ev=ev)
-        if self._asks and p >= self._min_sell:
+        if n_asks and p >= self._min_sell:
             self._trade_hits(self._asks, -1, p, size, trade.aggressor, budget=budget, now=now, ev=ev)
-        if self._stops:
+        had_stops = bool(self._stops)
+        if had_stops:
             self._check_stops(p, now, ev)
-        self._refresh()
+        # partial fills change no price, set or deadline: rebuild the caches only when needed
+        if had_stops or len(self._bids) != n_bids or len(self._asks) != n_asks:
+            self._refresh()
         return ev
 
     def on_quote(self, quote: Quote, now_ns: int | None = None) -> list[MatchEvent]:
