@@ -9,6 +9,7 @@ from matching_fixtures import BUY, SELL, delta, engine, fx, limit, market, quote
 
 from harness.model import Liquidity, OrderStatus, OrderType, TimeInForce
 from harness.money import from_fixed
+from sim.matching import MatchingEngine
 from sim.matching_types import (
     REASON_FOK,
     REASON_GTD,
@@ -45,8 +46,8 @@ def fills(events: object) -> list[tuple[int, int, str, str, Liquidity, int]]:
              e.liquidity, e.leaves_qty) for e in events if isinstance(e, OrderFilled)]  # type: ignore[attr-defined]
 
 
-def book_engine(**kw: object):  # type: ignore[no-untyped-def]
-    eng = engine(DepthMode.BOOK, **kw)  # type: ignore[arg-type]
+def book_engine(maker: str = "0", taker: str = "0") -> MatchingEngine:
+    eng = engine(DepthMode.BOOK, maker=maker, taker=taker)
     snapshot(eng, bids=[("99", "1"), ("98", "2"), ("97", "5")], asks=[("100", "1"), ("101", "2"), ("102", "5")])
     return eng
 
@@ -151,7 +152,8 @@ def test_post_only_rejects_when_it_would_cross_with_binance_text() -> None:
     assert eng.get(1) is None
     assert eng.submit(limit(2, BUY, "1", "99.5", post_only=True), 21) == [OrderAccepted(21, 2)]
     assert eng.modify(2, 22, price=fx("100")) == [ModifyRejected(22, 2, REASON_POST_ONLY)]
-    assert eng.get(2).price == fx("99.5")  # type: ignore[union-attr]
+    kept = eng.get(2)
+    assert kept is not None and kept.price == fx("99.5")
 
 
 def test_gtd_expires_when_time_reaches_the_deadline() -> None:
@@ -208,7 +210,8 @@ def test_modify_into_a_marketable_price_takes_liquidity() -> None:
     ev = eng.modify(1, 21, price=fx("100"))
     assert ev[0] == OrderModified(21, 1, fx("100"), fx("1.5"), 0, True)
     assert fills(ev) == [(1, BUY, "100", "1", T, fx("0.5"))]
-    assert eng.get(1).queue_ahead == 0  # type: ignore[union-attr]
+    rest = eng.get(1)
+    assert rest is not None and rest.queue_ahead == 0
 
 
 def test_partial_fills_all_reach_the_caller_and_add_up() -> None:
@@ -254,7 +257,8 @@ def test_trades_mode_market_fills_at_last_price_with_slippage() -> None:
     eng.on_trade(trade("100", "0.01", ts=1))
     ev = eng.submit(market(1, BUY, "3"), 2)
     assert fills(ev) == [(1, BUY, "101", "3", T, 0)]
-    assert ev[-1].fee == fx("0.1515")  # type: ignore[union-attr]
+    last = ev[-1]
+    assert isinstance(last, OrderFilled) and last.fee == fx("0.1515")
     ev = eng.submit(limit(2, SELL, "1", "99.5"), 3)  # marketable; slippage capped at the limit
     assert fills(ev) == [(2, SELL, "99.5", "1", T, 0)]
 
@@ -289,7 +293,8 @@ def test_maker_rebate_and_taker_fee_on_fills() -> None:
     ev = eng.submit(market(1, BUY, "0.0123"), 20)
     assert [e.fee for e in ev if isinstance(e, OrderFilled)] == [compute_fee(fx("100"), fx("0.0123"),
                                                                               fx("0.00075"))]
-    assert ev[-1].fee == fx("0.00092250")  # type: ignore[union-attr]
+    last = ev[-1]
+    assert isinstance(last, OrderFilled) and last.fee == fx("0.00092250")
     eng.submit(limit(2, SELL, "1", "100.5"), 21)
     ev = eng.on_trade(trade("100.5", "0.3", BUY, ts=22))
     assert [(e.liquidity, e.fee) for e in ev if isinstance(e, OrderFilled)] == [(M, -fx("0.003015"))]
