@@ -250,6 +250,8 @@ def guarded(path: Path, ctx: ImportContext, line: int, parse: Callable[[], list[
     """
     try:
         return parse()
+    except DataFormatError:
+        raise  # already reported through ctx.bad (a nested, finer-grained report)
     except FieldError as exc:
         ctx.bad(path, line, exc.field_name, exc.reason)
     except KeyError as exc:
