@@ -142,10 +142,7 @@ class Batch:
     def resolve(self, kind: str, resolver: Resolver) -> None:
         """(Re)compute every row's handler, in place so iterators already running see the change."""
         table = [resolver(kind, venue, symbol) for venue, symbol in self.routes]
-        if self.route_codes is None:
-            fresh = [table[0]] * self.n
-        else:
-            fresh = list(map(table.__getitem__, self.route_codes))
+        fresh = [table[0]] * self.n if self.route_codes is None else list(map(table.__getitem__, self.route_codes))
         self.handlers[:] = fresh
 
 

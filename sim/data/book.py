@@ -156,10 +156,7 @@ class Gap:
         if self.kind in (GapKind.NO_SNAPSHOT, GapKind.NOT_RESYNCED):
             return (f"{where}{self.kind}: {self.count} diffs unusable "
                     f"(U={self.first_id} .. u={self.last_id}); book invalid")
-        if self.kind is GapKind.CHAIN_BREAK:
-            detail = f"expected pu={self.expected}"
-        else:
-            detail = f"expected U<={self.expected}"
+        detail = f"expected pu={self.expected}" if self.kind is GapKind.CHAIN_BREAK else f"expected U<={self.expected}"
         return (f"{where}{self.kind}: book at {self.book_id}, {detail}, got U={self.first_id} "
                 f"u={self.last_id}; book invalid until a new snapshot")
 
@@ -206,14 +203,20 @@ class BookSync:
         self._unusable = 0  # diffs buffered and never applied since the book became invalid
         self._unusable_first = -1
         self._unusable_last = -1
+        #: Called with ``(levels, is_snapshot)`` whenever levels are applied to the book, so a
+        #: consumer (the simulated venue's matching engine) follows exactly the synced book.
+        self.on_apply: Callable[[list[Level], bool], None] | None = None
 
     def on_snapshot(self, update_id: int, levels: Iterable[Level], where: str = "") -> None:
         """Load a full book (REST ``lastUpdateId`` or a generic snapshot), then replay buffered diffs."""
         if self.valid and not self._awaiting_first and 0 <= update_id <= self.update_id:
             return  # an older or equal snapshot while in sync adds nothing
         self.book.clear()
+        levels = list(levels)
         for side, price, size in levels:
             self.book.set(side, price, size)
+        if self.on_apply is not None:
+            self.on_apply(levels, True)
         if self._snapshot_seen and not self.valid:
             self.resyncs += 1
         self.snapshots += 1
@@ -276,6 +279,8 @@ class BookSync:
         book_set = self.book.set
         for side, price, size in diff.levels:
             book_set(side, price, size)
+        if self.on_apply is not None:
+            self.on_apply(diff.levels, False)
         if diff.last_id >= 0:
             self.update_id = diff.last_id
         self._awaiting_first = False

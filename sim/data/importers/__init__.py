@@ -13,7 +13,7 @@ from sim.data.importers import (  # noqa: F401  (imported for their registration
     hyperliquid,
     kraken,
     nautilus,
-    okx,
     ohlcv,
+    okx,
     tardis,
 )

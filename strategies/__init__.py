@@ -1,0 +1,1 @@
+"""Example strategies shipped with the harness (user code: they import only ``harness``)."""

@@ -1,0 +1,82 @@
+"""A passive market maker: quotes both sides at the touch and requotes when the market moves.
+
+Parameters (strings, from the command line or a scenario):
+
+* ``venue`` (default ``binance``), ``symbol`` (``BTCUSDT``)
+* ``size``: quantity of each quote in base units (``0.001``)
+* ``max_position``: stop quoting the side that would grow the position past this (``0.01``)
+* ``requote_ticks``: move a quote only when the touch moved at least this many ticks (``2``)
+
+It joins the best bid and best ask with post-only limit orders, so every fill it gets is a
+maker fill that had to wait its turn in the queue. Market-data callbacks do a few integer
+comparisons and return; orders are only touched when the touch has moved far enough.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from harness.model import OrderReport, OrderType, Quote, Side, Trade
+from harness.money import from_fixed, to_fixed
+from harness.strategy import Strategy, StrategyContext
+
+
+class PassiveMarketMaker(Strategy):
+    """Joins the touch on both sides with post-only quotes, within a position limit."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        """Read parameters and the instrument's tick size."""
+        super().on_start(ctx)
+        self.venue = self.params.get("venue", ctx.venues[0] if ctx.venues else "binance")
+        self.symbol = self.params.get("symbol", "BTCUSDT")
+        self.size = Decimal(self.params.get("size", "0.001"))
+        self.max_position = Decimal(self.params.get("max_position", "0.01"))
+        info = ctx.venue_info(self.venue).symbols[self.symbol]
+        self.tick = to_fixed(info.tick_size)
+        self.requote_distance = int(self.params.get("requote_ticks", "2")) * self.tick
+        self.bid_id: str | None = None
+        self.ask_id: str | None = None
+        self.bid_px = 0  # fixed-point price of our working bid (0 = none)
+        self.ask_px = 0
+        self.quotes_seen = 0
+        self.trades_seen = 0
+
+    def on_trade(self, trade: Trade) -> None:
+        """Trades only feed a counter; quoting follows the best bid/offer."""
+        self.trades_seen += 1
+
+    def on_quote(self, quote: Quote) -> None:
+        """Requote a side when the touch moved at least ``requote_ticks`` away from our order."""
+        self.quotes_seen += 1
+        bid, ask = quote.bid_price, quote.ask_price
+        if bid <= 0 or ask <= bid:
+            return
+        if self.bid_id is None or abs(bid - self.bid_px) >= self.requote_distance:
+            self._quote(Side.BUY, bid)
+        if self.ask_id is None or abs(ask - self.ask_px) >= self.requote_distance:
+            self._quote(Side.SELL, ask)
+
+    def _quote(self, side: Side, price: int) -> None:
+        ctx = self.ctx
+        position = ctx.position(self.venue, self.symbol)
+        old = self.bid_id if side is Side.BUY else self.ask_id
+        if old is not None:
+            ctx.cancel(old)
+        allowed = (position + self.size <= self.max_position if side is Side.BUY
+                   else position - self.size >= -self.max_position)
+        new_id = None
+        if allowed:
+            new_id = ctx.submit(self.venue, self.symbol, side, self.size, order_type=OrderType.LIMIT,
+                                price=from_fixed(price), post_only=True)
+        if side is Side.BUY:
+            self.bid_id, self.bid_px = new_id, price if new_id else 0
+        else:
+            self.ask_id, self.ask_px = new_id, price if new_id else 0
+
+    def on_order_update(self, report: OrderReport) -> None:
+        """Forget a quote once it is no longer working, so the next quote replaces it."""
+        if report.status.is_terminal:
+            if report.client_order_id == self.bid_id:
+                self.bid_id, self.bid_px = None, 0
+            elif report.client_order_id == self.ask_id:
+                self.ask_id, self.ask_px = None, 0

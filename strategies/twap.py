@@ -1,0 +1,64 @@
+"""An aggressive TWAP taker: buys or sells a total quantity in equal slices on a timer.
+
+Parameters (strings):
+
+* ``venue`` (default the first venue), ``symbol`` (``BTCUSDT``), ``side`` (``BUY``)
+* ``quantity``: total base quantity (``0.05``); ``slices``: number of child orders (``10``)
+* ``interval_s``: seconds between slices (``30``); ``order_type``: ``MARKET`` or ``IOC``
+  (an IOC limit ``limit_ticks`` through the touch, default 5)
+
+Slices are scheduled with the context's clock, so in simulation they fire in virtual time.
+The last slice takes whatever rounding left over, so the slices sum exactly to ``quantity``.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from harness.model import OrderType, Quote, Side, TimeInForce
+from harness.money import from_fixed, to_fixed
+from harness.strategy import Strategy, StrategyContext
+
+
+class TwapTaker(Strategy):
+    """Sends ``slices`` aggressive child orders every ``interval_s`` seconds."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        """Plan the slices and schedule the first one."""
+        super().on_start(ctx)
+        self.venue = self.params.get("venue", ctx.venues[0] if ctx.venues else "binance")
+        self.symbol = self.params.get("symbol", "BTCUSDT")
+        self.side = Side(self.params.get("side", "BUY"))
+        total = Decimal(self.params.get("quantity", "0.05"))
+        slices = int(self.params.get("slices", "10"))
+        self.interval_ns = int(Decimal(self.params.get("interval_s", "30")) * 1_000_000_000)
+        self.order_type = self.params.get("order_type", "MARKET")
+        info = ctx.venue_info(self.venue).symbols[self.symbol]
+        self.tick = to_fixed(info.tick_size)
+        self.limit_ticks = int(self.params.get("limit_ticks", "5"))
+        step = info.lot_size
+        each = (total / slices / step).to_integral_value(rounding=ROUND_DOWN) * step
+        self.plan = [each] * (slices - 1) + [total - each * (slices - 1)]
+        self.sent: list[str] = []
+        self.last_quote: Quote | None = None
+        ctx.clock.call_later(self.interval_ns, self._slice)
+
+    def on_quote(self, quote: Quote) -> None:
+        """Remember the touch for IOC limit prices."""
+        self.last_quote = quote
+
+    def _slice(self) -> None:
+        if not self.plan:
+            return
+        qty = self.plan.pop(0)
+        ctx = self.ctx
+        if self.order_type == "IOC" and self.last_quote is not None:
+            through = self.limit_ticks * self.tick
+            px = (self.last_quote.ask_price + through if self.side is Side.BUY
+                  else self.last_quote.bid_price - through)
+            self.sent.append(ctx.submit(self.venue, self.symbol, self.side, qty, order_type=OrderType.LIMIT,
+                                        price=from_fixed(px), time_in_force=TimeInForce.IOC))
+        else:
+            self.sent.append(ctx.submit(self.venue, self.symbol, self.side, qty, order_type=OrderType.MARKET))
+        if self.plan:
+            ctx.clock.call_later(self.interval_ns, self._slice)
