@@ -225,13 +225,10 @@ class ExecutionContext:
 
     def _on_report(self, report: OrderReport) -> None:
         known = self._orders.get(report.client_order_id)
-        if known is not None and report.client_order_id in self._order_venue:
-            if known.status.is_terminal or report.filled_quantity < known.filled_quantity:
-                return  # stale or duplicate: terminal states absorb, fills never go back
-            if report == known:
-                return
-        elif known is None:
-            return  # not one of ours
+        if known is None or report == known:
+            return  # not one of ours, or a duplicate
+        if known.status.is_terminal or report.filled_quantity < known.filled_quantity:
+            return  # stale: terminal states absorb, fills never go back
         self._orders[report.client_order_id] = report
         if self._log is not None:
             self._log.order(report)

@@ -26,7 +26,7 @@ IDLE = 2**63 - 1
 class ClientTap:
     """Delays market events by a latency channel and hands them to client callbacks in order."""
 
-    __slots__ = ("_queue", "channel", "delivered", "upstream", "vt")
+    __slots__ = ("_queue", "channel", "upstream", "vt")
 
     def __init__(self, upstream: MarketSource, channel: LatencyChannel, vt: VirtualTime) -> None:
         if not channel.fifo:
@@ -34,7 +34,6 @@ class ClientTap:
         self.upstream = upstream
         self.channel = channel
         self.vt = vt
-        self.delivered = 0
         self._queue: deque[tuple[int, Callable[[Any], None], Any]] = deque()
 
     def push(self, event: Any, callback: Callable[[Any], None]) -> None:
@@ -57,5 +56,4 @@ class ClientTap:
         while queue and queue[0][0] <= vt.horizon_ns:
             at, callback, event = popleft()
             vt.now_ns = at
-            self.delivered += 1
             callback(event)

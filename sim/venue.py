@@ -200,21 +200,21 @@ class SimVenue:
 
     def _engine_levels(self, symbol: str, engine: MatchingEngine, levels: list[tuple[int, int, int]],
                        snapshot: bool) -> None:
-        """Hand levels the synced book applied to the engine, as canonical rows."""
+        """Hand levels the synced book applied to the engine, as canonical rows.
+
+        Rows with side 0 only carry update ids and are skipped; an empty snapshot becomes one
+        removal row, so the engine still clears its book.
+        """
         ts = self._book_ts
         name = self.name
-        flags = F_SNAPSHOT if snapshot else 0
-        last = len(levels) - 1
-        for i, (side, price, size) in enumerate(levels):
-            if side == 0:
-                continue
-            row = BookDelta(ts, ts, name, symbol, side, price, size, -1, -1, -1,
-                            flags | F_LAST if i == last else flags)
+        real = [level for level in levels if level[0] != 0]
+        if snapshot and not real:
+            real = [(1, 0, 0)]
+        base = F_SNAPSHOT if snapshot else 0
+        last = len(real) - 1
+        for i, (side, price, size) in enumerate(real):
+            row = BookDelta(ts, ts, name, symbol, side, price, size, -1, -1, -1, base | F_LAST if i == last else base)
             events = engine.on_book_delta(row)
-            if events:
-                self._apply(events)
-        if snapshot and (not levels or levels[-1][0] == 0):
-            events = engine.on_book_delta(BookDelta(ts, ts, name, symbol, 1, 0, 0, -1, -1, -1, F_SNAPSHOT | F_LAST))
             if events:
                 self._apply(events)
 
