@@ -128,6 +128,26 @@ class SimAdapter:
         feed.subscribe_book(on_book, venue=name)
         self._runtime.add_source(tap)
 
+    def inject_market(self, event: Trade | Quote | BookDelta) -> None:
+        """Hand one market event to the venue now and to subscribers after market-data latency.
+
+        The hand-driven counterpart of ``attach_feed`` (tests, the contract kit's market driver,
+        scenario scripts): the venue sees the event at the current virtual time, subscribers see
+        it when the FIFO market-data channel delivers it.
+        """
+        venue = self._venue
+        if isinstance(event, Trade):
+            venue.on_trade(event)
+            deliver: Callable[[Any], None] = self._deliver_trade
+        elif isinstance(event, Quote):
+            venue.on_quote(event)
+            deliver = self._deliver_quote
+        else:
+            venue.on_book(event)
+            deliver = self._deliver_book_row
+        at = self._market_channel.delivery_time(self._clock.now_ns())
+        self._clock.call_at(at, deliver, event)
+
     def _deliver_trade(self, trade: Trade) -> None:
         for callback in self._trade_subs.get(trade.symbol, ()):
             callback(trade)
