@@ -1,0 +1,63 @@
+"""Audit records: one per venue request, with request, response, latency and outcome.
+
+Every call the execution layer makes to a venue (submit, cancel, modify, queries) produces an
+``AuditRecord``; the journal stores them and run directories export them. Order submissions
+are audited twice: an intent before the request leaves and the outcome when it returns, so a
+crash in between leaves evidence. Payloads pass through ``redact`` first: secrets (API keys,
+signatures, passphrases, tokens) never reach a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["SECRET_FIELD_MARKERS", "AuditRecord", "AuditSink", "MemoryAuditSink", "redact"]
+
+SECRET_FIELD_MARKERS = ("key", "secret", "signature", "passphrase", "password", "token", "sign")
+"""A payload field whose lower-cased name contains one of these is replaced by ``"***"``."""
+
+
+def redact(payload: Mapping[str, object]) -> dict[str, str]:
+    """A copy of ``payload`` as strings with every secret-looking field masked."""
+    out: dict[str, str] = {}
+    for name, value in payload.items():
+        lowered = name.lower()
+        out[name] = "***" if any(marker in lowered for marker in SECRET_FIELD_MARKERS) else str(value)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One venue request and its outcome (``phase`` is ``"intent"`` before sending, ``"result"`` after)."""
+
+    ts_ns: int
+    venue: str
+    endpoint: str
+    phase: str
+    request: Mapping[str, str]
+    response: Mapping[str, str] = field(default_factory=dict)
+    latency_ns: int | None = None
+    success: bool | None = None
+    error_category: str = ""
+    error: str = ""
+    client_order_id: str = ""
+
+
+class AuditSink(Protocol):
+    """Where audit records go (the journal, a run recorder, a test list)."""
+
+    def audit(self, record: AuditRecord) -> None:
+        """Store one record; must not raise on well-formed input."""
+
+
+class MemoryAuditSink:
+    """Keeps audit records in a list (tests and short runs)."""
+
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    def audit(self, record: AuditRecord) -> None:
+        """Append ``record``."""
+        self.records.append(record)
