@@ -6,6 +6,10 @@ Parameters (strings, from the command line or a scenario):
 * ``size``: quantity of each quote in base units (``0.001``)
 * ``max_position``: stop quoting the side that would grow the position past this (``0.01``)
 * ``requote_ticks``: move a quote only when the touch moved at least this many ticks (``2``)
+* ``min_requote_ms``: never replace a side's quote more often than this (``500``), which keeps
+  the order rate (about 4 per second at most) well inside Binance's 50 orders per 10 seconds
+* ``quote_on``: ``quote`` (default) joins the best bid and ask; ``trade`` quotes
+  ``offset_ticks`` (``1``) either side of the last trade, for trades-only data
 
 It joins the best bid and best ask with post-only limit orders, so every fill it gets is a
 maker fill that had to wait its turn in the queue. Market-data callbacks do a few integer
@@ -34,6 +38,13 @@ class PassiveMarketMaker(Strategy):
         info = ctx.venue_info(self.venue).symbols[self.symbol]
         self.tick = to_fixed(info.tick_size)
         self.requote_distance = int(self.params.get("requote_ticks", "2")) * self.tick
+        self.min_requote_ns = int(self.params.get("min_requote_ms", "500")) * 1_000_000
+        self.quote_on_trades = self.params.get("quote_on", "quote") == "trade"
+        if self.params.get("quote_on", "quote") not in ("quote", "trade"):
+            raise ValueError(f"quote_on must be 'quote' or 'trade', got {self.params['quote_on']!r}")
+        self.offset = int(self.params.get("offset_ticks", "1")) * self.tick
+        self.bid_at = -(2**62)  # virtual time of the last bid / ask replacement
+        self.ask_at = -(2**62)
         self.bid_id: str | None = None
         self.ask_id: str | None = None
         self.bid_px = 0  # fixed-point price of our working bid (0 = none)
@@ -42,13 +53,19 @@ class PassiveMarketMaker(Strategy):
         self.trades_seen = 0
 
     def on_trade(self, trade: Trade) -> None:
-        """Trades only feed a counter; quoting follows the best bid/offer."""
+        """Count trades; with ``quote_on=trade``, quote around the last trade price."""
         self.trades_seen += 1
+        if self.quote_on_trades:
+            self._follow(trade.price - self.offset, trade.price + self.offset)
 
     def on_quote(self, quote: Quote) -> None:
-        """Requote a side when the touch moved at least ``requote_ticks`` away from our order."""
+        """Follow the best bid/offer (unless quoting on trades)."""
         self.quotes_seen += 1
-        bid, ask = quote.bid_price, quote.ask_price
+        if not self.quote_on_trades:
+            self._follow(quote.bid_price, quote.ask_price)
+
+    def _follow(self, bid: int, ask: int) -> None:
+        """Requote a side when the reference moved at least ``requote_ticks`` away from our order."""
         if bid <= 0 or ask <= bid:
             return
         if self.bid_id is None or abs(bid - self.bid_px) >= self.requote_distance:
@@ -58,6 +75,14 @@ class PassiveMarketMaker(Strategy):
 
     def _quote(self, side: Side, price: int) -> None:
         ctx = self.ctx
+        now = ctx.clock.now_ns()
+        last = self.bid_at if side is Side.BUY else self.ask_at
+        if now - last < self.min_requote_ns:
+            return
+        if side is Side.BUY:
+            self.bid_at = now
+        else:
+            self.ask_at = now
         position = ctx.position(self.venue, self.symbol)
         old = self.bid_id if side is Side.BUY else self.ask_id
         if old is not None:
