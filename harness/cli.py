@@ -37,6 +37,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out, seed=args.seed)
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from sim.run_cli import replay_command
+
+    return replay_command(args.data, args.venue, args.strategy, params=args.param, balances=args.balance,
+                          data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
+                          queue_model=args.queue_model, progress=False if args.no_progress else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and for ``--help`` docs)."""
     parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -59,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     fmts = data_sub.add_parser("formats", help="list the supported raw formats")
     fmts.set_defaults(func=_cmd_data_formats)
+
+    rep = sub.add_parser("replay", help="run a strategy over canonical data through simulated venues")
+    rep.add_argument("--data", nargs="+", type=Path, required=True, help="canonical Parquet files or directories")
+    rep.add_argument("--venue", action="append", default=[], metavar="NAME[=PROFILE]",
+                     help="a simulated venue (repeatable; default binance)")
+    rep.add_argument("--strategy", required=True, metavar="MODULE:CLASS", help="strategy to load")
+    rep.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
+    rep.add_argument("--balance", action="append", default=[], metavar="VENUE:ASSET=AMOUNT",
+                     help="starting balance (replaces the venue's defaults)")
+    rep.add_argument("--data-venue", action="append", default=[], metavar="VENUE=DATAVENUE",
+                     help="drive a venue from another venue's recorded data")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--out", type=Path, default=Path("runs"), help="parent directory of the run directory")
+    rep.add_argument("--depth", default="book", help="matching depth: book, quotes or trades")
+    rep.add_argument("--queue-model", default="conservative", help="conservative, power or log")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.set_defaults(func=_cmd_replay)
 
     demo = sub.add_parser("demo", help="import the shipped BTCUSDT recording and replay it")
     demo.add_argument("--out", type=Path, default=Path("runs"), help="where to write outputs")

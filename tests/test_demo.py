@@ -29,3 +29,41 @@ def test_demo_imports_replays_and_rebuilds_the_book(tmp_path: Path, capsys: pyte
     assert "19904 trades, 73174 quotes, 300111 book rows" in out
     assert "gaps: none" in out and "crossed 0 times" in out
     assert (tmp_path / "demo-data" / "binance_spot_btcusdt_20240808.book.parquet").is_file()
+
+
+def test_demo_runs_the_market_maker_and_names_the_run_directory(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--seed", "7"]) == 0
+    out = capsys.readouterr().out
+    run_line = re.search(r"run directory: (\S+)", out)
+    assert run_line is not None
+    run_dir = Path(run_line.group(1))
+    assert run_dir.parent == tmp_path and (run_dir / "manifest.json").is_file()
+    orders = re.search(r"orders: (\d+) \(", out)
+    fills = re.search(r"fills: (\d+) \((\d+) maker, (\d+) taker\)", out)
+    assert orders is not None and int(orders.group(1)) > 100
+    assert fills is not None and int(fills.group(1)) > 100
+    assert fills.group(3) == "0"  # post-only quotes never take
+
+
+def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.demo import import_sample
+
+    data = tmp_path / "data"
+    import_sample(data)
+    args = ["replay", "--data", str(data), "--venue", "binance", "--strategy",
+            "strategies.market_maker:PassiveMarketMaker", "--param", "size=0.002", "--seed", "5",
+            "--out", str(tmp_path / "runs"), "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "strategy strategies.market_maker:PassiveMarketMaker, seed 5, venues binance" in out
+    run_dirs = list((tmp_path / "runs").iterdir())
+    assert len(run_dirs) == 1 and (run_dirs[0] / "fills.parquet").is_file()
+    assert main(["replay", "--data", str(tmp_path / "missing"), "--strategy", "x:Y"]) == 2
+    assert "--data" in capsys.readouterr().out
+    assert main(["replay", "--data", str(data), "--strategy", "no_such_module:Thing"]) == 2
+    assert "no_such_module" in capsys.readouterr().out
+    assert main(["replay", "--data", str(data), "--balance", "binance:BTC=lots", "--strategy",
+                 "strategies.twap:TwapTaker"]) == 2
+    assert "'lots' is not a number" in capsys.readouterr().out
