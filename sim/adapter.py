@@ -44,6 +44,7 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
+from sim.candles import CandleBuilder
 from sim.client_tap import ClientTap
 from sim.data.book import BookStream, BookSync
 from sim.latency import LatencyChannel
@@ -94,6 +95,7 @@ class SimAdapter:
         self._client_books: dict[str, BookStream] = {}
         self._tap: ClientTap | None = None
         self.requests = 0
+        self.candles = CandleBuilder(venue.name)
         venue.order_listeners.append(self._on_venue_order)
         venue.fill_listeners.append(self._on_venue_fill)
 
@@ -108,8 +110,11 @@ class SimAdapter:
         trade_subs, quote_subs, book_subs = self._trade_subs, self._quote_subs, self._book_subs
         push = tap.push
 
+        add_to_bar = self.candles.add
+
         def on_trade(trade: Trade) -> None:
             venue.on_trade(trade)
+            add_to_bar(trade)
             if trade.symbol in trade_subs:
                 push(trade, self._deliver_trade)
 
@@ -138,6 +143,7 @@ class SimAdapter:
         venue = self._venue
         if isinstance(event, Trade):
             venue.on_trade(event)
+            self.candles.add(event)
             deliver: Callable[[Any], None] = self._deliver_trade
         elif isinstance(event, Quote):
             venue.on_quote(event)
@@ -300,8 +306,9 @@ class SimAdapter:
         return await self._call("GET /api/v3/depth", lambda: self._venue.order_book(symbol, depth))
 
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
-        """Bars are not simulated yet: refused as not supported."""
-        raise NotSupportedError("candles are not served by the simulated venue yet", venue=self._venue.name)
+        """OHLCV bars from the venue's own trade tape (whole minutes, epoch-aligned, like klines)."""
+        return await self._call("GET /api/v3/klines",
+                                lambda: self.candles.candles(symbol, interval_ns, limit, self._clock.now_ns()))
 
     async def get_server_time(self) -> int:
         """The venue's clock (virtual time at the venue)."""

@@ -21,6 +21,7 @@ from harness.contract import (
 )
 from harness.model import (
     Aggressor,
+    Candle,
     Fill,
     Liquidity,
     OrderModification,
@@ -350,3 +351,34 @@ def test_disconnected_adapter_raises_retryable_and_reconnects(venue: VenueUnderT
         assert await adapter.get_balances()
 
     venue.run(body())
+
+
+def test_candles_summarise_the_trade_tape(venue: VenueUnderTest) -> None:
+    """One-minute bars open on the minute and carry the open, high, low, close and volume traded."""
+    minute = 60_000_000_000
+    size = venue.quantity()
+
+    async def body() -> tuple[list[Candle], list[Candle], int]:
+        clock = venue.clock
+        await clock.sleep_ns(minute - clock.now_ns() % minute + 1_000_000)  # just after a minute starts
+        start = clock.now_ns() - clock.now_ns() % minute
+        for price in (BID, BID + 3 * venue.tick, BID - 2 * venue.tick, BID + venue.tick):
+            venue.print_trade(price, size, Aggressor.BUYER)
+            await clock.sleep_ns(5_000_000_000)
+        await clock.sleep_ns(minute)
+        venue.print_trade(BID, size, Aggressor.SELLER)
+        await venue.settle()
+        one = await venue.adapter.get_candles(venue.symbol, minute, limit=10)
+        five = await venue.adapter.get_candles(venue.symbol, 5 * minute, limit=10)
+        return one, five, start
+
+    one, five, start = venue.run(body())
+    assert [c.ts_open for c in one] == [start, start + minute]
+    first = one[0]
+    assert [from_fixed(x) for x in (first.open, first.high, first.low, first.close)] == [
+        BID, BID + 3 * venue.tick, BID - 2 * venue.tick, BID + venue.tick]
+    assert from_fixed(first.volume) == 4 * size and from_fixed(one[1].volume) == size
+    assert sum(c.volume for c in five) == first.volume + one[1].volume
+    assert all(c.ts_open % (5 * minute) == 0 for c in five)
+    with pytest.raises(InvalidRequestError):
+        venue.run(venue.adapter.get_candles(venue.symbol, 90_000_000_000, limit=5))
