@@ -42,7 +42,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     return replay_command(args.data, args.venue, args.strategy, params=args.param, balances=args.balance,
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
-                          queue_model=args.queue_model, progress=False if args.no_progress else None)
+                          queue_model=args.queue_model, market_latency=args.market_latency,
+                          progress=False if args.no_progress else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=Path("runs"), help="parent directory of the run directory")
     rep.add_argument("--depth", default="book", help="matching depth: book, quotes or trades")
     rep.add_argument("--queue-model", default="conservative", help="conservative, power or log")
+    rep.add_argument("--market-latency", default="profile",
+                     help="market-data latency: the profile's model, or 'data' (recorded delays resampled)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ from harness.model import Fill
 from harness.strategy import load_strategy
 from reports.run_output import RunRecorder, package_versions
 from sim.adapter import SimAdapter
+from sim.latency import Empirical
 from sim.matching_types import DepthMode
-from sim.profile import load_profile
+from sim.profile import VenueProfile, load_profile
 from sim.replay import ReplayFeed
 from sim.runtime import SimRuntime
 from sim.venue import SimVenue
@@ -51,6 +52,9 @@ class VenueSetup:
     depth: DepthMode = DepthMode.BOOK
     queue_model: str = "conservative"
     data_venue: str | None = None
+    market_latency: str = "profile"
+    """``profile``: the profile's market-data model; ``data``: resample the recorded
+    ``ts_recv - ts_event`` delays of the run's trade data (de-skewed to the profile's floor)."""
 
 
 @dataclass
@@ -93,6 +97,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     config: dict[str, Any] = {
         "strategy": strategy, "params": dict(params or {}), "seed": seed,
         "venues": [{"name": v.name, "profile": v.profile, "depth": v.depth.value, "queue_model": v.queue_model,
+                    "market_latency": v.market_latency,
                     "data_venue": v.data_venue or v.name,
                     "balances": {a: str(b) for a, b in sorted(v.balances.items())}} for v in venues],
         "data": [p.name for p in files],
@@ -106,7 +111,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         adapters: dict[str, SimAdapter] = {}
         sim_venues: dict[str, SimVenue] = {}
         for setup in venues:
-            venue = SimVenue(load_profile(setup.profile), balances=setup.balances,
+            venue = SimVenue(_profile_for(setup, files), balances=setup.balances,
                              rng=runtime.rng.child(f"venue.{setup.name}"), now=runtime.now_ns,
                              depth=setup.depth, queue_model=setup.queue_model, name=setup.name)
             venue.fill_listeners.append(_balance_recorder(recorder, venue))
@@ -150,6 +155,20 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     run_dir = recorder.write(out_dir / run_id_for(config), manifest)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
     return RunResult(run_dir, manifest, recorder, final)
+
+
+def _profile_for(setup: VenueSetup, files: Sequence[Path]) -> VenueProfile:
+    """The setup's profile, with market-data latency resampled from the data when asked."""
+    profile = load_profile(setup.profile)
+    if setup.market_latency == "profile":
+        return profile
+    if setup.market_latency != "data":
+        raise ValueError(f"venue {setup.name}: market_latency must be 'profile' or 'data', "
+                         f"got {setup.market_latency!r}")
+    trades = [p for p in files if p.name.endswith(".trades.parquet")] or list(files)
+    floor = getattr(profile.latency.market_data, "floor_ns", 0)
+    recorded = Empirical.from_parquet(trades[0], deskew_method="min", floor_ns=floor, max_samples=200_000)
+    return replace(profile, latency=replace(profile.latency, market_data=recorded))
 
 
 def _balance_recorder(recorder: RunRecorder, venue: SimVenue) -> Any:

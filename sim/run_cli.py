@@ -8,7 +8,9 @@ Argument grammar (every value is checked here, with an error naming the argument
   Binance recording can drive a simulated Binance and a simulated OKX);
 * ``--balance VENUE:ASSET=AMOUNT`` (repeatable) replaces that venue's starting balances;
 * ``--param KEY=VALUE`` (repeatable): strategy parameters, passed as strings;
-* ``--depth book|quotes|trades``, ``--queue-model conservative|power|log``.
+* ``--depth book|quotes|trades``, ``--queue-model conservative|power|log``;
+* ``--market-latency profile|data``: the profile's market-data latency model, or the recorded
+  ``ts_recv - ts_event`` delays of the trade data resampled (empirical).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def data_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Sequence[str], *,
-                 depth: str, queue_model: str) -> list[VenueSetup]:
+                 depth: str, queue_model: str, market_latency: str = "profile") -> list[VenueSetup]:
     """``VenueSetup``s from the ``--venue``, ``--balance`` and ``--data-venue`` arguments."""
     try:
         depth_mode = DepthMode(depth.upper())
@@ -64,6 +66,8 @@ def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Se
         raise ReplayArgumentError(f"--depth: expected one of {choices}, got {depth!r}") from None
     if queue_model not in QUEUE_MODELS:
         raise ReplayArgumentError(f"--queue-model: expected one of {QUEUE_MODELS}, got {queue_model!r}")
+    if market_latency not in ("profile", "data"):
+        raise ReplayArgumentError(f"--market-latency: expected 'profile' or 'data', got {market_latency!r}")
     names: dict[str, str] = {}
     for spec in venues or ["binance"]:
         name, _, profile = spec.partition("=")
@@ -92,17 +96,19 @@ def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Se
             raise ReplayArgumentError(f"--data-venue {spec!r}: {venue!r} is not a --venue")
         sources[venue] = source
     return [VenueSetup(name, profile, balances=starting.get(name, dict(DEFAULT_BALANCES)), depth=depth_mode,
-                       queue_model=queue_model, data_venue=sources.get(name)) for name, profile in names.items()]
+                       queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency)
+            for name, profile in names.items()]
 
 
 def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *, params: Sequence[str] = (),
                    balances: Sequence[str] = (), data_venues: Sequence[str] = (), seed: int = 0,
                    out_dir: Path = Path("runs"), depth: str = "book", queue_model: str = "conservative",
-                   progress: bool | None = None) -> int:
+                   market_latency: str = "profile", progress: bool | None = None) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""
     try:
         files = data_files(data)
-        setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model)
+        setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
+                              market_latency=market_latency)
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
         for setup in setups:

@@ -49,3 +49,20 @@ def test_fills_settle_balances_exactly(canonical: list[Path], tmp_path: Path) ->
     # Binance fees: 0.1 % of the received asset, exact
     buy = next(f for f in fills if f["side"] == "BUY")
     assert buy["fee"] == (buy["quantity"] * Decimal("0.001")).quantize(Decimal("1e-9"))
+
+
+def test_market_data_latency_can_be_resampled_from_the_recording(canonical: list[Path], tmp_path: Path) -> None:
+    from sim.latency import Empirical
+    from sim.run import _profile_for
+
+    setup = VenueSetup("binance", "binance", market_latency="data")
+    profile = _profile_for(setup, canonical)
+    model = profile.latency.market_data
+    assert isinstance(model, Empirical)
+    floor = _profile_for(VenueSetup("binance", "binance"), canonical).latency.market_data.floor_ns  # type: ignore[union-attr]
+    assert model.samples_ns[0] == floor  # de-skewed: the fastest recorded delay sits at the floor
+    assert len(set(model.samples_ns)) > 100  # real spread of recorded delays, not one constant
+    result = run_replay(canonical, [setup], MM, seed=2, out_dir=tmp_path)
+    assert result.manifest["config"]["venues"][0]["market_latency"] == "data"
+    with pytest.raises(ValueError, match="market_latency"):
+        _profile_for(VenueSetup("binance", "binance", market_latency="fast"), canonical)
