@@ -13,7 +13,7 @@ limits ``RateLimitedError`` with Retry-After, and a call while disconnected ``Re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -71,6 +71,13 @@ class _Subscription:
                 self.registry.remove(self.callback)
 
 
+def _renamed(handler: Callable[[Any], None], venue: str, symbols: Mapping[str, str]) -> Callable[[Any], None]:
+    """Wrap a market-data handler so events arrive under ``venue`` with translated symbols."""
+    def renamed(event: Any) -> None:
+        handler(event._replace(venue=venue, symbol=symbols.get(event.symbol, event.symbol)))
+    return renamed
+
+
 class SimAdapter:
     """An ``ExchangeAdapter`` whose venue is a ``SimVenue`` inside a ``SimRuntime``."""
 
@@ -101,8 +108,14 @@ class SimAdapter:
 
     # ------------------------------------------------------------------ wiring to market data
 
-    def attach_feed(self, feed: ReplayFeed, *, data_venue: str | None = None) -> None:
-        """Route a replay feed's events for this venue to the venue and, delayed, to subscribers."""
+    def attach_feed(self, feed: ReplayFeed, *, data_venue: str | None = None,
+                    symbol_map: Mapping[str, str] | None = None) -> None:
+        """Route a replay feed's events for this venue to the venue and, delayed, to subscribers.
+
+        ``data_venue`` drives this venue from another venue's recording; its events are then
+        renamed to this venue, with symbols translated by ``symbol_map`` (``BTCUSDT`` recorded on
+        Binance becomes ``BTC-USDT`` on a simulated OKX), so everything downstream sees one venue.
+        """
         tap = ClientTap(feed, self._market_channel, self._runtime.vt)
         self._tap = tap
         venue = self._venue
@@ -128,9 +141,12 @@ class SimAdapter:
             if delta.symbol in book_subs:
                 push(delta, self._deliver_book_row)
 
-        feed.subscribe_trades(on_trade, venue=name)
-        feed.subscribe_quotes(on_quote, venue=name)
-        feed.subscribe_book(on_book, venue=name)
+        handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book)
+        if name != venue.name or symbol_map:
+            handlers = tuple(_renamed(h, venue.name, symbol_map or {}) for h in handlers)
+        feed.subscribe_trades(handlers[0], venue=name)
+        feed.subscribe_quotes(handlers[1], venue=name)
+        feed.subscribe_book(handlers[2], venue=name)
         self._runtime.add_source(tap)
 
     def inject_market(self, event: Trade | Quote | BookDelta) -> None:

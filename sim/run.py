@@ -29,7 +29,7 @@ from reports.run_output import RunRecorder, package_versions
 from sim.adapter import SimAdapter
 from sim.latency import Empirical
 from sim.matching_types import DepthMode
-from sim.profile import VenueProfile, load_profile
+from sim.profile import ProfileError, VenueProfile, load_profile
 from sim.replay import ReplayFeed
 from sim.runtime import SimRuntime
 from sim.venue import SimVenue
@@ -117,7 +117,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             venue.fill_listeners.append(_balance_recorder(recorder, venue))
             sim_venues[setup.name] = venue
             adapter = SimAdapter(venue, runtime)
-            adapter.attach_feed(feed, data_venue=setup.data_venue)
+            adapter.attach_feed(feed, data_venue=setup.data_venue,
+                                symbol_map=symbol_map_between(setup.data_venue, venue.profile))
             adapters[setup.name] = adapter
         context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder)
         strat = load_strategy(strategy, params)
@@ -155,6 +156,23 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     run_dir = recorder.write(out_dir / run_id_for(config), manifest)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
     return RunResult(run_dir, manifest, recorder, final)
+
+
+def symbol_map_between(data_venue: str | None, profile: VenueProfile) -> dict[str, str]:
+    """Recorded symbols of ``data_venue`` mapped to ``profile``'s symbols of the same base and quote.
+
+    Empty when the data venue is the venue itself or has no profile of its own (then symbols
+    are taken as they are).
+    """
+    if data_venue is None or data_venue == profile.name:
+        return {}
+    try:
+        source = load_profile(data_venue)
+    except ProfileError:
+        return {}
+    ours = {(rules.base_asset, rules.quote_asset): symbol for symbol, rules in profile.symbols.items()}
+    return {symbol: ours[(rules.base_asset, rules.quote_asset)] for symbol, rules in source.symbols.items()
+            if (rules.base_asset, rules.quote_asset) in ours}
 
 
 def _profile_for(setup: VenueSetup, files: Sequence[Path]) -> VenueProfile:

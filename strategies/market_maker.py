@@ -65,7 +65,14 @@ class PassiveMarketMaker(Strategy):
             self._follow(quote.bid_price, quote.ask_price)
 
     def _follow(self, bid: int, ask: int) -> None:
-        """Requote a side when the reference moved at least ``requote_ticks`` away from our order."""
+        """Requote a side when the reference moved at least ``requote_ticks`` away from our order.
+
+        Prices are rounded away from the touch onto this venue's tick (the data may come from a
+        venue with a finer tick), so a quote never crosses.
+        """
+        tick = self.tick
+        bid -= bid % tick
+        ask += -ask % tick
         if bid <= 0 or ask <= bid:
             return
         if self.bid_id is None or abs(bid - self.bid_px) >= self.requote_distance:

@@ -66,3 +66,19 @@ def test_market_data_latency_can_be_resampled_from_the_recording(canonical: list
     assert result.manifest["config"]["venues"][0]["market_latency"] == "data"
     with pytest.raises(ValueError, match="market_latency"):
         _profile_for(VenueSetup("binance", "binance", market_latency="fast"), canonical)
+
+
+def test_one_recording_drives_another_venue_under_its_own_symbols(canonical: list[Path], tmp_path: Path) -> None:
+    from sim.profile import load_profile
+    from sim.run import symbol_map_between
+
+    assert symbol_map_between("binance", load_profile("okx")) == {"BTCUSDT": "BTC-USDT"}
+    assert symbol_map_between(None, load_profile("okx")) == {}
+    setup = VenueSetup("okx", "okx", data_venue="binance")
+    result = run_replay(canonical, [setup], MM, params={"venue": "okx", "symbol": "BTC-USDT"}, seed=4,
+                        out_dir=tmp_path)
+    fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
+    assert len(fills) > 10
+    assert {(f["venue"], f["symbol"]) for f in fills} == {("okx", "BTC-USDT")}
+    # okx's tick is 0.1: every quote the market maker placed sits on it, although the data ticks by 0.01
+    assert all(f["price"] % Decimal("0.1") == 0 for f in fills)
