@@ -50,7 +50,7 @@ __all__ = [
 #: Binance's text for a LIMIT_MAKER (post-only) order that would cross.
 REASON_POST_ONLY = "Order would immediately match and take."
 #: Binance's text for a stop whose trigger condition already holds at submission.
-REASON_TRIGGER_NOW = "Order would immediately trigger."
+REASON_TRIGGER_NOW = "Order would trigger immediately."
 #: Binance's text for cancelling/amending an order the venue does not know (or no longer has open).
 REASON_UNKNOWN_ORDER = "Unknown order sent."
 #: A market order (or a triggered stop-market) met no liquidity at all.

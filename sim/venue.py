@@ -13,14 +13,18 @@ What it does, in the order a request meets it:
 
 Balances are ``Decimal`` (they change only on orders and fills); the engines work in
 fixed-point ints. Conservation holds by construction: free + locked of every asset changes only
-by the cash flows of fills (cost, proceeds and fees).
+by the cash flows of fills (cost, proceeds and fees). Every amount is kept on the 1e-9 grid of
+``harness.money`` (so balances print as ``Decimal('999400.010000000')``): holds are rounded up
+onto it (an order never holds less than it needs), a fill's cost ``price * qty`` is rounded
+half-even (exact on every shipped profile, whose tick x lot has at most 9 decimals), and fees
+are already on it. Moves between free and locked are exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Context, Decimal
 from typing import TypeVar
 
 from harness.contract import RateLimitedError
@@ -71,6 +75,18 @@ from sim.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerPro
 from sim.venue_limits import LimitDecision, VenueRateLimiter
 
 ZERO = Decimal(0)
+_UNIT = Decimal(1).scaleb(-9)  # the grid of harness.money (SCALE = 10**9)
+_WIDE = Context(prec=80)
+
+
+def on_grid(amount: Decimal) -> Decimal:
+    """``amount`` on the 1e-9 grid, rounded half-even (exact amounts only change exponent)."""
+    return amount.quantize(_UNIT, context=_WIDE)
+
+
+def hold_on_grid(amount: Decimal) -> Decimal:
+    """A hold on the 1e-9 grid, rounded up so that it always covers what the order needs."""
+    return amount.quantize(_UNIT, rounding=ROUND_CEILING, context=_WIDE)
 ONE = 10**9  # a price of 1.0 in fixed-point units (fees in base asset)
 QUEUE_MODELS = ("conservative", "power", "log")
 
@@ -137,8 +153,8 @@ class SimVenue:
         self.now = now
         self.depth = depth
         self.limiter = VenueRateLimiter(profile.rate_limits)
-        self.free: dict[str, Decimal] = {asset: Decimal(v) for asset, v in balances.items()}
-        self.locked: dict[str, Decimal] = dict.fromkeys(self.free, ZERO)
+        self.free: dict[str, Decimal] = {asset: on_grid(Decimal(v)) for asset, v in balances.items()}
+        self.locked: dict[str, Decimal] = dict.fromkeys(self.free, on_grid(ZERO))
         self.orders: dict[str, VenueOrder] = {}  # by client order id
         self._by_engine_id: dict[int, VenueOrder] = {}
         self.fills: list[Fill] = []
@@ -251,10 +267,10 @@ class SimVenue:
         self._next_id += 1
         order = VenueOrder(
             request=request, engine_order=self._engine_order(engine_id, request),
-            venue_order_id=str(engine_id), lock_asset=lock.asset, locked=lock.amount,
+            venue_order_id=str(engine_id), lock_asset=lock.asset, locked=hold_on_grid(lock.amount),
             status=OrderStatus.PENDING, filled=ZERO, cum_quote=ZERO, created_ns=now, updated_ns=now)
-        self.free[lock.asset] = self.free.get(lock.asset, ZERO) - lock.amount
-        self.locked[lock.asset] = self.locked.get(lock.asset, ZERO) + lock.amount
+        self.free[lock.asset] = self.free.get(lock.asset, ZERO) - order.locked
+        self.locked[lock.asset] = self.locked.get(lock.asset, ZERO) + order.locked
         self.orders[request.client_order_id] = order
         self._by_engine_id[engine_id] = order
         events = self.engines[request.symbol].submit(order.engine_order, now)
@@ -441,7 +457,7 @@ class SimVenue:
         rules = self.profile.symbols[request.symbol]
         base, quote = rules.base_asset, rules.quote_asset
         price, qty = from_fixed(event.price), from_fixed(event.qty)
-        cost = price * qty
+        cost = on_grid(price * qty)
         rate = self._maker_rate if event.liquidity is Liquidity.MAKER else self._taker_rate
         buy = event.side > 0
         if buy and not self.profile.hold_fee_in_quote:
@@ -480,7 +496,7 @@ class SimVenue:
         request = order.request
         assert request.price is not None
         leaves = from_fixed(event.leaves_qty)
-        remaining_hold = request.price * leaves * (1 + self.profile.fee_rate_reserve)
+        remaining_hold = hold_on_grid(request.price * leaves * (1 + self.profile.fee_rate_reserve))
         return max(order.locked - remaining_hold, ZERO)
 
     def _relock(self, order: VenueOrder) -> None:
@@ -493,6 +509,7 @@ class SimVenue:
         want = funds_to_lock(remaining, rules, best_ask=self._reference_price(request.symbol, Side.BUY),
                              fee_rate_reserve=self.profile.fee_rate_reserve,
                              market_buy_margin=self.profile.market_buy_margin).amount
+        want = hold_on_grid(want)
         delta = want - order.locked
         asset = order.lock_asset
         self.free[asset] = self.free.get(asset, ZERO) - delta

@@ -1,0 +1,230 @@
+"""Benchmark: a strategy replayed through the simulated venue, against two floors, in one run.
+
+Generates ``--n`` seeded synthetic BTCUSDT trades (numpy, fixed-point ints: a random walk around
+60,000.00 with a 0.01 tick), writes them as one canonical trades Parquet file in a temp dir, then
+measures over the same ticks:
+
+(a) ``plain``: a plain Python loop over the ticks (read from the same file to lists) calling a
+    no-op function per trade;
+(b) ``simpy``: the naive SimPy floor, one ``env.timeout`` per tick whose process calls the no-op;
+(c) ``noop``: the full replay path, ``ReplayFeed`` -> ``SimVenue`` (matching engine) ->
+    ``SimAdapter`` (market-data latency, ``ClientTap``) -> ``ExecutionContext`` -> a no-op
+    strategy's ``on_trade``, once per trade, driven by ``SimRuntime`` as ``sim.run.run_replay``
+    wires it (without writing a run directory);
+(d) ``mm``: the same with ``strategies.market_maker:PassiveMarketMaker`` quoting from trades
+    (``quote_on=trade``), which places, cancels and fills real orders.
+
+It prints events per second for each and the ratios the issue sets as goals: no-op / SimPy floor
+(>= 4), no-op / plain loop (>= 1/3), market maker / SimPy floor (>= 1.2). Timings are the best of
+``--repeat`` runs. Nothing is asserted: this is a measurement, not a test.
+
+    python3 benchmarks/replay_venue.py             # 1,000,000 trades
+    python3 benchmarks/replay_venue.py --n 20000   # CI smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Generator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import simpy
+
+from harness.context import ExecutionContext
+from harness.model import Trade
+from harness.money import SCALE
+from harness.strategy import Strategy
+from sim.adapter import SimAdapter
+from sim.data.schema import TRADES
+from sim.matching_types import DepthMode
+from sim.profile import load_profile
+from sim.replay import ReplayFeed
+from sim.runtime import SimRuntime
+from sim.venue import SimVenue
+from strategies.market_maker import PassiveMarketMaker
+
+START_NS = 1_723_075_200_000_000_000
+TICK = SCALE // 100
+MM_PARAMS = {"quote_on": "trade", "size": "0.001", "max_position": "0.01", "requote_ticks": "2",
+             "min_requote_ms": "500"}
+
+
+def make_trades(n: int, seed: int) -> pa.Table:
+    """``n`` trades: ~4 ms apart, price a +-1 tick random walk from 60,000.00, sizes 0.00001-0.1."""
+    rng = np.random.default_rng(seed)
+    ts = START_NS + np.cumsum(rng.integers(1, 8_000_000, n, dtype=np.int64))
+    price = 60_000 * SCALE + np.cumsum(rng.integers(-1, 2, n, dtype=np.int64)) * TICK
+    size = rng.integers(1, 10_000, n, dtype=np.int64) * (SCALE // 100_000)
+    aggressor = rng.choice(np.array([1, -1], dtype=np.int8), n)
+    trade_id = np.arange(1, n + 1).astype(str)
+    venue = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), ["binance"])
+    symbol = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), ["BTCUSDT"])
+    return pa.Table.from_arrays([ts, ts, venue, symbol, price, size, aggressor, pa.array(trade_id)], schema=TRADES)
+
+
+def noop(event: object) -> None:
+    """The per-trade work of the floors: nothing."""
+
+
+class NoopStrategy(Strategy):
+    """A strategy that counts nothing and does nothing: the cost of the path to ``on_trade``."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """Do nothing."""
+
+
+# ----------------------------------------------------------------------------- floors
+
+
+def read_ticks(path: Path) -> list[Trade]:
+    """The file's trades as ``Trade`` tuples (timed in both floors, as the replay reads the file too)."""
+    table = pq.read_table(path)
+    columns: list[list[Any]] = []
+    for name in Trade._fields:
+        column = table.column(name)
+        if pa.types.is_dictionary(column.type):
+            columns.append(column.cast(pa.string()).to_pylist())
+        else:
+            columns.append(column.to_numpy().tolist())
+    new = tuple.__new__
+    return [new(Trade, row) for row in zip(*columns, strict=True)]
+
+
+def run_plain(path: Path) -> int:
+    """(a) Read the ticks, then a plain loop calling ``noop`` per trade."""
+    ticks = read_ticks(path)
+    for trade in ticks:
+        noop(trade)
+    return len(ticks)
+
+
+def run_simpy(path: Path) -> int:
+    """(b) Read the ticks, then one SimPy ``timeout`` per tick (integer ns delays) calling ``noop``."""
+    ticks = read_ticks(path)
+    env = simpy.Environment(initial_time=ticks[0].ts_event if ticks else 0)
+    count = 0
+
+    def process() -> Generator[simpy.Event, Any, None]:
+        nonlocal count
+        timeout = env.timeout
+        for trade in ticks:
+            delay = trade.ts_event - env.now
+            if delay > 0:
+                yield timeout(delay)
+            else:
+                yield timeout(0)
+            noop(trade)
+            count += 1
+
+    env.process(process())
+    env.run()
+    return count
+
+
+# ----------------------------------------------------------------------------- the replay
+
+
+def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, SimVenue, ExecutionContext]:
+    """(c)/(d) Replay ``path`` through one Binance ``SimVenue`` + ``SimAdapter`` into ``strategy``.
+
+    Wired as ``sim.run.run_replay`` does (feed first, then the adapter's tap; the execution
+    context in front of the strategy), in TRADES depth since the data has trades only. Returns
+    how many trades reached the strategy, the venue and the context.
+    """
+    reached = 0
+    inner = strategy.on_trade
+
+    def counted(trade: Trade) -> None:
+        nonlocal reached
+        reached += 1
+        inner(trade)
+
+    strategy.on_trade = counted  # type: ignore[method-assign]
+    feed = ReplayFeed([path], order_by="ts_event")
+    first = feed.peek_ts()
+    balances: Mapping[str, Decimal] = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10)}
+    # start a second early: the strategy subscribes after connecting, before the first trade
+    with SimRuntime(seed=seed, start_ns=(first or SCALE) - SCALE) as runtime:
+        runtime.add_source(feed)
+        venue = SimVenue(load_profile("binance"), balances=balances, rng=runtime.rng.child("venue.binance"),
+                         now=runtime.now_ns, depth=DepthMode.TRADES, name="binance")
+        adapter = SimAdapter(venue, runtime)
+        adapter.attach_feed(feed)
+        context = ExecutionContext({"binance": adapter}, runtime.clock, runtime.rng.stream("strategy"))
+
+        async def main() -> None:
+            await context.start(strategy, {"binance": ["BTCUSDT"]})
+            while feed.peek_ts() is not None:
+                await runtime.clock.sleep_ns(SCALE)
+            await runtime.clock.sleep_ns(SCALE)  # what is still in flight to the client arrives
+            await context.stop()
+
+        runtime.run(main())
+        feed.close()
+    return reached, venue, context
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def best_rate(n: int, repeat: int, fn: Callable[[], int]) -> float:
+    """Best events/s over ``repeat`` timings of ``fn``; ``fn`` must report all ``n`` events handled."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        handled = fn()
+        elapsed = time.perf_counter_ns() - start
+        if handled != n:
+            raise SystemExit(f"replay_venue: {handled} events handled, expected {n}")
+        best = min(best, elapsed)
+    return n * 1e9 / best
+
+
+def fmt(rate: float) -> str:
+    """Events/s, human sized."""
+    return f"{rate / 1e6:.3f}M ev/s" if rate >= 1e6 else f"{rate / 1e3:.1f}k ev/s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the data, run the four measurements, print rates and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=1_000_000, help="number of trades (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="timings per measurement; best is kept")
+    args = parser.parse_args(argv)
+    n: int = args.n
+    with tempfile.TemporaryDirectory(prefix="replay_venue_") as tmp:
+        path = Path(tmp) / "trades.parquet"
+        pq.write_table(make_trades(n, args.seed), path, compression="zstd", row_group_size=128_000)
+        plain = best_rate(n, args.repeat, lambda: run_plain(path))
+        floor = best_rate(n, args.repeat, lambda: run_simpy(path))
+        noop_rate = best_rate(n, args.repeat, lambda: run_replay(path, NoopStrategy())[0])
+        mm_stats: list[str] = []
+
+        def run_mm() -> int:
+            reached, venue, _ = run_replay(path, PassiveMarketMaker(**MM_PARAMS))
+            mm_stats[:] = [f"{len(venue.orders)} orders", f"{len(venue.fills)} fills"]
+            return reached
+
+        mm = best_rate(n, args.repeat, run_mm)
+    print(f"replay_venue: {n} trades")
+    print(f"  plain loop     {fmt(plain)}")
+    print(f"  SimPy floor    {fmt(floor)}")
+    print(f"  no-op replay   {fmt(noop_rate)}")
+    print(f"  market maker   {fmt(mm)}  ({', '.join(mm_stats)})")
+    print(f"  no-op / SimPy floor  {noop_rate / floor:.2f}  (goal >= 4)")
+    print(f"  no-op / plain loop   {noop_rate / plain:.3f}  (goal >= 0.333)")
+    print(f"  MM / SimPy floor     {mm / floor:.2f}  (goal >= 1.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
