@@ -67,10 +67,13 @@ def counts(journal: Journal) -> dict[str, int]:
 def test_opens_in_wal_mode_with_all_tables(tmp_path: Path) -> None:
     with SimWorld() as world, Journal(tmp_path / "j.db", world.runtime.clock) as journal:
         assert counts(journal) == dict.fromkeys(TABLES, 0)
+        assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         other = sqlite3.connect(tmp_path / "j.db")
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         other.close()
         assert journal.integrity_check() == "ok"
+        journal.record_intent(request())
+        assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # back to NORMAL after the FULL intent
         with pytest.raises(JournalError, match="unknown journal table"):
             journal.table("sqlite_master")
 

@@ -358,3 +358,19 @@ def test_secrets_never_appear_in_reprs_errors_records_or_journal(tmp_path_factor
             assert value not in text
         for blob in blobs:
             assert value.encode() not in blob
+
+
+def test_update_replaces_config_keeps_or_rotates_credentials() -> None:
+    with SimWorld() as world:
+        registry, _ = make_registry(world)
+        registry.register(sandbox_config(), Credentials("key-one-123", "secret-one-456"))
+        registry.update(sandbox_config(priority=3, status=VenueStatus.MAINTENANCE))
+        assert registry.get("binance").priority == 3
+        assert registry.credentials("binance") == Credentials("key-one-123", "secret-one-456")
+        assert registry.history("binance")[-1].status is VenueStatus.MAINTENANCE
+        registry.update(sandbox_config(priority=3, status=VenueStatus.MAINTENANCE),
+                        Credentials("key-two-789", "secret-two-000"))
+        assert registry.credentials("binance").api_key == "key-two-789"
+        assert len(registry.history("binance")) == 2  # no status change, nothing recorded
+        with pytest.raises(UnknownVenueError):
+            registry.update(sandbox_config("okx"))
