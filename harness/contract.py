@@ -20,7 +20,8 @@ decide what to do from the type and never from a venue's message text::
     ├── RateLimitedError             RATE_LIMITED: 429/418 and friends, with ``retry_after_s``
     ├── InvalidRequestError          INVALID_REQUEST: the venue refused this request as such
     │   ├── NotSupportedError        a capability this venue does not have
-    │   └── OrderNotFoundError       the venue has no order with that id
+    │   ├── OrderNotFoundError       the venue has no order with that id
+    │   └── DuplicateOrderError      the client order id is taken: that order exists
     ├── ExchangeError                EXCHANGE_ERROR: the venue failed in a way to alert on
     └── FatalError                   FATAL: credentials revoked, account disabled: stop the venue
 
@@ -53,6 +54,7 @@ from harness.model import (
 
 __all__ = [
     "AmbiguousError",
+    "DuplicateOrderError",
     "ErrorCategory",
     "ExchangeAdapter",
     "ExchangeError",
@@ -137,6 +139,10 @@ class OrderNotFoundError(InvalidRequestError):
     """The venue has no order with the given id (a proven absence, which recovery relies on)."""
 
 
+class DuplicateOrderError(InvalidRequestError):
+    """The client order id is already in use at the venue: the order exists (recovery adopts it)."""
+
+
 class ExchangeError(VenueError):
     """The venue failed in an unexpected way; log full detail and alert."""
 
@@ -176,8 +182,8 @@ class Subscription(Protocol):
         """Stop delivering events to the callback."""
 
 
-OrderUpdateCallback = Callable[[OrderReport], None]
-FillCallback = Callable[[Fill], None]
+OrderUpdateCallback = Callable[[OrderReport], object]
+FillCallback = Callable[[Fill], object]
 TradeCallback = Callable[[Trade], None]
 QuoteCallback = Callable[[Quote], None]
 BookCallback = Callable[[BookSnapshot], None]
