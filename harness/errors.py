@@ -55,6 +55,8 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "ErrorHandler",
+    "FatalCallback",
+    "RetryCallback",
     "RetryPolicy",
     "TransitionCallback",
     "categorize",
@@ -488,7 +490,10 @@ class ErrorHandler:
         return category
 
     def on_breaker_transition(self, name: str, old: BreakerState, new: BreakerState, ts_ns: int) -> None:
-        """Alert on a circuit-breaker transition (WARNING when it opens, INFO otherwise)."""
+        """Alert on a circuit-breaker transition (WARNING when it opens, INFO otherwise).
+
+        The venue is read from the breaker's name, ``"venue endpoint"`` as ``BreakerBoard`` names them.
+        """
         venue = name.split(" ", 1)[0]
         severity = Severity.WARNING if new is BreakerState.OPEN else Severity.INFO
         self._alerts.raise_alert(Alert(ts_ns, severity, "errors", "circuit_breaker",

@@ -1,0 +1,304 @@
+"""``VenueGateway``: one adapter behind the client-side guards every venue request needs.
+
+The gateway exposes the adapter contract's request methods unchanged and adds, per call:
+
+1. the circuit breaker of (venue, endpoint): an open circuit refuses at once (``CircuitOpenError``);
+2. ``ClientRateLimiter.acquire`` (cancels are critical: they use the reserve and jump the queue);
+3. an audit record: an ``"intent"`` before a submit leaves, and a ``"result"`` after every call
+   with the redacted request, a response summary, latency, success and error category
+   (Property 9);
+4. error handling: every error goes through ``ErrorHandler`` (logs, alerts, FATAL disables the
+   venue); a 429/418 makes the limiter hold every request until the Retry-After has passed;
+5. retries of RETRYABLE *reads* (queries) with backoff. Submits, cancels and modifies are never
+   retried here: an ``AmbiguousError`` propagates so recovery can ask the venue by client order id.
+
+Endpoint names are the ``SimAdapter``'s (Binance-style ``"METHOD /path"``), so rate-limit costs,
+breakers and audit records line up with what the simulated venue counts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import fields, is_dataclass
+from typing import TypeVar
+
+from harness.audit import AuditRecord, AuditSink, redact
+from harness.clock import Clock
+from harness.contract import (
+    BookCallback,
+    ErrorCategory,
+    ExchangeAdapter,
+    FillCallback,
+    HealthStatus,
+    OrderUpdateCallback,
+    QuoteCallback,
+    RateLimitedError,
+    RateLimitStatus,
+    Subscription,
+    TradeCallback,
+)
+from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy, retry, scrub
+from harness.model import (
+    Balance,
+    BookSnapshot,
+    Candle,
+    Fill,
+    OrderModification,
+    OrderReport,
+    OrderRequest,
+    PositionReport,
+    Quote,
+    VenueInfo,
+    VenueMode,
+)
+from harness.money import from_fixed
+from harness.ratelimit import ClientRateLimiter
+
+__all__ = ["ENDPOINTS", "VenueGateway"]
+
+_T = TypeVar("_T")
+
+ENDPOINTS: Mapping[str, str] = {
+    "health": "GET /api/v3/ping",
+    "server_time": "GET /api/v3/time",
+    "submit_order": "POST /api/v3/order",
+    "cancel_order": "DELETE /api/v3/order",
+    "modify_order": "PUT /api/v3/order",
+    "get_order": "GET /api/v3/order",
+    "get_open_orders": "GET /api/v3/openOrders",
+    "get_open_orders_all": "GET /api/v3/openOrders (all)",
+    "get_fills": "GET /api/v3/myTrades",
+    "get_balances": "GET /api/v3/account",
+    "get_positions": "GET /api/v3/account",
+    "get_ticker": "GET /api/v3/ticker/bookTicker",
+    "get_order_book": "GET /api/v3/depth",
+    "get_candles": "GET /api/v3/klines",
+    "get_venue_info": "GET /api/v3/exchangeInfo",
+}
+"""Gateway method -> endpoint string (the same strings ``SimAdapter`` counts at the venue)."""
+
+
+def _payload(obj: object) -> dict[str, object]:
+    """A dataclass's fields as a flat mapping (for ``redact``)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+    return {"value": obj}
+
+
+def _summary(result: object) -> dict[str, str]:
+    """A short, secret-free description of a response for the audit trail."""
+    if isinstance(result, OrderReport):
+        return {"status": result.status.value, "client_order_id": result.client_order_id,
+                "venue_order_id": result.venue_order_id, "filled_quantity": str(result.filled_quantity),
+                "reason": result.reason}
+    if isinstance(result, Quote):
+        return {"type": "Quote", "ts_event": str(result.ts_event), "bid": str(from_fixed(result.bid_price)),
+                "ask": str(from_fixed(result.ask_price))}
+    if isinstance(result, BookSnapshot):
+        return {"type": "BookSnapshot", "ts_event": str(result.ts_event), "bids": str(len(result.bids)),
+                "asks": str(len(result.asks)), "update_id": str(result.update_id)}
+    if isinstance(result, list | dict):
+        return {"count": str(len(result))}
+    if isinstance(result, HealthStatus):
+        return {"status": result.status, "connected": str(result.connected)}
+    if isinstance(result, int):
+        return {"value": str(result)}
+    return {"type": type(result).__name__}
+
+
+class VenueGateway:
+    """An ``ExchangeAdapter`` wrapper adding rate limiting, breakers, audit, error handling, read retries.
+
+    All collaborators are injected: ``clock`` and ``rng`` (backoff jitter) keep it deterministic
+    in simulation; ``limiter`` is this venue's ``ClientRateLimiter``; ``breakers`` and
+    ``handler`` may be shared across venues; ``audit`` receives every record.
+    """
+
+    def __init__(self, adapter: ExchangeAdapter, *, clock: Clock, rng: random.Random, limiter: ClientRateLimiter,
+                 breakers: BreakerBoard, handler: ErrorHandler, audit: AuditSink, policy: RetryPolicy) -> None:
+        self._adapter = adapter
+        self._clock = clock
+        self._rng = rng
+        self._limiter = limiter
+        self._breakers = breakers
+        self._handler = handler
+        self._audit = audit
+        self._policy = policy
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def adapter(self) -> ExchangeAdapter:
+        """The wrapped adapter."""
+        return self._adapter
+
+    @property
+    def limiter(self) -> ClientRateLimiter:
+        """This venue's client-side rate limiter (``status()`` is the client-side view)."""
+        return self._limiter
+
+    @property
+    def venue(self) -> str:
+        """The wrapped adapter's venue name."""
+        return self._adapter.venue
+
+    @property
+    def mode(self) -> VenueMode:
+        """SANDBOX or PRODUCTION, as the adapter says."""
+        return self._adapter.mode
+
+    def is_connected(self) -> bool:
+        """Whether the adapter can send requests."""
+        return self._adapter.is_connected()
+
+    async def _request(self, endpoint: str, payload: Mapping[str, object], call: Callable[[], Awaitable[_T]], *,
+                       critical: bool = False, retried: bool = True, intent: bool = False,
+                       client_order_id: str = "") -> _T:
+        """One guarded request (retried with backoff when ``retried``); see the module docstring."""
+        venue = self._adapter.venue
+        request = redact(payload)
+        if intent:
+            self._audit.audit(AuditRecord(self._clock.now_ns(), venue, endpoint, "intent", request,
+                                          client_order_id=client_order_id))
+
+        async def attempt() -> _T:
+            start: int | None = None
+            try:
+                with self._breakers.get(venue, endpoint).guard():
+                    await self._limiter.acquire(endpoint, critical=critical)
+                    start = self._clock.monotonic_ns()
+                    result = await call()
+            except Exception as exc:
+                latency = None if start is None else self._clock.monotonic_ns() - start
+                if isinstance(exc, RateLimitedError):
+                    self._limiter.on_retry_after(exc.retry_after_s)
+                category = self._handler.handle(exc, venue=venue, endpoint=endpoint, context=request)
+                self._result(endpoint, request, {}, latency_ns=latency, category=category, error=scrub(str(exc)),
+                             client_order_id=client_order_id)
+                raise
+            assert start is not None  # set before the call that succeeded
+            self._result(endpoint, request, _summary(result), latency_ns=self._clock.monotonic_ns() - start,
+                         category=None, error="", client_order_id=client_order_id)
+            return result
+
+        if not retried:
+            return await attempt()
+        return await retry(attempt, policy=self._policy, clock=self._clock, rng=self._rng)
+
+    def _result(self, endpoint: str, request: Mapping[str, str], response: Mapping[str, str], *,
+                latency_ns: int | None, category: ErrorCategory | None, error: str, client_order_id: str) -> None:
+        self._audit.audit(AuditRecord(
+            self._clock.now_ns(), self._adapter.venue, endpoint, "result", request, response, latency_ns,
+            success=category is None, error_category="" if category is None else category.value, error=error,
+            client_order_id=client_order_id))
+
+    # ------------------------------------------------------------------ order entry (never retried here)
+
+    async def submit_order(self, request: OrderRequest) -> OrderReport:
+        """Send a new order: an intent record first; an ``AmbiguousError`` is left for recovery."""
+        return await self._request(ENDPOINTS["submit_order"], _payload(request),
+                                   lambda: self._adapter.submit_order(request), retried=False, intent=True,
+                                   client_order_id=request.client_order_id)
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """Cancel an order (critical: uses the reserved rate-limit capacity, goes ahead of the queue)."""
+        return await self._request(ENDPOINTS["cancel_order"], {"symbol": symbol, "client_order_id": client_order_id},
+                                   lambda: self._adapter.cancel_order(symbol, client_order_id), critical=True,
+                                   retried=False, client_order_id=client_order_id)
+
+    async def modify_order(self, symbol: str, client_order_id: str,
+                           modification: OrderModification) -> OrderReport:
+        """Amend a resting order (not retried: its outcome may be ambiguous like a submit's)."""
+        payload = {"symbol": symbol, "client_order_id": client_order_id, **_payload(modification)}
+        return await self._request(ENDPOINTS["modify_order"], payload,
+                                   lambda: self._adapter.modify_order(symbol, client_order_id, modification),
+                                   retried=False, client_order_id=client_order_id)
+
+    # ------------------------------------------------------------------ reads (retried)
+
+    async def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """The venue's view of one order."""
+        return await self._request(ENDPOINTS["get_order"], {"symbol": symbol, "client_order_id": client_order_id},
+                                   lambda: self._adapter.get_order(symbol, client_order_id),
+                                   client_order_id=client_order_id)
+
+    async def get_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """Open orders, optionally of one symbol."""
+        endpoint = ENDPOINTS["get_open_orders"] if symbol else ENDPOINTS["get_open_orders_all"]
+        return await self._request(endpoint, {"symbol": symbol or ""}, lambda: self._adapter.get_open_orders(symbol))
+
+    async def get_fills(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
+        """Our executions since ``since_ns``."""
+        return await self._request(ENDPOINTS["get_fills"], {"symbol": symbol or "", "since_ns": since_ns},
+                                   lambda: self._adapter.get_fills(symbol, since_ns))
+
+    async def get_balances(self) -> dict[str, Balance]:
+        """Balances per asset."""
+        return await self._request(ENDPOINTS["get_balances"], {}, self._adapter.get_balances)
+
+    async def get_positions(self) -> list[PositionReport]:
+        """Positions the venue reports."""
+        return await self._request(ENDPOINTS["get_positions"], {}, self._adapter.get_positions)
+
+    async def get_ticker(self, symbol: str) -> Quote:
+        """Best bid and offer."""
+        return await self._request(ENDPOINTS["get_ticker"], {"symbol": symbol},
+                                   lambda: self._adapter.get_ticker(symbol))
+
+    async def get_order_book(self, symbol: str, depth: int = 100) -> BookSnapshot:
+        """L2 book, ``depth`` levels per side."""
+        return await self._request(ENDPOINTS["get_order_book"], {"symbol": symbol, "depth": depth},
+                                   lambda: self._adapter.get_order_book(symbol, depth))
+
+    async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
+        """Recent OHLCV bars."""
+        return await self._request(ENDPOINTS["get_candles"],
+                                   {"symbol": symbol, "interval_ns": interval_ns, "limit": limit},
+                                   lambda: self._adapter.get_candles(symbol, interval_ns, limit))
+
+    async def get_server_time(self) -> int:
+        """The venue's clock in ns."""
+        return await self._request(ENDPOINTS["server_time"], {}, self._adapter.get_server_time)
+
+    async def health(self) -> HealthStatus:
+        """Probe the venue (one round trip)."""
+        return await self._request(ENDPOINTS["health"], {}, self._adapter.health)
+
+    async def get_venue_info(self) -> VenueInfo:
+        """Instruments, filters, fees and capabilities (counted as Binance's exchangeInfo, weight 20)."""
+        return await self._request(ENDPOINTS["get_venue_info"], {}, self._adapter.get_venue_info)
+
+    async def get_rate_limit_status(self) -> RateLimitStatus:
+        """The venue-side usage as the adapter last saw it (no request, so not limited or audited)."""
+        return await self._adapter.get_rate_limit_status()
+
+    # ------------------------------------------------------------------ pass-through (not venue requests)
+
+    async def connect(self) -> None:
+        """Open the adapter's connections."""
+        await self._adapter.connect()
+
+    async def disconnect(self) -> None:
+        """Close the adapter's connections."""
+        await self._adapter.disconnect()
+
+    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> Subscription:
+        """Deliver every change of our orders (straight from the adapter)."""
+        return await self._adapter.subscribe_order_updates(callback)
+
+    async def subscribe_fills(self, callback: FillCallback) -> Subscription:
+        """Deliver every execution of our orders."""
+        return await self._adapter.subscribe_fills(callback)
+
+    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> Subscription:
+        """Deliver public trades."""
+        return await self._adapter.subscribe_trades(symbol, callback)
+
+    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> Subscription:
+        """Deliver best bid/offer changes."""
+        return await self._adapter.subscribe_quotes(symbol, callback)
+
+    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Subscription:
+        """Deliver L2 book updates."""
+        return await self._adapter.subscribe_book(symbol, callback, depth)
