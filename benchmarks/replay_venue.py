@@ -85,13 +85,16 @@ class NoopStrategy(Strategy):
 
 
 def read_ticks(path: Path) -> list[Trade]:
-    """The file's trades as ``Trade`` tuples (timed in both floors, as the replay reads the file too)."""
+    """The file's trades as ``Trade`` tuples, the cheapest way (timed in both floors: the replay reads too)."""
     table = pq.read_table(path)
     columns: list[list[Any]] = []
     for name in Trade._fields:
         column = table.column(name)
-        if pa.types.is_dictionary(column.type):
-            columns.append(column.cast(pa.string()).to_pylist())
+        if pa.types.is_dictionary(column.type):  # decode once per chunk, sharing the str objects
+            values: list[Any] = []
+            for chunk in column.chunks:
+                values += np.asarray(chunk.dictionary.to_pylist(), dtype=object)[chunk.indices.to_numpy()].tolist()
+            columns.append(values)
         else:
             columns.append(column.to_numpy().tolist())
     new = tuple.__new__
