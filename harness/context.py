@@ -1,14 +1,12 @@
-"""The strategy's world, served on top of adapters: order entry, order state, positions, balances.
+"""The strategy's world, served by the execution engine: order entry, order state, positions, balances.
 
-``ExecutionContext`` implements ``StrategyContext`` using only the adapter contract and the
-injected clock, so the same strategy runs against simulated and live venues. Orders placed from
-synchronous callbacks return their client order id at once; the request runs as a task and its
-outcome arrives through ``on_order_update``/``on_fill`` (a venue refusal arrives as a REJECTED
-report carrying the venue's message and code).
-
-Order state here is deliberately simple (last report per order, terminal states absorbing,
-fills applied once per execution id); the full order manager with recovery, retries and rate
-limiting is ``harness.orders`` and replaces this bookkeeping when it lands.
+``ExecutionContext`` implements ``StrategyContext`` on top of ``harness.engine.ExecutionEngine``
+(order manager with recovery, client-side rate limits, circuit breakers, position book,
+reconciliation), so the same strategy runs against simulated and live venues. Orders placed
+from synchronous callbacks return their client order id at once; the request runs as a task
+and its outcome arrives through ``on_order_update``/``on_fill``. A refusal, by the venue or
+before sending (invalid order, venue unavailable), arrives as a REJECTED report carrying the
+reason.
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from harness.clock import Clock
-from harness.contract import ExchangeAdapter, VenueError
+from harness.contract import ExchangeAdapter, InvalidRequestError, VenueError
+from harness.engine import ExecutionEngine
 from harness.model import (
     Balance,
     Fill,
@@ -33,83 +32,96 @@ from harness.model import (
     TimeInForce,
     VenueInfo,
 )
-from harness.positions import PositionState, apply_fill
+from harness.orders import ManagedOrder, Transition
+from harness.positions import PositionState
+from harness.rng import SeededRng
 from harness.strategy import Strategy
 
-__all__ = ["ExecutionContext", "RunLog"]
+__all__ = ["ExecutionContext", "RunLog", "order_report"]
 
 
 class RunLog(Protocol):
-    """Where a run's records go (``reports.run_output.RunRecorder`` satisfies it)."""
+    """Where a run records what happened (``reports.run_output.RunRecorder`` in replays)."""
 
     def order(self, report: OrderReport) -> None:
-        """An order report was received."""
+        """An order changed state."""
 
     def fill(self, fill: Fill) -> None:
-        """A fill was applied."""
+        """One of our orders executed."""
 
     def position(self, ts_ns: int, venue: str, symbol: str, quantity: Decimal) -> None:
         """A position changed."""
 
     def event(self, ts_ns: int, kind: str, message: str) -> None:
-        """Something worth a line in the event log happened."""
+        """Anything else worth a line in the event log."""
+
+
+def order_report(order: ManagedOrder, ts_ns: int, reason: str = "") -> OrderReport:
+    """The order manager's record of ``order`` as an ``OrderReport`` (what strategies receive).
+
+    The filled quantity is the most the venue has reported or our fills add up to, whichever is
+    larger: a FILLED report can arrive before the fills it summarises.
+    """
+    request = order.request
+    filled = max(order.filled_quantity, order.venue_filled_quantity)
+    return OrderReport(request.venue, request.symbol, order.client_order_id, order.venue_order_id, order.status,
+                       request.side, request.order_type, order.quantity, filled, request.price,
+                       order.average_price, ts_ns, request.time_in_force, request.stop_price, reason=reason)
 
 
 class ExecutionContext:
-    """A ``StrategyContext`` over a set of adapters (one per venue), a clock and a seeded RNG."""
+    """A ``StrategyContext`` over an ``ExecutionEngine`` (built from ``adapters`` unless given)."""
 
     def __init__(self, adapters: Mapping[str, ExchangeAdapter], clock: Clock, rng: random.Random,
-                 *, log: RunLog | None = None, id_prefix: str = "h") -> None:
+                 *, log: RunLog | None = None, engine: ExecutionEngine | None = None) -> None:
+        self.engine = engine or ExecutionEngine(adapters, clock, SeededRng(rng.getrandbits(64)))
         self._adapters = dict(adapters)
         self._clock = clock
         self._rng = rng
         self._log = log
-        self._prefix = id_prefix
-        self._next = 0
         self._infos: dict[str, VenueInfo] = {}
         self._balances: dict[str, dict[str, Balance]] = {}
-        self._orders: dict[str, OrderReport] = {}
-        self._order_venue: dict[str, str] = {}
-        self._seen_fills: set[tuple[str, str]] = set()
-        self._positions: dict[tuple[str, str], PositionState] = {}
+        self._refused = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._strategy: Strategy | None = None
         self.errors: list[str] = []
+        self.engine.orders.order_listeners.append(self._on_transition)
+        self.engine.fill_listeners.append(self._on_fill)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, strategy: Strategy, subscriptions: Mapping[str, list[str]] | None = None) -> None:
-        """Connect every venue, load its info and balances, subscribe, then start the strategy.
+        """Start the engine (connect, attach, reconcile), load venue info and balances, subscribe, start.
 
         ``subscriptions`` maps venue -> symbols whose trades and quotes the strategy receives
         (default: every symbol of every venue).
         """
         self._strategy = strategy
-        for name, adapter in self._adapters.items():
-            await adapter.connect()
-            self._infos[name] = await adapter.get_venue_info()
-            self._balances[name] = await adapter.get_balances()
-            await adapter.subscribe_order_updates(self._on_report)
-            await adapter.subscribe_fills(self._on_fill)
+        await self.engine.start()
+        for name, gateway in self.engine.gateways.items():
+            info = self.engine.orders.venue_info(name)
+            self._infos[name] = info if info is not None else await gateway.get_venue_info()
+            self._balances[name] = await gateway.get_balances()
             symbols = (subscriptions or {}).get(name, list(self._infos[name].symbols))
             for symbol in symbols:
-                await adapter.subscribe_trades(symbol, strategy.on_trade)
-                await adapter.subscribe_quotes(symbol, strategy.on_quote)
+                await gateway.subscribe_trades(symbol, strategy.on_trade)
+                await gateway.subscribe_quotes(symbol, strategy.on_quote)
         strategy.on_start(self)
         self._event("start", f"strategy {type(strategy).__name__} started on {', '.join(self._adapters)}")
 
     async def stop(self, *, cancel_open: bool = True) -> None:
-        """Stop the strategy, optionally cancel what is still open, and wait for pending requests."""
+        """Stop the strategy, finish pending requests, then shut the engine down gracefully."""
         if self._strategy is not None:
             self._strategy.on_stop()
-        if cancel_open:
-            for report in self.open_orders():
-                self.cancel(report.client_order_id)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        for name, adapter in self._adapters.items():
-            self._balances[name] = await adapter.get_balances()
-        self._event("stop", f"{len(self._orders)} orders, {len(self._seen_fills)} fills")
+        counts = await self.engine.stop(cancel_open=cancel_open)
+        for name, gateway in self.engine.gateways.items():
+            self._balances[name] = await gateway.get_balances()
+        orders = len(self.engine.orders)
+        fills = sum(len(o.fills) for o in self.engine.orders)
+        self._event("stop", f"{orders} orders, {fills} fills, {self._refused} refused before sending; "
+                            f"shutdown {counts}")
 
     # ------------------------------------------------------------------ StrategyContext
 
@@ -137,46 +149,46 @@ class ExecutionContext:
                stop_price: Decimal | None = None, trailing_delta: Decimal | None = None,
                time_in_force: TimeInForce = TimeInForce.GTC, expire_at_ns: int | None = None,
                post_only: bool = False) -> str:
-        """Queue an order for ``venue``; returns its client order id at once."""
-        self._next += 1
-        coid = f"{self._prefix}{self._next:08d}"
-        request = OrderRequest(coid, venue, symbol, side, order_type, quantity, price, stop_price, trailing_delta,
+        """Create an order for ``venue`` and send it in the background; returns its client order id."""
+        request = OrderRequest("", venue, symbol, side, order_type, quantity, price, stop_price, trailing_delta,
                                time_in_force, expire_at_ns, post_only)
-        now = self._clock.now_ns()
-        self._orders[coid] = OrderReport(venue, symbol, coid, "", OrderStatus.PENDING, side, order_type, quantity,
-                                         Decimal(0), price, None, now, time_in_force, stop_price)
-        self._order_venue[coid] = venue
-        self._spawn(self._submit(request))
-        return coid
+        try:
+            order = self.engine.create_order(request)
+        except InvalidRequestError as error:
+            return self._refuse(request, error)
+        self._spawn(self._submit(order))
+        return order.client_order_id
 
     def cancel(self, client_order_id: str) -> None:
-        """Queue a cancel; a refusal (already filled, unknown) goes to the event log."""
-        report = self._orders.get(client_order_id)
-        if report is None or report.status.is_terminal:
+        """Cancel in the background; a refusal (already filled, unknown) goes to the event log."""
+        order = self.engine.orders.by_client_id(client_order_id)
+        if order is None or order.is_terminal or order.status is OrderStatus.PENDING_CANCEL:
             return
-        self._spawn(self._cancel(report))
+        self._spawn(self._request("cancel", client_order_id, self.engine.cancel(order)))
 
     def modify(self, client_order_id: str, *, price: Decimal | None = None,
                quantity: Decimal | None = None) -> None:
-        """Queue a native amend (venues without one refuse; the strategy then cancel-replaces)."""
-        report = self._orders.get(client_order_id)
-        if report is None or report.status.is_terminal:
+        """Modify in the background (native, or cancel-replace where the venue has no amend)."""
+        order = self.engine.orders.by_client_id(client_order_id)
+        if order is None or order.is_terminal:
             return
-        self._spawn(self._modify(report, OrderModification(new_price=price, new_quantity=quantity)))
+        change = OrderModification(new_price=price, new_quantity=quantity)
+        self._spawn(self._request("modify", client_order_id, self.engine.modify(order, change)))
 
     def open_orders(self, venue: str | None = None, symbol: str | None = None) -> list[OrderReport]:
-        """Orders not yet in a terminal state, as last reported."""
-        return [r for r in self._orders.values() if not r.status.is_terminal
-                and (venue is None or r.venue == venue) and (symbol is None or r.symbol == symbol)]
+        """Orders not yet in a terminal state, as the order manager knows them."""
+        now = self._clock.now_ns()
+        return [order_report(o, now) for o in self.engine.orders.list(venue=venue, symbol=symbol, open_only=True)]
 
     def position(self, venue: str, symbol: str) -> Decimal:
-        """Net position from our fills."""
-        state = self._positions.get((venue, symbol))
-        return state.quantity if state is not None else Decimal(0)
+        """Net position from our fills (the engine's position book)."""
+        position = self.engine.positions.position(venue, symbol)
+        return position.quantity if position is not None else Decimal(0)
 
     def position_state(self, venue: str, symbol: str) -> PositionState:
         """Quantity, average entry and realized PnL of a position."""
-        return self._positions.get((venue, symbol), PositionState())
+        position = self.engine.positions.position(venue, symbol)
+        return position.state if position is not None else PositionState()
 
     def balances(self, venue: str) -> Mapping[str, Balance]:
         """Balances as last fetched from the venue."""
@@ -188,65 +200,57 @@ class ExecutionContext:
 
     # ------------------------------------------------------------------ internals
 
+    def _refuse(self, request: OrderRequest, error: InvalidRequestError) -> str:
+        """A request refused before sending: a REJECTED report reaches the strategy on the next turn."""
+        self._refused += 1
+        coid = f"{self.engine.config.id_prefix}x{self._refused:07d}"
+        report = OrderReport(request.venue, request.symbol, coid, "", OrderStatus.REJECTED, request.side,
+                             request.order_type, request.quantity, Decimal(0), request.price, None,
+                             self._clock.now_ns(), request.time_in_force, request.stop_price, reason=str(error))
+        self._event("refused", f"{coid}: {error}")
+        if self._log is not None:
+            self._log.order(report)
+        if self._strategy is not None:
+            self._clock.call_later(0, self._deliver, report)
+        return coid
+
+    def _deliver(self, report: OrderReport) -> None:
+        if self._strategy is not None:
+            self._maybe_spawn(self._strategy.on_order_update(report))
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _submit(self, request: OrderRequest) -> None:
-        adapter = self._adapters[request.venue]
+    async def _submit(self, order: ManagedOrder) -> None:
         try:
-            report = await adapter.submit_order(request)
+            await self.engine.submit(order)
         except VenueError as error:
-            pending = self._orders[request.client_order_id]
-            report = OrderReport(pending.venue, pending.symbol, pending.client_order_id, "", OrderStatus.REJECTED,
-                                 pending.side, pending.order_type, pending.quantity, Decimal(0), pending.price,
-                                 None, self._clock.now_ns(), pending.time_in_force, pending.stop_price,
-                                 reason=f"{error.message} (code {error.code})")
-            self._event("reject", f"{request.client_order_id}: {error}")
-        self._on_report(report)
+            self._event("submit-failed", f"{order.client_order_id}: {error}")
+        if order.status is OrderStatus.REJECTED:
+            self._event("reject", f"{order.client_order_id}: {order.history[-1].reason if order.history else ''}")
 
-    async def _cancel(self, report: OrderReport) -> None:
+    async def _request(self, what: str, client_order_id: str, call: Awaitable[ManagedOrder]) -> None:
         try:
-            confirmed = await self._adapters[report.venue].cancel_order(report.symbol, report.client_order_id)
-        except VenueError as error:
-            self._event("cancel-refused", f"{report.client_order_id}: {error}")
-            return
-        self._on_report(confirmed)
+            await call
+        except (VenueError, ValueError) as error:  # ValueError: OrderStateError (e.g. a cancel already in flight)
+            self._event(f"{what}-refused", f"{client_order_id}: {error}")
 
-    async def _modify(self, report: OrderReport, change: OrderModification) -> None:
-        try:
-            confirmed = await self._adapters[report.venue].modify_order(report.symbol, report.client_order_id,
-                                                                        change)
-        except VenueError as error:
-            self._event("modify-refused", f"{report.client_order_id}: {error}")
-            return
-        self._on_report(confirmed)
-
-    def _on_report(self, report: OrderReport) -> None:
-        known = self._orders.get(report.client_order_id)
-        if known is None or report == known:
-            return  # not one of ours, or a duplicate
-        if known.status.is_terminal or report.filled_quantity < known.filled_quantity:
-            return  # stale: terminal states absorb, fills never go back
-        self._orders[report.client_order_id] = report
+    def _on_transition(self, order: ManagedOrder, transition: Transition) -> None:
+        report = order_report(order, transition.ts_ns, transition.reason)
         if self._log is not None:
             self._log.order(report)
         if self._strategy is not None:
             self._maybe_spawn(self._strategy.on_order_update(report))
 
-    def _on_fill(self, fill: Fill) -> None:
-        key = (fill.venue, fill.execution_id)
-        if key in self._seen_fills or fill.client_order_id not in self._order_venue:
-            return
-        self._seen_fills.add(key)
-        signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
-        pos_key = (fill.venue, fill.symbol)
-        state, _ = apply_fill(self._positions.get(pos_key, PositionState()), signed, fill.price)
-        self._positions[pos_key] = state
+    def _on_fill(self, order: ManagedOrder, fill: Fill) -> None:
         if self._log is not None:
             self._log.fill(fill)
-            self._log.position(fill.ts_ns, fill.venue, fill.symbol, state.quantity)
+            moved = order.history and order.history[-1].reason == f"fill {fill.execution_id}"
+            if not moved:  # a fill that did not change the status still changes the order's row
+                self._log.order(order_report(order, fill.ts_ns, f"fill {fill.execution_id}"))
+            self._log.position(fill.ts_ns, fill.venue, fill.symbol, self.position(fill.venue, fill.symbol))
         if self._strategy is not None:
             self._maybe_spawn(self._strategy.on_fill(fill))
 
@@ -257,4 +261,3 @@ class ExecutionContext:
     def _event(self, kind: str, message: str) -> None:
         if self._log is not None:
             self._log.event(self._clock.now_ns(), kind, message)
-

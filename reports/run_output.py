@@ -8,6 +8,9 @@ Layout of ``<out>/<run_id>/``::
     balances.parquet  balances per venue and asset after each change
     positions.parquet net position per venue and symbol after each fill
     events.parquet    the run's event log (strategy logs, lifecycle, warnings)
+    position_history, positions_final (per venue and aggregated), alerts, audit,
+    discrepancies, decisions (routing)   the execution layer's records (reports.run_tables)
+    journal.sqlite    the execution journal (intents, orders, fills, audit; SQLite WAL)
 
 Everything written is a pure function of the run's inputs and seed: no wall-clock times, no
 absolute paths of temporary directories, sorted keys, so two identical runs give
@@ -71,6 +74,7 @@ class RunRecorder:
     balances: list[dict[str, Any]] = field(default_factory=list)
     positions: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    extras: dict[str, tuple[list[dict[str, Any]], pa.Schema]] = field(default_factory=dict)
 
     def order(self, report: OrderReport) -> None:
         """Record an order report."""
@@ -107,13 +111,19 @@ class RunRecorder:
         """Record a line of the event log."""
         self.events.append({"ts_ns": ts_ns, "kind": kind, "message": message})
 
+    def extra(self, name: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+        """Add another table to write (the execution layer's positions, alerts, audit, decisions)."""
+        if name in ("orders", "fills", "balances", "positions", "events"):
+            raise ValueError(f"table {name!r} is one of the recorder's own")
+        self.extras[name] = (rows, schema)
+
     def write(self, run_dir: Path, manifest: Mapping[str, Any]) -> Path:
         """Write all tables and the manifest into ``run_dir`` and return it."""
         run_dir.mkdir(parents=True, exist_ok=True)
         tables = {
             "orders": (self.orders, ORDERS_SCHEMA), "fills": (self.fills, FILLS_SCHEMA),
             "balances": (self.balances, BALANCES_SCHEMA), "positions": (self.positions, POSITIONS_SCHEMA),
-            "events": (self.events, EVENTS_SCHEMA),
+            "events": (self.events, EVENTS_SCHEMA), **self.extras,
         }
         counts = {}
         for name, (rows, schema) in tables.items():

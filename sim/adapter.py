@@ -366,7 +366,7 @@ class SimAdapter:
                                self._venue.limiter.banned_until_ns(now))
 
     async def get_venue_info(self) -> VenueInfo:
-        """Instruments, filters, fees and capabilities from the venue's profile."""
-        return self._venue.profile.to_venue_info(self._mode)
+        """Instruments, filters, fees and capabilities from the venue's profile (one exchangeInfo request)."""
+        return await self._call("GET /api/v3/exchangeInfo", lambda: self._venue.profile.to_venue_info(self._mode))
 
 

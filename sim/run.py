@@ -22,10 +22,13 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from harness.context import ExecutionContext
+from harness.engine import ExecutionEngine
 from harness.files import file_sha256
+from harness.journal import Journal
 from harness.model import Fill
 from harness.strategy import load_strategy
 from reports.run_output import RunRecorder, package_versions
+from reports.run_tables import engine_tables
 from sim.adapter import SimAdapter
 from sim.latency import Empirical
 from sim.matching_types import DepthMode
@@ -106,7 +109,15 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     start_ns, end_ns = data_time_range(files)
     first = feed.peek_ts()
     recorder = RunRecorder()
-    with SimRuntime(seed=seed, start_ns=first if first is not None else start_ns) as runtime:
+    run_dir = out_dir / run_id_for(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    journal_path = run_dir / "journal.sqlite"
+    for stale in run_dir.glob("journal.sqlite*"):
+        stale.unlink()  # a rerun of the same config starts a fresh journal
+    # Start a second early: connecting, loading venue info and subscribing take virtual time, and
+    # the strategy must not miss the first events.
+    begin = max(0, (first if first is not None else start_ns) - NS)
+    with SimRuntime(seed=seed, start_ns=begin) as runtime, Journal(journal_path, runtime.clock) as journal:
         runtime.add_source(feed)  # before the adapters' taps: at equal times the venue sees data first
         adapters: dict[str, SimAdapter] = {}
         sim_venues: dict[str, SimVenue] = {}
@@ -120,7 +131,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             adapter.attach_feed(feed, data_venue=setup.data_venue,
                                 symbol_map=symbol_map_between(setup.data_venue, venue.profile))
             adapters[setup.name] = adapter
-        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder)
+        engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal)
+        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
         strat = load_strategy(strategy, params)
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=max(1, (end_ns - start_ns) // NS), unit="s", desc="replay", disable=not show,
@@ -138,6 +150,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
                 if done > shown:
                     bar.update(done - shown)
                     shown = done
+            await runtime.clock.sleep_ns(NS)  # let market data still in flight reach the strategy
             await context.stop()
             for name, venue in sim_venues.items():
                 for balance in venue.balances().values():
@@ -146,6 +159,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         runtime.run(main())
         bar.close()
         feed.close()
+        for name, (rows, schema) in engine_tables(engine).items():
+            recorder.extra(name, rows, schema)
     manifest = {
         "config": config,
         "data_files": {p.name: file_sha256(p) for p in files},
@@ -153,7 +168,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         "time_range_ns": [start_ns, end_ns],
         "errors": context.errors,
     }
-    run_dir = recorder.write(out_dir / run_id_for(config), manifest)
+    recorder.write(run_dir, manifest)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
     return RunResult(run_dir, manifest, recorder, final)
 

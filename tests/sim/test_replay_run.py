@@ -26,8 +26,9 @@ def test_market_maker_run_is_byte_identical_per_seed(canonical: list[Path], tmp_
     second = run_replay(canonical, [VenueSetup("binance", "binance")], MM, seed=3, out_dir=tmp_path / "b")
     assert first.run_dir.name == second.run_dir.name
     names = sorted(p.name for p in first.run_dir.iterdir())
-    assert names == ["balances.parquet", "events.parquet", "fills.parquet", "manifest.json", "orders.parquet",
-                     "positions.parquet"]
+    assert names == ["alerts.parquet", "audit.parquet", "balances.parquet", "discrepancies.parquet",
+                     "events.parquet", "fills.parquet", "journal.sqlite", "manifest.json", "orders.parquet",
+                     "position_history.parquet", "positions.parquet", "positions_final.parquet"]
     for name in names:
         assert (first.run_dir / name).read_bytes() == (second.run_dir / name).read_bytes(), name
 
@@ -82,3 +83,22 @@ def test_one_recording_drives_another_venue_under_its_own_symbols(canonical: lis
     assert {(f["venue"], f["symbol"]) for f in fills} == {("okx", "BTC-USDT")}
     # okx's tick is 0.1: every quote the market maker placed sits on it, although the data ticks by 0.01
     assert all(f["price"] % Decimal("0.1") == 0 for f in fills)
+
+
+def test_run_directory_holds_the_execution_layer_records(canonical: list[Path], tmp_path: Path) -> None:
+    result = run_replay(canonical, [VenueSetup("binance", "binance")], MM, seed=1, out_dir=tmp_path)
+    audit = pq.read_table(result.run_dir / "audit.parquet").to_pylist()
+    submits = [r for r in audit if r["endpoint"] == "POST /api/v3/order"]
+    assert submits and {r["phase"] for r in submits} == {"intent", "result"}
+    assert all(r["error_category"] != "RATE_LIMITED" for r in audit)  # the client limiter kept us under
+    final = pq.read_table(result.run_dir / "positions_final.parquet").to_pylist()
+    per_venue = [r for r in final if r["venue"] == "binance"]
+    aggregate = [r for r in final if r["venue"] == "ALL"]
+    assert len(per_venue) == 1 and len(aggregate) == 1
+    assert aggregate[0]["quantity"] == per_venue[0]["quantity"]
+    fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
+    signed = sum(f["quantity"] if f["side"] == "BUY" else -f["quantity"] for f in fills)
+    assert per_venue[0]["quantity"] == signed  # position = sum of fills
+    history = pq.read_table(result.run_dir / "position_history.parquet").to_pylist()
+    assert len(history) == len(fills)
+    assert pq.read_table(result.run_dir / "discrepancies.parquet").num_rows == 0

@@ -34,13 +34,20 @@ def test_twap_slices_fill_the_total_as_taker_on_schedule(canonical: list[Path], 
     quantities = [o["quantity"] for o in final.values()]
     assert sum(quantities) == Decimal("0.0123")
     assert len(set(quantities[:-1])) == 1  # equal slices, the last one takes the rounding
-    assert all(o["status"] == "FILLED" for o in final.values())
     assert all(f["liquidity"] == "TAKER" and f["side"] == "BUY" for f in fills)
-    assert sum(f["quantity"] for f in fills) == Decimal("0.0123")
-    first_fill = {}
-    for f in fills:
-        first_fill.setdefault(f["client_order_id"], f["ts_ns"])
-    times = sorted(first_fill.values())
+    for coid, order in final.items():  # the last row of each order carries its final fill
+        assert order["filled_quantity"] == sum(f["quantity"] for f in fills if f["client_order_id"] == coid)
+    if order_type == "MARKET":
+        assert all(o["status"] == "FILLED" for o in final.values())
+        assert sum(f["quantity"] for f in fills) == Decimal("0.0123")
+    else:  # an IOC limit a few ticks through the touch may find the book moved: it expires, never rests
+        assert {o["status"] for o in final.values()} <= {"FILLED", "EXPIRED"}
+        assert sum(f["quantity"] for f in fills) <= Decimal("0.0123")
+    first_seen: dict[str, int] = {}
+    for o in orders:
+        first_seen.setdefault(o["client_order_id"], o["ts_ns"])
+    times = sorted(first_seen.values())
+    assert len(times) == 7
     gaps = [b - a for a, b in itertools.pairwise(times)]
     # slices leave 20 s apart; latency moves each by milliseconds at most
     assert all(abs(gap - 20_000_000_000) < 100_000_000 for gap in gaps)

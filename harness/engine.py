@@ -1,0 +1,388 @@
+"""``ExecutionEngine``: the shared execution layer assembled, in front of any set of adapters.
+
+One object wires the parts that must behave identically against simulated and live venues:
+
+* per venue a ``VenueGateway`` (client-side rate limits, circuit breakers, audit, error
+  handling, retried reads) around the adapter;
+* one ``OrderManager`` (ids, lifecycle, fills exactly once) attached to every gateway, with
+  ``submit_with_recovery`` for sends (ambiguous outcomes are looked up, never blindly resent);
+* one ``PositionBook`` fed by the manager's new fills, per venue and aggregated;
+* reconciliation against each venue on start, after reconnects (``reconcile``) and on a timer;
+* a ``StuckOrderMonitor`` scanning on a timer; an optional ``OrderRouter`` for routed orders;
+* the ``Journal`` (when given): an intent before every send, orders, fills, position history,
+  routing decisions, audit records and alerts.
+
+It reads time only from the injected ``Clock`` and randomness only from the injected seeded
+RNG, so a simulation is reproducible; it imports nothing of ``sim`` or ``live``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from harness.alerts import Alert, AlertSink, Severity
+from harness.audit import AuditRecord, AuditSink, MemoryAuditSink
+from harness.clock import NS_PER_SECOND, Clock
+from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, RateLimitStatus, VenueError
+from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
+from harness.gateway import VenueGateway
+from harness.journal import IntentState, Journal
+from harness.model import Fill, OrderModification, OrderReport, OrderRequest, OrderStatus, VenueStatus
+from harness.orders import ManagedOrder, OrderManager, Transition, validate_request
+from harness.positions import PositionBook, PositionHistoryRecord, symbol_as_instrument
+from harness.ratelimit import ClientRateLimiter, EndpointCost, LimitRule, binance_spot_limits, limits_from_mapping
+from harness.reconcile import (
+    Discrepancy,
+    DiscrepancyKind,
+    apply_missing_fills,
+    apply_position_corrections,
+    fetch_venue_state,
+    raise_discrepancy_alerts,
+    reconcile_fills,
+    reconcile_orders,
+    reconcile_positions,
+)
+from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
+from harness.rng import SeededRng
+
+__all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError", "limits_from_status"]
+
+logger = logging.getLogger(__name__)
+
+Limits = tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]
+
+
+class VenueUnavailableError(InvalidRequestError):
+    """The venue is not tradable now (INACTIVE, MAINTENANCE, ERROR, paused or behind an open breaker)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Timings and policies of the execution layer (defaults suit both simulation and live)."""
+
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(
+        initial_delay_ns=100_000_000, multiplier=Decimal(2), max_delay_ns=10 * NS_PER_SECOND, max_retries=5))
+    submit_timeout_ns: int = 10 * NS_PER_SECOND
+    max_lookups: int = 6
+    stuck_threshold_ns: int = 120 * NS_PER_SECOND
+    quiet_threshold_ns: int = 86_400 * NS_PER_SECOND  # resting GTC orders may be quiet for a day
+    reconcile_interval_ns: int = 60 * NS_PER_SECOND  # 0: only on start and on demand
+    stuck_scan_interval_ns: int = 10 * NS_PER_SECOND
+    id_prefix: str = "h"
+    warning_threshold: Decimal = Decimal("0.8")
+
+
+def limits_from_status(status: RateLimitStatus) -> Limits:
+    """Client-side rules mirroring the limits a venue reports, for venues without a built-in table.
+
+    Each reported rule ``name -> (used, limit, window_s)`` becomes a rule of ORDERS (names that
+    mention orders, counted by order placements) or QUERIES (every request counts one). Rules
+    with no window (decaying counters such as Kraken's) are left to the venue's 429 handling.
+    """
+    rules = []
+    for name, (_, limit, window_s) in sorted(status.usage.items()):
+        if window_s <= 0 or limit <= 0:
+            continue
+        category = "ORDERS" if "ORDER" in name.upper() else "QUERIES"
+        rules.append({"name": name, "category": category, "limit": limit, "window_s": window_s})
+    if not rules:
+        rules.append({"name": "DEFAULT", "category": "QUERIES", "limit": 10, "window_s": 1})
+    orders = {"POST /api/v3/order": {"ORDERS": 1, "QUERIES": 1}, "PUT /api/v3/order": {"ORDERS": 1, "QUERIES": 1}}
+    return limits_from_mapping({"rules": rules, "endpoints": orders, "default": {"QUERIES": 1}})
+
+
+class ExecutionEngine:
+    """Orders, positions, recovery, reconciliation and (optionally) routing over a set of venues.
+
+    ``adapters`` maps venue names to ``ExchangeAdapter``s; ``limits`` optionally gives a venue's
+    client-side rate limits (default: Binance's table for ``binance``, else mirrored from the
+    venue's reported limits). ``venue_status`` (default: always ACTIVE) lets a registry say which
+    venues may trade.
+    """
+
+    def __init__(self, adapters: Mapping[str, ExchangeAdapter], clock: Clock, rng: SeededRng, *,
+                 alerts: AlertSink | None = None, journal: Journal | None = None,
+                 config: EngineConfig | None = None, limits: Mapping[str, Limits] | None = None,
+                 venue_status: Callable[[str], VenueStatus] | None = None,
+                 instrument_of: Callable[[str, str], str] = symbol_as_instrument) -> None:
+        self.config = config or EngineConfig()
+        self.clock = clock
+        self.adapters = dict(adapters)
+        self.alerts = alerts or AlertSink()
+        self.journal = journal
+        self.audit: AuditSink = journal if journal is not None else MemoryAuditSink()
+        self._rng = rng
+        self._backoff_rng = rng.stream("engine.backoff")
+        self._limits = dict(limits or {})
+        self._venue_status = venue_status or (lambda _venue: VenueStatus.ACTIVE)
+        self.disabled: dict[str, str] = {}
+        self.handler = ErrorHandler(clock, self.alerts, on_fatal=self._on_fatal)
+        self.breakers = BreakerBoard(clock, on_transition=self.handler.on_breaker_transition)
+        self.orders = OrderManager(clock, id_prefix=self.config.id_prefix, alerts=self.alerts)
+        self.positions = PositionBook(clock, instrument_of=instrument_of)
+        self.stuck = StuckOrderMonitor(self.orders, clock, threshold_ns=self.config.stuck_threshold_ns,
+                                       alerts=self.alerts, quiet_threshold_ns=self.config.quiet_threshold_ns)
+        self.gateways: dict[str, VenueGateway] = {}
+        self.discrepancies: list[Discrepancy] = []
+        self.position_listeners: list[Callable[[PositionHistoryRecord], None]] = []
+        self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[asyncio.Task[object]] = set()
+        self._accepting = True
+        self.orders.fill_listeners.append(self._on_fill)
+        self.orders.order_listeners.append(self._on_transition)
+        if journal is not None:
+            self.alerts.listen(journal.on_alert)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect every venue, put its gateway in front, attach the order manager, reconcile, start timers."""
+        for name, adapter in self.adapters.items():
+            if not adapter.is_connected():
+                await adapter.connect()
+            limits = self._limits.get(name) or await self._default_limits(name, adapter)
+            limiter = ClientRateLimiter(name, limits[0], limits[1], self.clock,
+                                        warning_threshold=self.config.warning_threshold)
+            gateway = VenueGateway(adapter, clock=self.clock, rng=self._rng.stream(f"engine.gateway.{name}"),
+                                   limiter=limiter, breakers=self.breakers, handler=self.handler, audit=self.audit,
+                                   policy=self.config.retry)
+            self.gateways[name] = gateway
+            await self.orders.attach(gateway)
+        for name in self.gateways:
+            await self.reconcile(name)
+        if self.config.reconcile_interval_ns > 0:
+            self._tasks.append(asyncio.ensure_future(self._every(self.config.reconcile_interval_ns,
+                                                                 self._reconcile_all)))
+        if self.config.stuck_scan_interval_ns > 0:
+            self._tasks.append(asyncio.ensure_future(self._every(self.config.stuck_scan_interval_ns,
+                                                                 self._scan_stuck)))
+
+    async def stop(self, *, cancel_open: bool = True, timeout_ns: int = 30 * NS_PER_SECOND) -> dict[str, int]:
+        """Graceful shutdown: refuse new orders, finish in-flight sends, cancel what rests, reconcile.
+
+        Returns counts: ``completed`` in-flight sends, ``abandoned`` ones still running at the
+        timeout, ``cancelled`` open orders.
+        """
+        self._accepting = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        pending = set(self._in_flight)
+        done: set[asyncio.Task[object]] = set()
+        if pending:
+            done, still = await asyncio.wait(pending, timeout=timeout_ns / NS_PER_SECOND)
+            pending = set(still)
+        cancelled = 0
+        if cancel_open:
+            for order in self.orders.list(open_only=True):
+                if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+                    try:
+                        await self.orders.cancel(order, self.gateways[order.venue])
+                        cancelled += 1
+                    except VenueError as error:
+                        logger.warning("shutdown: cancel of %s failed: %s", order.client_order_id, error)
+        for name in self.gateways:
+            try:
+                await self.reconcile(name)
+            except VenueError as error:
+                logger.warning("shutdown: final reconcile of %s failed: %s", name, error)
+        return {"completed": len(done), "abandoned": len(pending), "cancelled": cancelled}
+
+    async def _default_limits(self, name: str, adapter: ExchangeAdapter) -> Limits:
+        if name == "binance" or adapter.venue == "binance":
+            return binance_spot_limits()
+        return limits_from_status(await adapter.get_rate_limit_status())
+
+    async def _every(self, interval_ns: int, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await self.clock.sleep_ns(interval_ns)
+            try:
+                await job()
+            except VenueError as error:  # a failed periodic job is logged and retried next time
+                logger.warning("periodic job failed: %s", error)
+
+    # ------------------------------------------------------------------ orders
+
+    def tradable(self, venue: str) -> str | None:
+        """Why ``venue`` cannot take orders now, or None when it can (Property 3)."""
+        if venue not in self.gateways:
+            return "not connected to the engine"
+        if venue in self.disabled:
+            return f"disabled: {self.disabled[venue]}"
+        status = self._venue_status(venue)
+        if status is not VenueStatus.ACTIVE:
+            return f"status {status.value}"
+        if self.breakers.is_open(venue):
+            return "circuit breaker open"
+        return None
+
+    def create_order(self, request: OrderRequest) -> ManagedOrder:
+        """Validate ``request`` against the venue and register it (PENDING) under a fresh client order id."""
+        if not self._accepting:
+            raise VenueUnavailableError("the engine is shutting down; no new orders", venue=request.venue)
+        why = self.tradable(request.venue)
+        if why is not None:
+            raise VenueUnavailableError(f"venue {request.venue} cannot take orders: {why}", venue=request.venue)
+        validate_request(request, self.orders.venue_info(request.venue), now_ns=self.clock.now_ns())
+        return self.orders.create_from(request)
+
+    async def submit(self, order: ManagedOrder) -> ManagedOrder:
+        """Send a created order: journal the intent first, then submit with recovery."""
+        if self.journal is not None:
+            self.journal.record_intent(order.request)
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await submit_with_recovery(self.orders, order, self.gateways[order.venue], clock=self.clock,
+                                       backoff=self._backoff, max_lookups=self.config.max_lookups,
+                                       timeout_ns=self.config.submit_timeout_ns)
+        except VenueError as error:
+            self._mark_intent(order, IntentState.FAILED, str(error))
+            raise
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+        state = {OrderStatus.UNKNOWN: IntentState.UNKNOWN, OrderStatus.REJECTED: IntentState.FAILED,
+                 OrderStatus.PENDING: IntentState.UNKNOWN}.get(order.status, IntentState.ACKED)
+        self._mark_intent(order, state, order.status.value)
+        return order
+
+    async def cancel(self, ref: str | ManagedOrder) -> ManagedOrder:
+        """Cancel an order; its record changes to CANCELLED only when the venue confirms."""
+        order = self.orders.lookup(ref)
+        return await self.orders.cancel(order, self.gateways[order.venue])
+
+    async def modify(self, ref: str | ManagedOrder, change: OrderModification) -> ManagedOrder:
+        """Modify an order natively or by cancel-replace, per the venue's capabilities."""
+        order = self.orders.lookup(ref)
+        return await self.orders.modify(order, self.gateways[order.venue], change)
+
+    def _backoff(self, attempt: int) -> int:
+        return self.config.retry.delay_ns(max(0, attempt - 1), self._backoff_rng)
+
+    def _mark_intent(self, order: ManagedOrder, state: IntentState, detail: str) -> None:
+        if self.journal is not None:
+            self.journal.mark_intent(order.client_order_id, state, detail)
+
+    # ------------------------------------------------------------------ reconciliation and monitoring
+
+    async def reconcile(self, venue: str) -> list[Discrepancy]:
+        """Compare orders, fills and positions with ``venue`` (the truth), adopt its values, alert.
+
+        Reports are snapshots that travel with latency: a venue report older than what the
+        venue has already told us about an order (its ``ts_ns`` before the order's last venue
+        timestamp) is not a disagreement, only late news, and is skipped. Orders we think live
+        that the venue no longer lists are looked up one by one, and only the answers count.
+        Idempotent: a second run on an unchanged venue finds nothing.
+        """
+        gateway = self.gateways[venue]
+        state = await fetch_venue_state(gateway)
+        now = self.clock.now_ns()
+        ours = self.orders.list(venue=venue)
+        fresh = [r for r in state.open_orders if not self._stale(r)]
+        stale = {r.client_order_id for r in state.open_orders} - {r.client_order_id for r in fresh}
+        result = reconcile_orders([o for o in ours if o.client_order_id not in stale], fresh, venue=venue)
+        found = [d for d in result.discrepancies if d.kind is not DiscrepancyKind.ORDER_MISSING_AT_VENUE]
+        self._adopt(result.corrections)
+        answers: list[OrderReport] = []
+        for client_order_id in result.missing:
+            order = self.orders.by_client_id(client_order_id)
+            if order is None or order.is_terminal:
+                continue
+            try:
+                answers.append(await gateway.get_order(order.symbol, client_order_id))
+            except OrderNotFoundError:
+                found.append(Discrepancy(DiscrepancyKind.ORDER_MISSING_AT_VENUE, venue, client_order_id,
+                                         order.status.value, "absent", "the venue has no such order"))
+            except VenueError as error:
+                logger.warning("reconcile: lookup of %s failed: %s", client_order_id, error)
+        answers = [r for r in answers if not self._stale(r)]
+        if answers:
+            looked_up = {r.client_order_id for r in answers}
+            second = reconcile_orders([o for o in ours if o.client_order_id in looked_up], answers, venue=venue)
+            found.extend(second.discrepancies)
+            self._adopt(second.corrections)
+        missing_fills, fill_issues = reconcile_fills(self.positions.known_execution_ids(venue), state.fills)
+        for fill in missing_fills:
+            if not self.orders.on_fill(fill):  # not one of ours or already counted: the book still takes it
+                apply_missing_fills(self.positions, [fill])
+        found.extend(fill_issues)
+        corrections, position_issues = reconcile_positions(self.positions.positions(venue), state.positions)
+        raise_discrepancy_alerts(self.alerts, found, now)
+        for record in apply_position_corrections(self.positions, corrections, self.alerts, now):
+            self._on_position(record)
+        found.extend(position_issues)
+        self.discrepancies.extend(found)
+        return found
+
+    def _stale(self, report: OrderReport) -> bool:
+        """True when we already hold newer news from the venue about this order than ``report``."""
+        order = self.orders.by_client_id(report.client_order_id)
+        return order is not None and order.venue_ts_ns is not None and report.ts_ns < order.venue_ts_ns
+
+    def _adopt(self, reports: Iterable[OrderReport]) -> None:
+        for report in reports:
+            order = self.orders.by_client_id(report.client_order_id)
+            if order is not None:
+                self.orders.apply_report(order, report, authoritative=True)
+
+    async def _reconcile_all(self) -> None:
+        for name in self.gateways:
+            await self.reconcile(name)
+
+    async def _scan_stuck(self) -> None:
+        self.scan_stuck()
+
+    def scan_stuck(self) -> list[StuckOrder]:
+        """Orders stuck in an uncertain state beyond the threshold (alerted once each)."""
+        return self.stuck.scan()
+
+    # ------------------------------------------------------------------ listeners
+
+    def _on_fill(self, order: ManagedOrder, fill: Fill) -> None:
+        record = self.positions.apply_fill(fill)
+        if self.journal is not None:
+            self.journal.record_fill(fill)
+        if record is not None:
+            self._on_position(record)
+        for listener in self.fill_listeners:
+            listener(order, fill)
+
+    def _on_position(self, record: PositionHistoryRecord) -> None:
+        if self.journal is not None:
+            position = self.positions.position(record.venue, record.symbol)
+            realized = position.realized_pnl if position is not None else Decimal(0)
+            self.journal.record_position_history(record.venue, record.symbol, record.new_quantity,
+                                                 record.new_average, realized, ts_ns=record.ts_ns,
+                                                 cause=f"{record.change.value} {record.trigger}")
+            self.journal.record_position(record.venue, record.symbol, record.new_quantity, record.new_average,
+                                         realized, ts_ns=record.ts_ns)
+        for listener in self.position_listeners:
+            listener(record)
+
+    def _on_transition(self, order: ManagedOrder, transition: Transition) -> None:
+        if self.journal is not None:
+            self.journal.record_order({
+                "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
+                "status": order.status.value, "filled_quantity": order.filled_quantity,
+                "quantity": order.quantity, "ts_ns": transition.ts_ns, "reason": transition.reason})
+
+    def _on_fatal(self, venue: str, error: VenueError) -> None:
+        if venue not in self.disabled:
+            self.disabled[venue] = f"{error.category.value} {error.code}"
+            self.alerts.raise_alert(Alert(self.clock.now_ns(), Severity.CRITICAL, "engine", "venue_disabled",
+                                          f"{venue} disabled after a fatal error; orders refused until re-enabled",
+                                          venue=venue))
+
+    def audit_records(self) -> list[AuditRecord]:
+        """Every audit record so far (from the journal, or kept in memory without one)."""
+        if isinstance(self.audit, MemoryAuditSink):
+            return list(self.audit.records)
+        return self.journal.audit_records() if self.journal is not None else []

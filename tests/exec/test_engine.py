@@ -1,0 +1,190 @@
+"""The assembled execution layer against simulated venues: orders, positions, journal, reconciliation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from harness.contract import FatalError, RetryableError
+from harness.engine import EngineConfig, ExecutionEngine, VenueUnavailableError, limits_from_status
+from harness.journal import IntentState, Journal
+from harness.model import (
+    Aggressor,
+    Fill,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    Side,
+    VenueStatus,
+)
+from harness.positions import PositionChange, PositionState
+from harness.ratelimit import LimitCategory
+from harness.rng import SeededRng
+from sim.world import SimWorld
+
+BTC = "BTCUSDT"
+
+
+def _limit(side: Side, price: str, qty: str = "0.01", venue: str = "binance") -> OrderRequest:
+    return OrderRequest("", venue, BTC, side, OrderType.LIMIT, Decimal(qty), price=Decimal(price))
+
+
+def test_orders_fills_positions_and_journal_line_up(tmp_path: Path) -> None:
+    with SimWorld(["binance"], seed=5) as world, Journal(tmp_path / "j.sqlite", world.runtime.clock) as journal:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(5), journal=journal,
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def body() -> None:
+            await engine.start()
+            order = engine.create_order(_limit(Side.BUY, "60000"))
+            assert journal.pending_intents() == []
+            await engine.submit(order)
+            assert order.status is OrderStatus.OPEN
+            world.trade("binance", BTC, price="60000", size="5", aggressor=Aggressor.SELLER)  # the queue ahead
+            world.trade("binance", BTC, price="60000", size="0.004", aggressor=Aggressor.SELLER)
+            await world.runtime.clock.sleep_ns(1_000_000_000)
+            assert order.status is OrderStatus.PARTIALLY_FILLED and order.filled_quantity == Decimal("0.004")
+            world.trade("binance", BTC, price="60000", size="0.01", aggressor=Aggressor.SELLER)
+            await world.runtime.clock.sleep_ns(1_000_000_000)
+            assert order.status is OrderStatus.FILLED
+            assert await engine.reconcile("binance") == []
+            assert await engine.reconcile("binance") == []  # idempotent
+            await engine.stop()
+
+        world.run(body())
+        position = engine.positions.position("binance", BTC)
+        assert position is not None and position.quantity == Decimal("0.01")
+        assert position.average_price == Decimal(60000)
+        assert [r.change for r in engine.positions.history()] == [PositionChange.OPEN, PositionChange.INCREASE]
+        assert engine.positions.aggregate(BTC).quantity == Decimal("0.01")
+        assert [f.execution_id for f in journal.fills()] == [f.execution_id for f in engine.orders.list()[0].fills]
+        assert journal.pending_intents() == []  # the intent was marked ACKED
+        intents = journal.table("intents")
+        assert [(i["client_order_id"], i["state"]) for i in intents] == [("h00000001", IntentState.ACKED.value)]
+        audit = engine.audit_records()
+        phases = [(r.endpoint, r.phase) for r in audit if r.client_order_id == "h00000001"]
+        assert phases[:2] == [("POST /api/v3/order", "intent"), ("POST /api/v3/order", "result")]
+        bad = [r for r in audit if r.phase == "result" and not (r.latency_ns and r.latency_ns > 0)]
+        assert bad == []
+
+
+def test_reconcile_adopts_the_venue_position_and_alerts() -> None:
+    with SimWorld(["binance"], seed=6) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(6),
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def body() -> None:
+            await engine.start()
+            order = engine.create_order(OrderRequest("", "binance", BTC, Side.BUY, OrderType.MARKET, Decimal("0.02")))
+            await engine.submit(order)
+            await world.runtime.clock.sleep_ns(1_000_000_000)
+            # a phantom fill we never had at the venue corrupts our book
+            engine.positions.apply_fill(Fill("binance", BTC, "phantom-1", "nobody", "", Side.BUY, Decimal(60000),
+                                             Decimal("0.5"), Decimal(0), "BTC", order.fills[0].liquidity,
+                                             world.now_ns()))
+            found = await engine.reconcile("binance")
+            assert [d.kind.value for d in found] == ["POSITION_QUANTITY", "POSITION_PRICE"]
+            assert Decimal(found[0].ours) == Decimal("0.52")
+            assert Decimal(found[0].venue_value) == Decimal("0.02")
+            assert await engine.reconcile("binance") == []
+
+        world.run(body())
+        assert engine.positions.position("binance", BTC).quantity == Decimal("0.02")  # type: ignore[union-attr]
+        assert engine.positions.history()[-1].change is PositionChange.RECONCILE
+        alert = engine.alerts.of_kind("position_discrepancy")[0]
+        assert Decimal(alert.details["ours"]) == Decimal("0.52")
+        assert Decimal(alert.details["venue_value"]) == Decimal("0.02")
+
+
+def test_unavailable_and_fatal_venues_take_no_orders() -> None:
+    status = {"binance": VenueStatus.ACTIVE, "okx": VenueStatus.MAINTENANCE}
+    with SimWorld(["binance", "okx"], seed=7) as world:
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(7), venue_status=status.__getitem__,
+                                 config=EngineConfig(reconcile_interval_ns=0))
+        world.run(engine.start())
+        with pytest.raises(VenueUnavailableError, match="MAINTENANCE"):
+            engine.create_order(OrderRequest("", "okx", "BTC-USDT", Side.BUY, OrderType.LIMIT, Decimal("0.01"),
+                                             price=Decimal(60000)))
+        assert engine.create_order(_limit(Side.BUY, "60000")).status is OrderStatus.PENDING
+        engine.handler.handle(FatalError("API key revoked", venue="binance", code=-2015), venue="binance",
+                              endpoint="GET /api/v3/account", context={})
+        with pytest.raises(VenueUnavailableError, match="disabled"):
+            engine.create_order(_limit(Side.BUY, "60000"))
+        assert engine.alerts.of_kind("venue_disabled")[0].venue == "binance"
+
+
+def test_stop_cancels_resting_orders_and_refuses_new_ones() -> None:
+    with SimWorld(["binance"], seed=8) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(8))
+
+        async def body() -> dict[str, int]:
+            await engine.start()
+            for price in ("59990", "59980"):
+                await engine.submit(engine.create_order(_limit(Side.BUY, price)))
+            return await engine.stop()
+
+        counts = world.run(body())
+        assert counts["cancelled"] == 2
+        assert {o.status for o in engine.orders} == {OrderStatus.CANCELLED}
+        assert world.venues["binance"].open_orders() == []
+        with pytest.raises(VenueUnavailableError, match="shutting down"):
+            engine.create_order(_limit(Side.BUY, "59990"))
+
+
+def test_periodic_reconcile_and_stuck_scan_run_on_the_clock() -> None:
+    with SimWorld(["binance"], seed=9) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        config = EngineConfig(reconcile_interval_ns=10_000_000_000, stuck_scan_interval_ns=1_000_000_000,
+                              stuck_threshold_ns=5_000_000_000, submit_timeout_ns=1_000_000_000, max_lookups=2)
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(9), config=config)
+
+        async def body() -> None:
+            await engine.start()
+            order = engine.create_order(_limit(Side.BUY, "59990"))
+            await world.adapters["binance"].disconnect()  # the submit cannot reach the venue
+            with pytest.raises(RetryableError):  # not connected: proven not placed, so it stays PENDING
+                await engine.submit(order)
+            assert order.status is OrderStatus.PENDING
+            await world.runtime.clock.sleep_ns(8_000_000_000)
+            await world.adapters["binance"].connect()
+            # the venue's position differs from ours: the periodic reconcile must notice by itself
+            world.venues["binance"].positions[BTC] = PositionState(Decimal("0.3"), Decimal(60000))
+            await world.runtime.clock.sleep_ns(12_000_000_000)
+            await engine.stop(cancel_open=False)
+
+        world.run(body())
+        stuck = engine.alerts.of_kind("stuck_order")
+        assert len(stuck) == 1 and "h00000001" in stuck[0].message + str(stuck[0].details)
+        assert engine.positions.position("binance", BTC).quantity == Decimal("0.3")  # type: ignore[union-attr]
+
+
+def test_client_limits_mirror_what_a_venue_reports() -> None:
+    with SimWorld(["finoa"], seed=1) as world:
+        status = world.run(world.adapters["finoa"].get_rate_limit_status())
+    rules, _ = limits_from_status(status)
+    by_name = {r.name: r for r in rules}
+    assert by_name["ORDERS"].category is LimitCategory.ORDERS and by_name["ORDERS"].limit == 1
+    assert by_name["REQUESTS"].category is LimitCategory.QUERIES and by_name["REQUESTS"].window_ns == 1_000_000_000
+
+
+def test_position_report_type_is_what_reconcile_reads() -> None:
+    """Guard: the venue's position reports carry signed quantity and entry price (what reconcile compares)."""
+    with SimWorld(["binance"], seed=2) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+
+        async def body() -> list[PositionReport]:
+            adapter = world.adapters["binance"]
+            await adapter.submit_order(OrderRequest("s1", "binance", BTC, Side.SELL, OrderType.MARKET,
+                                                    Decimal("0.01")))
+            await world.runtime.clock.sleep_ns(1_000_000_000)
+            return await adapter.get_positions()
+
+        reports = world.run(body())
+    assert [(r.symbol, r.quantity, r.average_entry_price) for r in reports] == [(BTC, Decimal("-0.01"),
+                                                                                  Decimal(60000))]
