@@ -27,6 +27,7 @@ __all__ = [
     "NS_PER_SECOND",
     "Cancellable",
     "Clock",
+    "ManualClock",
     "WallClock",
     "check_delay_ns",
     "ns_to_seconds",
@@ -142,3 +143,44 @@ class WallClock:
         if isinstance(when_ns, bool) or not isinstance(when_ns, int):
             raise TypeError(f"when_ns must be int nanoseconds, not {type(when_ns).__name__}")
         return self.call_later(max(0, when_ns - time.time_ns()), callback, *args)
+
+
+class ManualClock:
+    """A clock that moves only when told: for unit tests of synchronous code that reads the time.
+
+    ``now`` is the current time (ns); ``advance(ns)`` moves it forward. Sleeping and timers need
+    an event loop in virtual time, which is ``sim.runtime.SimRuntime``'s job: here they raise
+    ``NotImplementedError`` so a test that needs them says so at once.
+    """
+
+    def __init__(self, start_ns: int = 0) -> None:
+        self.now = start_ns
+
+    def advance(self, ns: int) -> int:
+        """Move the clock forward by ``ns`` (not negative) and return the new time."""
+        self.now += check_delay_ns(ns, "advance")
+        return self.now
+
+    def now_ns(self) -> int:
+        """The time set by the test."""
+        return self.now
+
+    def monotonic_ns(self) -> int:
+        """Same as ``now_ns``: a manual clock never goes back."""
+        return self.now
+
+    async def sleep_ns(self, ns: int) -> None:
+        """Not available: use ``SimRuntime`` for code that sleeps."""
+        raise NotImplementedError("ManualClock cannot sleep; run the code under sim.runtime.SimRuntime")
+
+    async def sleep(self, seconds: Decimal | int) -> None:
+        """Not available: use ``SimRuntime`` for code that sleeps."""
+        raise NotImplementedError("ManualClock cannot sleep; run the code under sim.runtime.SimRuntime")
+
+    def call_later(self, delay_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
+        """Not available: use ``SimRuntime`` for timers."""
+        raise NotImplementedError("ManualClock has no timers; run the code under sim.runtime.SimRuntime")
+
+    def call_at(self, when_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
+        """Not available: use ``SimRuntime`` for timers."""
+        raise NotImplementedError("ManualClock has no timers; run the code under sim.runtime.SimRuntime")

@@ -147,3 +147,20 @@ class _Scaled:
 
     def call_at(self, when_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
         return self.inner.call_at(when_ns, callback, *args)
+
+
+def test_manual_clock_moves_only_when_told_and_refuses_timers() -> None:
+    import asyncio
+
+    from harness.clock import Clock, ManualClock
+
+    clock = ManualClock(5)
+    assert isinstance(clock, Clock)
+    assert clock.now_ns() == clock.monotonic_ns() == 5
+    assert clock.advance(10) == 15 and clock.now_ns() == 15
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    with pytest.raises(NotImplementedError, match="SimRuntime"):
+        clock.call_later(1, print)
+    with pytest.raises(NotImplementedError, match="SimRuntime"):
+        asyncio.run(clock.sleep_ns(1))

@@ -19,7 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from harness.clock import Cancellable
+from harness.clock import ManualClock
 from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, RetryableError, VenueError
 from harness.model import (
     Fill,
@@ -42,31 +42,6 @@ D = Decimal
 VENUE = "fake"
 SYMBOLS = ("AAA", "BBB")
 STEP = D("0.001")
-
-
-class ManualClock:
-    """A clock the machine ticks by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000
-
-    def now_ns(self) -> int:
-        return self.now
-
-    def monotonic_ns(self) -> int:
-        return self.now
-
-    async def sleep_ns(self, ns: int) -> None:
-        raise NotImplementedError
-
-    async def sleep(self, seconds: Decimal | int) -> None:
-        raise NotImplementedError
-
-    def call_later(self, delay_ns: int, callback: Any, *args: object) -> Cancellable:
-        raise NotImplementedError
-
-    def call_at(self, when_ns: int, callback: Any, *args: object) -> Cancellable:
-        raise NotImplementedError
 
 
 class Gate:
@@ -179,7 +154,7 @@ class OrderMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = ManualClock()
+        self.clock = ManualClock(1_000_000)
         self.manager = OrderManager(self.clock, id_prefix="sm")
         self.venue = FakeVenue(self.clock, native_modify=False)
         self.adapter = cast(ExchangeAdapter, self.venue)

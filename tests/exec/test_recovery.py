@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.alerts import AlertSink
-from harness.clock import Cancellable
+from harness.clock import ManualClock
 from harness.contract import AmbiguousError, OrderNotFoundError, RetryableError
 from harness.model import OrderReport, OrderRequest, OrderStatus, OrderType, Side
 from harness.orders import ManagedOrder, OrderManager, OrderStateError
@@ -209,31 +209,6 @@ def test_property_37_the_venue_refuses_a_second_order_under_the_same_key() -> No
 # --------------------------------------------------------------------------- Property 39
 
 
-class ManualClock:
-    """A clock the test moves by hand (the monitor and manager only read ``now_ns``)."""
-
-    def __init__(self) -> None:
-        self.now = 1_000 * 10**9
-
-    def now_ns(self) -> int:
-        return self.now
-
-    def monotonic_ns(self) -> int:
-        return self.now
-
-    async def sleep_ns(self, ns: int) -> None:
-        raise NotImplementedError
-
-    async def sleep(self, seconds: Decimal | int) -> None:
-        raise NotImplementedError
-
-    def call_later(self, delay_ns: int, callback: Any, *args: object) -> Cancellable:
-        raise NotImplementedError
-
-    def call_at(self, when_ns: int, callback: Any, *args: object) -> Cancellable:
-        raise NotImplementedError
-
-
 class _Never:
     """An awaitable that suspends forever (a request whose answer never comes)."""
 
@@ -267,7 +242,7 @@ UNCERTAIN = {"pending", "unknown", "pending_cancel"}
                             min_size=12, max_size=12))
 def test_property_39_orders_uncertain_past_the_threshold_are_flagged_once_and_resolvable(
         specs: list[tuple[str, int]], threshold_s: int, quiet_s: int, resolutions: list[Resolution]) -> None:
-    clock = ManualClock()
+    clock = ManualClock(1_000 * 10**9)
     alerts = AlertSink()
     manager = OrderManager(clock, alerts=alerts)
     monitor = StuckOrderMonitor(manager, clock, threshold_ns=threshold_s * 10**9, alerts=alerts,
