@@ -54,6 +54,9 @@ from sim.venue import RejectedRequest, SimVenue
 
 _T = TypeVar("_T")
 
+MARKET_LATENCY_BATCH = 4096
+"""Market-data delays are drawn this many at a time (numpy): one draw per tick is the hot path."""
+
 
 @dataclass
 class _Subscription:
@@ -92,7 +95,7 @@ class SimAdapter:
         self._response: LatencyChannel = latency.channel("response", streams.stream("response"))
         self._user_stream: LatencyChannel = latency.channel("response", streams.stream("user_stream"))
         self._market_channel: LatencyChannel = latency.channel("market_data", streams.stream("market_data"),
-                                                               fifo=True)
+                                                               fifo=True, batch=MARKET_LATENCY_BATCH)
         self._connected = False
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
@@ -116,30 +119,33 @@ class SimAdapter:
         renamed to this venue, with symbols translated by ``symbol_map`` (``BTCUSDT`` recorded on
         Binance becomes ``BTC-USDT`` on a simulated OKX), so everything downstream sees one venue.
         """
-        tap = ClientTap(feed, self._market_channel, self._runtime.vt)
+        tap = ClientTap(self._market_channel, self._runtime.vt)
         self._tap = tap
         venue = self._venue
         name = data_venue or venue.name
         trade_subs, quote_subs, book_subs = self._trade_subs, self._quote_subs, self._book_subs
         push = tap.push
 
+        # the hot path (once per event): everything it calls is bound here, not looked up per event
         add_to_bar = self.candles.add
+        venue_trade, venue_quote, venue_book = venue.on_trade, venue.on_quote, venue.on_book
+        deliver_trade, deliver_quote, deliver_book = self._deliver_trade, self._deliver_quote, self._deliver_book_row
 
         def on_trade(trade: Trade) -> None:
-            venue.on_trade(trade)
+            venue_trade(trade)
             add_to_bar(trade)
             if trade.symbol in trade_subs:
-                push(trade, self._deliver_trade)
+                push(trade, deliver_trade)
 
         def on_quote(quote: Quote) -> None:
-            venue.on_quote(quote)
+            venue_quote(quote)
             if quote.symbol in quote_subs:
-                push(quote, self._deliver_quote)
+                push(quote, deliver_quote)
 
         def on_book(delta: BookDelta) -> None:
-            venue.on_book(delta)
+            venue_book(delta)
             if delta.symbol in book_subs:
-                push(delta, self._deliver_book_row)
+                push(delta, deliver_book)
 
         handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book)
         if name != venue.name or symbol_map:
@@ -147,7 +153,7 @@ class SimAdapter:
         feed.subscribe_trades(handlers[0], venue=name)
         feed.subscribe_quotes(handlers[1], venue=name)
         feed.subscribe_book(handlers[2], venue=name)
-        self._runtime.add_source(tap)
+        feed.add_tap(tap)  # the feed delivers the tap's arrivals, merged with its own events
 
     def inject_market(self, event: Trade | Quote | BookDelta) -> None:
         """Hand one market event to the venue now and to subscribers after market-data latency.

@@ -27,7 +27,18 @@ typical delay to an assumed value.
 
 A ``LatencyChannel`` turns a model into delivery times for one connection. With ``fifo`` (the
 default, as TCP and WebSocket behave) a message never overtakes an earlier one on the same
-channel: ``deliver = max(now + draw, previous deliver)``. ``LatencyProfile`` groups the three
+channel: ``deliver = max(now + draw, previous deliver)``. A channel made with ``batch=N``
+(market data: one draw per tick is the hot path) draws its delays about N at a time with
+``sample_many``, which gives exactly the delays that N calls of ``sample`` would, from the same
+``random.Random``, at a few tens of nanoseconds each instead of about a microsecond.
+
+How a batch stays exact: CPython's ``random.Random`` and numpy's ``MT19937`` are the same
+Mersenne Twister with the same 53-bit double construction, so ``_twister`` copies the Python
+generator's state into numpy, draws a block of uniforms in C, and copies the state back. The
+log-normal's rejection loop consumes uniforms in pairs, so the block's accepted pairs are the
+next draws in order; where numpy's ``log``/``exp`` could round differently from ``math``'s (an
+acceptance test or a ``round`` within rounding error of its boundary) the value is recomputed
+with ``math``. ``LatencyProfile`` groups the three
 models of a venue: ``order_entry`` (client to venue), ``response`` (venue to client: acks and
 execution reports) and ``market_data`` (venue to client).
 """
@@ -40,6 +51,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "CHANNELS",
@@ -56,6 +70,37 @@ __all__ = [
 _NV_MAGICCONST = 4 * math.exp(-0.5) / math.sqrt(2.0)
 _log = math.log
 _exp = math.exp
+
+#: Batched draws recheck with ``math`` whatever numpy computed within this relative margin of a boundary.
+_RECHECK = 1e-9
+
+
+class _Twister:
+    """A numpy view of a ``random.Random``: same Mersenne Twister state, copied in and back out."""
+
+    __slots__ = ("bits", "gauss", "rng", "version")
+
+    def __init__(self, rng: random.Random) -> None:
+        version, internal, gauss = rng.getstate()
+        self.rng, self.version, self.gauss = rng, version, gauss
+        self.bits = np.random.MT19937()
+        self.bits.state = {"bit_generator": "MT19937",
+                           "state": {"key": np.array(internal[:-1], dtype=np.uint32), "pos": internal[-1]}}
+
+    def uniforms(self, n: int) -> npt.NDArray[np.float64]:
+        """The next ``n`` values of ``rng.random()``."""
+        values: npt.NDArray[np.float64] = np.random.Generator(self.bits).random(n)
+        return values
+
+    def words(self, n: int) -> npt.NDArray[np.uint64]:
+        """The next ``n`` 32-bit outputs (what ``rng.getrandbits(32)`` returns)."""
+        values: npt.NDArray[np.uint64] = self.bits.random_raw(n)
+        return values
+
+    def close(self) -> None:
+        """Hand the advanced state back to the ``random.Random``."""
+        state = self.bits.state["state"]
+        self.rng.setstate((self.version, (*state["key"].tolist(), int(state["pos"])), self.gauss))
 
 #: The three channel names of a ``LatencyProfile``, in a fixed order.
 CHANNELS = ("order_entry", "response", "market_data")
@@ -82,6 +127,10 @@ class Constant:
     def sample(self, rng: random.Random) -> int:
         """Always ``value_ns``."""
         return self.value_ns
+
+    def sample_many(self, rng: random.Random, n: int) -> list[int]:
+        """``n`` times ``value_ns`` (draws nothing)."""
+        return [self.value_ns] * max(1, n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +180,44 @@ class LogNormal:
         value = round(_exp(self._mu + z * self.sigma))
         value = max(value, self.floor_ns)
         return value if self.cap_ns is None or value <= self.cap_ns else self.cap_ns
+
+    def sample_many(self, rng: random.Random, n: int) -> list[int]:
+        """The next draws of ``sample`` (about ``0.73 * n``, at least one), computed in one go.
+
+        Exactly what repeated ``sample(rng)`` calls return, leaving ``rng`` where they would
+        (plus any rejected pairs that follow the last draw, which they would skip as well).
+        """
+        twister = _Twister(rng)
+        try:
+            drawn: list[int] = []
+            while not drawn:
+                drawn = self._accepted(twister.uniforms(2 * max(1, n)))
+        finally:
+            twister.close()
+        return drawn
+
+    def _accepted(self, uniforms: npt.NDArray[np.float64]) -> list[int]:
+        """Draws from consecutive (u1, u2) pairs, as ``sample``'s rejection loop would accept them."""
+        u1 = uniforms[0::2]
+        u2 = 1.0 - uniforms[1::2]
+        z = _NV_MAGICCONST * (u1 - 0.5) / u2
+        q = z * z / 4.0
+        neg_log = -np.log(u2)
+        accept = q <= neg_log
+        close = np.flatnonzero(np.abs(neg_log - q) <= _RECHECK * neg_log)
+        for i in close.tolist():
+            accept[i] = bool(q[i] <= -_log(float(u2[i])))
+        x = self._mu + z[accept] * self.sigma
+        with np.errstate(over="ignore"):
+            raw = np.exp(x)
+        values: list[int] = np.rint(np.minimum(raw, 2.0**62)).astype(np.int64).tolist()
+        frac = raw - np.floor(raw)
+        for i in np.flatnonzero((np.abs(frac - 0.5) <= _RECHECK) | (raw >= 2.0**62)).tolist():
+            values[i] = round(_exp(float(x[i])))
+        floor, cap = self.floor_ns, self.cap_ns
+        if cap is None:
+            return [v if v >= floor else floor for v in values]
+        return [floor if v < floor else cap if v > cap else v for v in values]
 
 
 def deskew(samples: Iterable[int], *, method: str = "min", floor_ns: int = 0,
@@ -202,23 +289,68 @@ class Empirical:
         """One recorded delay picked uniformly at random, raised to ``floor_ns`` if below."""
         return max(self.floor_ns, self.samples_ns[rng.randrange(len(self.samples_ns))])
 
+    def sample_many(self, rng: random.Random, n: int) -> list[int]:
+        """The next ``n`` draws of ``sample`` (exactly those, leaving ``rng`` where they would)."""
+        samples, floor = self.samples_ns, self.floor_ns
+        size = len(samples)
+        shift = 32 - size.bit_length()  # randrange: getrandbits(k) until below size
+        if shift < 0:
+            return [self.sample(rng) for _ in range(max(1, n))]
+        twister = _Twister(rng)
+        try:
+            picks: list[int] = []
+            while len(picks) < n:
+                words = twister.words(n - len(picks)) >> np.uint64(shift)
+                picks += words[words < size].tolist()
+        finally:
+            twister.close()
+        return [max(floor, samples[i]) for i in picks]
+
 
 @dataclass(slots=True)
 class LatencyChannel:
-    """Delivery times on one connection: a model, its own generator, and optional FIFO order."""
+    """Delivery times on one connection: a model, its own generator, and optional FIFO order.
+
+    ``batch`` > 0 draws delays about that many at a time (see the module docstring), for
+    channels on the hot path: the same delays as one by one, from models with a
+    ``sample_many(rng, n)`` method (the shipped ones); other models are drawn one by one.
+    The channel's ``rng`` is then its own: draws are taken from it ahead of use.
+    """
 
     model: LatencyModel
     rng: random.Random
     fifo: bool = True
     last_delivery_ns: int = field(default=-(2**63))
+    batch: int = 0
+    delays: list[int] = field(default_factory=list, repr=False, compare=False)
+    """Delays drawn ahead (``batch`` > 0), the next one last: ``delays.pop()`` if any, else ``refill()``."""
+
+    def __post_init__(self) -> None:
+        if self.batch < 0:
+            raise ValueError(f"batch must be >= 0, not {self.batch}")
 
     def delivery_time(self, now_ns: int) -> int:
         """When a message sent at ``now_ns`` arrives (never before an earlier one if ``fifo``)."""
-        at = now_ns + self.model.sample(self.rng)
+        delays = self.delays
+        at = now_ns + (delays.pop() if delays else self.refill())
         if self.fifo:
             at = max(at, self.last_delivery_ns)
             self.last_delivery_ns = at
         return at
+
+    def refill(self) -> int:
+        """The next delay; with ``batch``, draw the ones after it into ``delays`` as well."""
+        if not self.batch:
+            return self.model.sample(self.rng)
+        many = getattr(self.model, "sample_many", None)
+        if many is None:
+            drawn = [self.model.sample(self.rng) for _ in range(self.batch)]
+        else:
+            drawn = list(many(self.rng, self.batch))
+        drawn.reverse()
+        first = drawn.pop()
+        self.delays = drawn
+        return int(first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +369,9 @@ class LatencyProfile:
         model: LatencyModel = getattr(self, name)
         return model
 
-    def channel(self, name: str, rng: random.Random, *, fifo: bool | None = None) -> LatencyChannel:
-        """A fresh channel for ``name`` drawing from ``rng`` (FIFO per the profile unless given)."""
-        return LatencyChannel(self.model(name), rng, self.fifo if fifo is None else fifo)
+    def channel(self, name: str, rng: random.Random, *, fifo: bool | None = None,
+                batch: int = 0) -> LatencyChannel:
+        """A fresh channel for ``name`` drawing from ``rng`` (FIFO per the profile unless given;
+        ``batch`` > 0 draws that many delays at a time, see ``LatencyChannel``)."""
+        return LatencyChannel(self.model(name), rng, self.fifo if fifo is None else fifo, batch=batch)
 

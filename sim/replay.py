@@ -42,6 +42,7 @@ import numpy as np
 
 from harness.model import BookDelta, Candle, Quote, Trade
 from harness.money import INT64_MAX
+from sim.client_tap import IDLE, ClientTap, TapSet
 from sim.replay_cursor import (
     EVENT_TYPES,
     KIND_OF_TYPE,
@@ -136,6 +137,7 @@ class ReplayFeed:
         self._run: Iterator[_Event] = iter(())
         self._pending: _Event | None = None
         self._busy = False
+        self._taps: TapSet | None = None
         for kind, callback in (("trades", on_trade), ("quotes", on_quote), ("book", on_book),
                                ("candles", on_candle)):
             if callback is not None:
@@ -199,53 +201,115 @@ class ReplayFeed:
 
     # ----------------------------------------------------------------- MarketSource
 
+    def add_tap(self, tap: ClientTap) -> None:
+        """Host a ``ClientTap`` that this feed's callbacks push into (``SimAdapter.attach_feed``).
+
+        From then on the feed is the tap's source too: it delivers the tap's entries (the
+        client's delayed copies of the market data) merged with its own events, by time, its
+        own events first at equal times, taps in the order they were added (``sim.client_tap``).
+        """
+        if self._taps is None:
+            self._taps = TapSet()
+        self._taps.add(tap)
+
     def peek_ts(self) -> int | None:
-        """Timestamp (ns) of the next undelivered event, or None when every file is exhausted."""
+        """Time (ns) of the next undelivered event or tap arrival, or None when nothing is left."""
         self._check_not_busy()
         pending = self._pending
         while pending is None:
             pending = next(self._run, None)
             if pending is None and not self._next_run():
-                return None
+                break
         self._pending = pending
-        return pending[0]
+        due = IDLE if self._taps is None else self._taps.due_ns
+        if pending is None:
+            return None if due == IDLE else due
+        return pending[0] if pending[0] <= due else due
 
     def deliver(self, vt: VirtualTime) -> None:
-        """Deliver events in time order while their timestamp is <= ``vt.horizon_ns``.
+        """Deliver events (and hosted taps' arrivals) in time order up to ``vt.horizon_ns``.
 
         Sets ``vt.now_ns`` to each event's timestamp before its callbacks and re-reads
         ``vt.horizon_ns`` before every event, so a callback that lowers the horizon stops the
-        batch right after itself. Returns when the next event is beyond the horizon or all
-        files are exhausted.
+        batch right after itself (the rest of the current nanosecond still comes first). Returns
+        when the next event is beyond the horizon or everything is delivered; with taps it may
+        also return at a tie with the current time after a callback made something ready
+        (``sim.client_tap``), the one case where its next time equals the horizon.
         """
         self._check_not_busy()
         self._busy = True
         try:
-            pending = self._pending
-            while True:
-                if pending is None:
-                    pending = next(self._run, None)
-                    if pending is None:
-                        if not self._next_run():
-                            return
-                        continue
-                ts, event, handler = pending
-                if ts > vt.horizon_ns:
-                    self._pending = pending
-                    return
-                self._pending = None
-                vt.now_ns = ts
-                handler(event)
-                # The hot loop: everything else in this class exists to keep it this small.
-                for ts, event, handler in self._run:
-                    if ts > vt.horizon_ns:
-                        self._pending = (ts, event, handler)
-                        return
-                    vt.now_ns = ts
-                    handler(event)
-                pending = None
+            if self._taps is None:
+                self._deliver_plain(vt)
+            else:
+                self._deliver_tapped(vt, self._taps)
         finally:
             self._busy = False
+
+    def _deliver_plain(self, vt: VirtualTime) -> None:
+        """``deliver`` without taps."""
+        pending = self._pending
+        while True:
+            if pending is None:
+                pending = next(self._run, None)
+                if pending is None:
+                    if not self._next_run():
+                        return
+                    continue
+            ts, event, handler = pending
+            if ts > vt.horizon_ns:
+                self._pending = pending
+                return
+            self._pending = None
+            vt.now_ns = ts
+            handler(event)
+            # The hot loop: everything else in this class exists to keep it this small.
+            for ts, event, handler in self._run:
+                if ts > vt.horizon_ns:
+                    self._pending = (ts, event, handler)
+                    return
+                vt.now_ns = ts
+                handler(event)
+            pending = None
+
+    def _deliver_tapped(self, vt: VirtualTime, taps: TapSet) -> None:
+        """``deliver`` merged with hosted taps: before each event, flush the arrivals due before it."""
+        pending = self._pending
+        started = False
+        while True:
+            if pending is None:
+                pending = next(self._run, None)
+                if pending is None:
+                    if not self._next_run():
+                        if taps.due_ns <= vt.horizon_ns:
+                            taps.flush(vt, IDLE, started)
+                        return
+                    continue
+            ts, event, handler = pending
+            if ts > taps.due_ns:
+                taps.flush(vt, ts, started)
+                started = True
+            if ts > vt.horizon_ns or ts > taps.due_ns:
+                self._pending = pending
+                return
+            self._pending = None
+            vt.now_ns = ts
+            handler(event)
+            started = True
+            # The hot loop: the client's copies usually arrive between two events.
+            for ts, event, handler in self._run:
+                if ts > taps.due_ns:
+                    taps.flush(vt, ts, True)
+                    if ts > taps.due_ns or ts > vt.horizon_ns:
+                        pending = (ts, event, handler)
+                        break
+                elif ts > vt.horizon_ns:
+                    pending = (ts, event, handler)
+                    break
+                vt.now_ns = ts
+                handler(event)
+            else:
+                pending = None
 
     def run_all(self) -> None:
         """Deliver every remaining event, ignoring time (for tools and benchmarks)."""

@@ -8,7 +8,8 @@
   ``wait_for``/``timeout`` deadlines, ``call_later`` and retry backoff all run in virtual time, so
   an hour of simulated trading takes milliseconds. ``rt.clock`` is the ``harness.clock.Clock``.
 * **Market data** (``add_source``): delivered in synchronous batches up to the next calendar
-  item (``sim.sources``), never as one SimPy event per tick.
+  item (``sim.sources``), never as one SimPy event per tick. The client's delayed copies of a
+  feed's events travel inside the feed's own batches (``sim.client_tap``), not as sources.
 
 How the loop works. ``SimLoop`` subclasses ``asyncio.BaseEventLoop`` and replaces its one
 scheduling step, ``_run_once``. Ready callbacks run exactly as in asyncio; when none are ready
@@ -309,9 +310,14 @@ class SimLoop(asyncio.BaseEventLoop):
         return True
 
     def _check_delivered(self, src: MarketSource) -> None:
-        """A source must return only past the horizon; one that stops short would loop forever."""
+        """A source must return only past the horizon; one that stops short would loop forever.
+
+        The one exception is a stop at the current time once the horizon came down to it
+        (something became ready): the runtime runs what is ready and calls the source again.
+        """
         ts = src.peek_ts()
-        if ts is not None and ts <= self._env.horizon_ns:
+        env = self._env
+        if ts is not None and ts <= env.horizon_ns and not ts == env.now_ns == env.horizon_ns:
             raise RuntimeError(f"market source {src!r} returned from deliver() with an event at {ts}, "
                                f"not beyond the horizon {self._env.horizon_ns}")
 

@@ -33,5 +33,8 @@ class MarketSource(Protocol):
 
         Before each event's callbacks run, set ``vt.now_ns`` to its timestamp. Re-read
         ``vt.horizon_ns`` before every event (callbacks may lower it). Return when the next
-        event lies beyond the horizon or the source is exhausted.
+        event lies beyond the horizon or the source is exhausted. A source that merges
+        several streams may also return at a tie with the current time once the horizon has
+        come down to it (a callback made something ready): the runtime runs what is ready and
+        calls again. Each call must deliver its first event if that is due, so runs progress.
         """
