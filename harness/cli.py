@@ -42,7 +42,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     return replay_command(args.data, args.venue, args.strategy, params=args.param, balances=args.balance,
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
-                          queue_model=args.queue_model, market_latency=args.market_latency,
+                          queue_model=args.queue_model, market_latency=args.market_latency, router=args.router,
+                          split_threshold=args.split_threshold,
                           progress=False if args.no_progress else None)
 
 
@@ -85,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--queue-model", default="conservative", help="conservative, power or log")
     rep.add_argument("--market-latency", default="profile",
                      help="market-data latency: the profile's model, or 'data' (recorded delays resampled)")
+    rep.add_argument("--router", default=None,
+                     help="order router criteria: best_price, lowest_fees, highest_liquidity, user_preference")
+    rep.add_argument("--split-threshold", default=None, metavar="QTY",
+                     help="with --router: split orders larger than this across venues")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
 

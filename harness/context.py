@@ -159,6 +159,12 @@ class ExecutionContext:
         self._spawn(self._submit(order))
         return order.client_order_id
 
+    def route(self, instrument: str, side: Side, quantity: Decimal, *, order_type: OrderType = OrderType.MARKET,
+              price: Decimal | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
+        """Route an order through the engine's router in the background; its orders arrive as updates."""
+        self._spawn(self._route(instrument, side, quantity, order_type=order_type, price=price,
+                                time_in_force=time_in_force))
+
     def cancel(self, client_order_id: str) -> None:
         """Cancel in the background; a refusal (already filled, unknown) goes to the event log."""
         order = self.engine.orders.by_client_id(client_order_id)
@@ -230,6 +236,17 @@ class ExecutionContext:
             self._event("submit-failed", f"{order.client_order_id}: {error}")
         if order.status is OrderStatus.REJECTED:
             self._event("reject", f"{order.client_order_id}: {order.history[-1].reason if order.history else ''}")
+
+    async def _route(self, instrument: str, side: Side, quantity: Decimal, *, order_type: OrderType,
+                     price: Decimal | None, time_in_force: TimeInForce) -> None:
+        try:
+            decision, orders = await self.engine.route(instrument, side, quantity, order_type, limit_price=price,
+                                                       time_in_force=time_in_force)
+        except InvalidRequestError as error:  # RoutingError: no venue can take it
+            self._event("route-refused", f"{instrument} {side.value} {quantity}: {error}")
+            return
+        where = ", ".join(f"{o.venue} {o.quantity} ({o.client_order_id})" for o in orders)
+        self._event("route", f"{decision.decision_id} {instrument} {side.value} {quantity}: {where}")
 
     async def _request(self, what: str, client_order_id: str, call: Awaitable[ManagedOrder]) -> None:
         try:

@@ -8,7 +8,9 @@ One object wires the parts that must behave identically against simulated and li
   ``submit_with_recovery`` for sends (ambiguous outcomes are looked up, never blindly resent);
 * one ``PositionBook`` fed by the manager's new fills, per venue and aggregated;
 * reconciliation against each venue on start, after reconnects (``reconcile``) and on a timer;
-* a ``StuckOrderMonitor`` scanning on a timer; an optional ``OrderRouter`` for routed orders;
+* a ``StuckOrderMonitor`` scanning on a timer; an optional ``OrderRouter`` for routed orders
+  (``route``: books from every tradable venue, a decision journaled before the orders leave,
+  fills recorded as the decision's outcome);
 * the ``Journal`` (when given): an intent before every send, orders, fills, position history,
   routing decisions, audit records and alerts.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from harness.alerts import Alert, AlertSink, Severity
@@ -31,9 +33,21 @@ from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFound
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
 from harness.gateway import VenueGateway
 from harness.journal import IntentState, Journal
-from harness.model import Fill, OrderModification, OrderReport, OrderRequest, OrderStatus, VenueStatus
+from harness.model import (
+    BookSnapshot,
+    Fill,
+    OrderModification,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueInfo,
+    VenueStatus,
+)
 from harness.orders import ManagedOrder, OrderManager, Transition, validate_request
-from harness.positions import PositionBook, PositionHistoryRecord, symbol_as_instrument
+from harness.positions import PositionBook, PositionHistoryRecord
 from harness.ratelimit import ClientRateLimiter, EndpointCost, LimitRule, binance_spot_limits, limits_from_mapping
 from harness.reconcile import (
     Discrepancy,
@@ -48,6 +62,7 @@ from harness.reconcile import (
 )
 from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
 from harness.rng import SeededRng
+from harness.router import OrderRouter, RoutingDecision
 
 __all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError", "limits_from_status"]
 
@@ -108,7 +123,8 @@ class ExecutionEngine:
                  alerts: AlertSink | None = None, journal: Journal | None = None,
                  config: EngineConfig | None = None, limits: Mapping[str, Limits] | None = None,
                  venue_status: Callable[[str], VenueStatus] | None = None,
-                 instrument_of: Callable[[str, str], str] = symbol_as_instrument) -> None:
+                 instrument_of: Callable[[str, str], str] | None = None,
+                 router: OrderRouter | None = None) -> None:
         self.config = config or EngineConfig()
         self.clock = clock
         self.adapters = dict(adapters)
@@ -123,7 +139,9 @@ class ExecutionEngine:
         self.handler = ErrorHandler(clock, self.alerts, on_fatal=self._on_fatal)
         self.breakers = BreakerBoard(clock, on_transition=self.handler.on_breaker_transition)
         self.orders = OrderManager(clock, id_prefix=self.config.id_prefix, alerts=self.alerts)
-        self.positions = PositionBook(clock, instrument_of=instrument_of)
+        self.positions = PositionBook(clock, instrument_of=instrument_of or self.instrument_of)
+        self.router = router
+        self._decision_of: dict[str, str] = {}  # client order id -> routing decision id
         self.stuck = StuckOrderMonitor(self.orders, clock, threshold_ns=self.config.stuck_threshold_ns,
                                        alerts=self.alerts, quiet_threshold_ns=self.config.quiet_threshold_ns)
         self.gateways: dict[str, VenueGateway] = {}
@@ -264,6 +282,77 @@ class ExecutionEngine:
         order = self.orders.lookup(ref)
         return await self.orders.modify(order, self.gateways[order.venue], change)
 
+    # ------------------------------------------------------------------ routing
+
+    def instrument_of(self, venue: str, symbol: str) -> str:
+        """The instrument a venue's symbol trades, as ``BASE/QUOTE`` (``BTCUSDT`` on Binance -> ``BTC/USDT``).
+
+        Positions aggregate across venues by it and the router addresses orders by it. A
+        symbol the venue's info does not list is its own instrument.
+        """
+        info = self.orders.venue_info(venue)
+        rules = info.symbols.get(symbol) if info is not None else None
+        return f"{rules.base_asset}/{rules.quote_asset}" if rules is not None else symbol
+
+    def venue_symbol(self, instrument: str, venue: str) -> str | None:
+        """The symbol ``venue`` lists for ``instrument`` (``BASE/QUOTE``), or None."""
+        info = self.orders.venue_info(venue)
+        if info is None:
+            return None
+        if instrument in info.symbols:
+            return instrument
+        return next((s for s, r in info.symbols.items() if f"{r.base_asset}/{r.quote_asset}" == instrument), None)
+
+    async def route(self, instrument: str, side: Side, quantity: Decimal, order_type: OrderType = OrderType.MARKET,
+                    *, limit_price: Decimal | None = None,
+                    time_in_force: TimeInForce = TimeInForce.GTC) -> tuple[RoutingDecision, list[ManagedOrder]]:
+        """Route an order for ``instrument`` with the router, then send each allocation.
+
+        Books come from every venue that is tradable now; venues that are not (status, disabled,
+        breaker) are passed as such so the decision records why they were skipped. The
+        decision goes to the journal before any order leaves; fills are later recorded as its
+        outcome (price, slippage, time).
+        """
+        if self.router is None:
+            raise InvalidRequestError("no router configured", venue="")
+        books: dict[str, BookSnapshot] = {}
+        infos: dict[str, VenueInfo] = {}
+        statuses: dict[str, VenueStatus] = {}
+        for name, gateway in self.gateways.items():
+            symbol = self.venue_symbol(instrument, name)
+            info = self.orders.venue_info(name)
+            if symbol is None or info is None:
+                continue
+            why = self.tradable(name)
+            statuses[name] = (VenueStatus.ACTIVE if why is None else
+                              self._venue_status(name) if self._venue_status(name) is not VenueStatus.ACTIVE
+                              else VenueStatus.ERROR)
+            infos[name] = replace(info, symbols={instrument: info.symbols[symbol]})
+            if why is None:
+                try:
+                    book = await gateway.get_order_book(symbol, depth=50)
+                except VenueError as error:
+                    logger.warning("route: no book from %s: %s", name, error)
+                    statuses[name] = VenueStatus.ERROR
+                    continue
+                books[name] = book._replace(symbol=instrument)
+        decision = self.router.route(instrument, side, quantity, order_type, books=books, infos=infos,
+                                     statuses=statuses, breaker_open=self.breakers.is_open, limit_price=limit_price)
+        if self.journal is not None:
+            for row in self.router.decisions_table():
+                if row["decision_id"] == decision.decision_id:
+                    self.journal.record_decision(row)
+        orders: list[ManagedOrder] = []
+        for allocation in decision.allocations:
+            symbol = self.venue_symbol(instrument, allocation.venue) or allocation.symbol
+            request = OrderRequest("", allocation.venue, symbol, side, order_type, allocation.quantity,
+                                   price=limit_price, time_in_force=time_in_force)
+            order = self.create_order(request)
+            self._decision_of[order.client_order_id] = decision.decision_id
+            orders.append(order)
+        await asyncio.gather(*(self.submit(order) for order in orders), return_exceptions=True)
+        return decision, orders
+
     def _backoff(self, attempt: int) -> int:
         return self.config.retry.delay_ns(max(0, attempt - 1), self._backoff_rng)
 
@@ -348,6 +437,9 @@ class ExecutionEngine:
 
     def _on_fill(self, order: ManagedOrder, fill: Fill) -> None:
         record = self.positions.apply_fill(fill)
+        decision_id = self._decision_of.get(order.client_order_id)
+        if decision_id is not None and self.router is not None:
+            self.router.record_outcome(decision_id, fill.venue, fill.price, fill.quantity, fill.ts_ns)
         if self.journal is not None:
             self.journal.record_fill(fill)
         if record is not None:

@@ -62,6 +62,14 @@ class StrategyContext(Protocol):
                post_only: bool = False) -> str:
         """Send an order; returns its client order id at once (the outcome arrives as events)."""
 
+    def route(self, instrument: str, side: Side, quantity: Decimal, *, order_type: OrderType = OrderType.MARKET,
+              price: Decimal | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
+        """Let the order router place an order for ``instrument`` (``BASE/QUOTE``) on the best venue(s).
+
+        The orders it creates arrive as order updates, like any other; the decision and its
+        reasoning are recorded by the run.
+        """
+
     def cancel(self, client_order_id: str) -> None:
         """Ask the venue to cancel an order; the confirmation arrives as an order update."""
 

@@ -59,15 +59,22 @@ DISCREPANCIES_SCHEMA = pa.schema([
     ("kind", pa.string()), ("venue", pa.string()), ("key", pa.string()), ("ours", pa.string()),
     ("venue_value", pa.string()), ("detail", pa.string()),
 ])
-DECISIONS_SCHEMA = pa.schema([("decision_id", pa.string()), ("ts_ns", pa.int64()), ("record", pa.string())])
+DECISIONS_SCHEMA = pa.schema([
+    ("decision_id", pa.string()), ("ts_ns", pa.int64()), ("instrument", pa.string()), ("side", pa.string()),
+    ("order_type", pa.string()), ("quantity", EXACT), ("criteria", pa.string()), ("split", pa.bool_()),
+    ("venue", pa.string()), ("symbol", pa.string()), ("allocated_quantity", EXACT), ("expected_price", EXACT),
+    ("expected_fee", EXACT), ("alternatives", pa.string()), ("skipped", pa.string()), ("fill_price", EXACT),
+    ("filled_quantity", EXACT), ("slippage_bps", EXACT), ("time_to_fill_ns", pa.int64()), ("reasoning", pa.string()),
+])
 
 
 def _json(data: Mapping[str, Any]) -> str:
     return json.dumps(dict(data), sort_keys=True, default=str)
 
 
-def engine_tables(engine: ExecutionEngine, decisions: Sequence[Mapping[str, Any]] = ()) -> dict[str, Table]:
+def engine_tables(engine: ExecutionEngine) -> dict[str, Table]:
     """The engine's records as tables (see the module docstring)."""
+    decisions: Sequence[Mapping[str, Any]] = engine.router.decisions_table() if engine.router is not None else ()
     history = [{
         "ts_ns": r.ts_ns, "venue": r.venue, "symbol": r.symbol, "change": r.change.value,
         "previous_quantity": _exact(r.previous_quantity), "new_quantity": _exact(r.new_quantity),
@@ -102,10 +109,22 @@ def engine_tables(engine: ExecutionEngine, decisions: Sequence[Mapping[str, Any]
         "discrepancies": (found, DISCREPANCIES_SCHEMA),
     }
     if decisions:
-        tables["decisions"] = (_decision_rows(decisions), DECISIONS_SCHEMA)
+        rows = _decision_rows(decisions)
+        for row in rows:  # the router speaks in instruments; show each venue's own symbol
+            row["symbol"] = engine.venue_symbol(str(row["instrument"]), str(row["venue"])) or row["symbol"]
+        tables["decisions"] = (rows, DECISIONS_SCHEMA)
     return tables
 
 
 def _decision_rows(decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"decision_id": str(d.get("decision_id", "")), "ts_ns": int(d.get("ts_ns", 0)), "record": _json(d)}
-            for d in decisions]
+    """One row per allocation: the decision, what was expected, what happened, and the reasoning (JSON)."""
+    rows = []
+    for d in decisions:
+        row = {name: d.get(name) for name in DECISIONS_SCHEMA.names}
+        row["split"] = bool(row["split"])
+        for name in ("quantity", "allocated_quantity", "expected_price", "expected_fee", "fill_price",
+                     "filled_quantity", "slippage_bps"):
+            value = row[name]
+            row[name] = None if value is None else _exact(Decimal(str(value)))
+        rows.append(row)
+    return rows

@@ -26,6 +26,7 @@ from harness.engine import ExecutionEngine
 from harness.files import file_sha256
 from harness.journal import Journal
 from harness.model import Fill
+from harness.router import OrderRouter, RouterConfig
 from harness.strategy import load_strategy
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
@@ -94,7 +95,7 @@ def run_id_for(config: Mapping[str, Any]) -> str:
 
 def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str, *,
                params: Mapping[str, str] | None = None, seed: int = 0, out_dir: Path = Path("runs"),
-               progress: bool | None = None) -> RunResult:
+               progress: bool | None = None, router: RouterConfig | None = None) -> RunResult:
     """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run."""
     files = [Path(p) for p in data]
     config: dict[str, Any] = {
@@ -105,6 +106,9 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
                     "balances": {a: str(b) for a, b in sorted(v.balances.items())}} for v in venues],
         "data": [p.name for p in files],
     }
+    if router is not None:
+        config["router"] = {"criteria": router.criteria.value, "enable_splitting": router.enable_splitting,
+                            "split_threshold": str(router.split_threshold), "priority": list(router.priority)}
     feed = ReplayFeed(files, order_by="ts_event")
     start_ns, end_ns = data_time_range(files)
     first = feed.peek_ts()
@@ -131,7 +135,9 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             adapter.attach_feed(feed, data_venue=setup.data_venue,
                                 symbol_map=symbol_map_between(setup.data_venue, venue.profile))
             adapters[setup.name] = adapter
-        engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal)
+        order_router = OrderRouter(router, runtime.clock) if router is not None else None
+        engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
+                                 router=order_router)
         context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
         strat = load_strategy(strategy, params)
         show = sys.stderr.isatty() if progress is None else progress

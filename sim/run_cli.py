@@ -9,6 +9,9 @@ Argument grammar (every value is checked here, with an error naming the argument
 * ``--balance VENUE:ASSET=AMOUNT`` (repeatable) replaces that venue's starting balances;
 * ``--param KEY=VALUE`` (repeatable): strategy parameters, passed as strings;
 * ``--depth book|quotes|trades``, ``--queue-model conservative|power|log``;
+* ``--router best_price|lowest_fees|highest_liquidity|user_preference`` gives the engine an order
+  router (venue priority and preference follow the ``--venue`` order) for strategies that
+  route (``ctx.route``); ``--split-threshold QTY`` lets it split larger orders across venues;
 * ``--market-latency profile|data``: the profile's market-data latency model, or the recorded
   ``ts_recv - ts_event`` delays of the trade data resampled (empirical).
 """
@@ -19,6 +22,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from harness.router import RouterConfig, RouterConfigError
 from harness.strategy import StrategyLoadError, load_strategy
 from reports.summary import run_summary
 from sim.matching_types import DepthMode
@@ -100,24 +104,39 @@ def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Se
             for name, profile in names.items()]
 
 
+def parse_router(criteria: str | None, split_threshold: str | None, venues: Sequence[str]) -> RouterConfig | None:
+    """The router of ``--router CRITERIA [--split-threshold QTY]`` (venue priority: ``--venue`` order)."""
+    if criteria is None:
+        if split_threshold is not None:
+            raise ReplayArgumentError("--split-threshold needs --router")
+        return None
+    data: dict[str, object] = {"criteria": criteria.upper(), "priority": list(venues), "preferred": list(venues)}
+    if split_threshold is not None:
+        data["enable_splitting"] = True
+        data["split_threshold"] = split_threshold
+    return RouterConfig.from_mapping(data)
+
+
 def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *, params: Sequence[str] = (),
                    balances: Sequence[str] = (), data_venues: Sequence[str] = (), seed: int = 0,
                    out_dir: Path = Path("runs"), depth: str = "book", queue_model: str = "conservative",
-                   market_latency: str = "profile", progress: bool | None = None) -> int:
+                   market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
+                   progress: bool | None = None) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""
     try:
         files = data_files(data)
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
                               market_latency=market_latency)
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
+        router_config = parse_router(router, split_threshold, [s.name for s in setups])
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
         for setup in setups:
             load_profile(setup.profile)
-    except (ReplayArgumentError, StrategyLoadError, ProfileError) as error:
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
         print(f"harness replay: {error}")
         return 2
     result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
-                        progress=progress)
+                        progress=progress, router=router_config)
     for line in run_summary(result.run_dir):
         print(line)
     return 0

@@ -2,7 +2,9 @@
 
 Parameters (strings):
 
-* ``venue`` (default the first venue), ``symbol`` (``BTCUSDT``), ``side`` (``BUY``)
+* ``venue`` (default the first venue), ``symbol`` (``BTCUSDT``), ``side`` (``BUY``); ``venue=router``
+  hands every slice to the order router instead, for ``instrument`` (``BTC/USDT``) across all
+  venues (market slices; sizes on the coarsest lot of the venues that list it)
 * ``quantity``: total base quantity (``0.05``); ``slices``: number of child orders (``10``)
 * ``interval_s``: seconds between slices (``30``); ``order_type``: ``MARKET`` or ``IOC``
   (an IOC limit ``limit_ticks`` through the touch, default 5)
@@ -33,10 +35,19 @@ class TwapTaker(Strategy):
         slices = int(self.params.get("slices", "10"))
         self.interval_ns = int(Decimal(self.params.get("interval_s", "30")) * 1_000_000_000)
         self.order_type = self.params.get("order_type", "MARKET")
-        info = ctx.venue_info(self.venue).symbols[self.symbol]
-        self.tick = to_fixed(info.tick_size)
+        self.routed = self.venue == "router"
+        self.instrument = self.params.get("instrument", "BTC/USDT")
+        if self.routed:
+            lots = [r.lot_size for v in ctx.venues for r in ctx.venue_info(v).symbols.values()
+                    if f"{r.base_asset}/{r.quote_asset}" == self.instrument]
+            if not lots:
+                raise ValueError(f"no venue lists {self.instrument}")
+            step, self.tick = max(lots), 0
+        else:
+            info = ctx.venue_info(self.venue).symbols[self.symbol]
+            self.tick = to_fixed(info.tick_size)
+            step = info.lot_size
         self.limit_ticks = int(self.params.get("limit_ticks", "5"))
-        step = info.lot_size
         each = (total / slices / step).to_integral_value(rounding=ROUND_DOWN) * step
         self.plan = [each] * (slices - 1) + [total - each * (slices - 1)]
         self.sent: list[str] = []
@@ -52,7 +63,9 @@ class TwapTaker(Strategy):
             return
         qty = self.plan.pop(0)
         ctx = self.ctx
-        if self.order_type == "IOC" and self.last_quote is not None:
+        if self.routed:
+            ctx.route(self.instrument, self.side, qty, order_type=OrderType.MARKET)
+        elif self.order_type == "IOC" and self.last_quote is not None:
             through = self.limit_ticks * self.tick
             px = (self.last_quote.ask_price + through if self.side is Side.BUY
                   else self.last_quote.bid_price - through)

@@ -67,3 +67,20 @@ def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
     assert main(["replay", "--data", str(data), "--balance", "binance:BTC=lots", "--strategy",
                  "strategies.twap:TwapTaker"]) == 2
     assert "'lots' is not a number" in capsys.readouterr().out
+
+
+def test_replay_router_arguments_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.run_cli import parse_router
+
+    config = parse_router("lowest_fees", "0.5", ["okx", "binance"])
+    assert config is not None and config.criteria.value == "LOWEST_FEES" and config.enable_splitting
+    assert config.priority == ("okx", "binance") and str(config.split_threshold) == "0.5"
+    assert parse_router(None, None, ["binance"]) is None
+    data = tmp_path / "d.parquet"
+    data.write_bytes(b"")
+    assert main(["replay", "--data", str(data), "--strategy", "strategies.twap:TwapTaker", "--split-threshold",
+                 "1"]) == 2
+    assert "--split-threshold needs --router" in capsys.readouterr().out
+    assert main(["replay", "--data", str(data), "--strategy", "strategies.twap:TwapTaker", "--router",
+                 "fastest"]) == 2
+    assert "criteria" in capsys.readouterr().out

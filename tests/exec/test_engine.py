@@ -60,7 +60,7 @@ def test_orders_fills_positions_and_journal_line_up(tmp_path: Path) -> None:
         assert position is not None and position.quantity == Decimal("0.01")
         assert position.average_price == Decimal(60000)
         assert [r.change for r in engine.positions.history()] == [PositionChange.OPEN, PositionChange.INCREASE]
-        assert engine.positions.aggregate(BTC).quantity == Decimal("0.01")
+        assert engine.positions.aggregate("BTC/USDT").quantity == Decimal("0.01")
         assert [f.execution_id for f in journal.fills()] == [f.execution_id for f in engine.orders.list()[0].fills]
         assert journal.pending_intents() == []  # the intent was marked ACKED
         intents = journal.table("intents")

@@ -102,3 +102,31 @@ def test_run_directory_holds_the_execution_layer_records(canonical: list[Path], 
     history = pq.read_table(result.run_dir / "position_history.parquet").to_pylist()
     assert len(history) == len(fills)
     assert pq.read_table(result.run_dir / "discrepancies.parquet").num_rows == 0
+
+
+def test_multi_venue_replay_routes_and_records_decisions(canonical: list[Path], tmp_path: Path) -> None:
+    import json
+
+    from harness.router import RouterConfig
+
+    venues = [VenueSetup("binance", "binance"), VenueSetup("okx", "okx", data_venue="binance")]
+    router = RouterConfig(criteria="BEST_PRICE", priority=("okx", "binance"))  # type: ignore[arg-type]
+    params = {"venue": "router", "instrument": "BTC/USDT", "quantity": "0.02", "slices": "4", "interval_s": "60"}
+    result = run_replay(canonical, venues, "strategies.twap:TwapTaker", params=params, seed=2, out_dir=tmp_path,
+                        router=router)
+    decisions = pq.read_table(result.run_dir / "decisions.parquet").to_pylist()
+    assert len({d["decision_id"] for d in decisions}) == 4
+    for d in decisions:
+        reasoning = json.loads(d["reasoning"])
+        assert {v["venue"] for v in reasoning["venues"]} == {"binance", "okx"}  # both books were considered
+        assert all(v["best_ask"] and v["ask_depth"] for v in reasoning["venues"])
+        assert d["symbol"] == {"binance": "BTCUSDT", "okx": "BTC-USDT"}[d["venue"]]
+        assert d["filled_quantity"] == d["allocated_quantity"] and d["fill_price"] is not None
+        assert d["time_to_fill_ns"] > 0
+    fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
+    assert sum(f["quantity"] for f in fills) == Decimal("0.02")
+    final = pq.read_table(result.run_dir / "positions_final.parquet").to_pylist()
+    legs = [r for r in final if r["venue"] != "ALL"]
+    total = [r for r in final if r["venue"] == "ALL"]
+    assert [r["instrument"] for r in total] == ["BTC/USDT"]
+    assert total[0]["quantity"] == sum(r["quantity"] for r in legs) == Decimal("0.02")
