@@ -12,7 +12,11 @@ One object wires the parts that must behave identically against simulated and li
   (``route``: books from every tradable venue, a decision journaled before the orders leave,
   fills recorded as the decision's outcome);
 * the ``Journal`` (when given): an intent before every send, orders, fills, position history,
-  routing decisions, audit records and alerts.
+  routing decisions, audit records and alerts;
+* connection health: request latency and error rate per venue from the audit records
+  (``ConnectionMonitor``: alerts, optional pause), and a supervisor that reconnects dropped
+  venues with backoff and reconciles each one when it is back;
+* the ``VenueRegistry`` (when given): a venue trades only while ACTIVE, and FATAL disables it.
 
 It reads time only from the injected ``Clock`` and randomness only from the injected seeded
 RNG, so a simulation is reproducible; it imports nothing of ``sim`` or ``live``.
@@ -32,6 +36,7 @@ from harness.clock import NS_PER_SECOND, Clock
 from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, RateLimitStatus, VenueError
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
 from harness.gateway import VenueGateway
+from harness.health import ConnectionMonitor
 from harness.journal import IntentState, Journal
 from harness.model import (
     BookSnapshot,
@@ -61,6 +66,7 @@ from harness.reconcile import (
     reconcile_positions,
 )
 from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
+from harness.registry import UnknownVenueError, VenueRegistry
 from harness.rng import SeededRng
 from harness.router import OrderRouter, RoutingDecision
 
@@ -87,6 +93,11 @@ class EngineConfig:
     quiet_threshold_ns: int = 86_400 * NS_PER_SECOND  # resting GTC orders may be quiet for a day
     reconcile_interval_ns: int = 60 * NS_PER_SECOND  # 0: only on start and on demand
     stuck_scan_interval_ns: int = 10 * NS_PER_SECOND
+    report_grace_ns: int = 5 * NS_PER_SECOND  # venue news younger than this may still be in flight
+    health_interval_ns: int = NS_PER_SECOND  # how often dropped connections are retried (0: never)
+    latency_alert_ns: int = 2 * NS_PER_SECOND  # mean request latency that raises a quality alert
+    error_rate_alert: Decimal = Decimal("0.5")  # share of failed requests that raises a quality alert
+    pause_on_quality_alert: bool = False  # stop new orders to a venue after a quality alert
     id_prefix: str = "h"
     warning_threshold: Decimal = Decimal("0.8")
 
@@ -110,6 +121,28 @@ def limits_from_status(status: RateLimitStatus) -> Limits:
     return limits_from_mapping({"rules": rules, "endpoints": orders, "default": {"QUERIES": 1}})
 
 
+_CONNECTION_FAILURES = frozenset({"RETRYABLE", "AMBIGUOUS", "EXCHANGE_ERROR", "FATAL"})
+
+
+class _HealthTap:
+    """An ``AuditSink`` that forwards every record and feeds request outcomes to the health monitor.
+
+    Refusals (invalid requests, rate limits) are answers from a healthy connection; only
+    transport-level failures count as errors for connection quality.
+    """
+
+    def __init__(self, inner: AuditSink, health: ConnectionMonitor) -> None:
+        self.inner = inner
+        self.health = health
+
+    def audit(self, record: AuditRecord) -> None:
+        """Store ``record`` and, for a finished request, count its latency and outcome."""
+        self.inner.audit(record)
+        if record.phase == "result" and record.latency_ns is not None:
+            self.health.record_request(record.venue, "rest", record.latency_ns,
+                                       record.error_category not in _CONNECTION_FAILURES)
+
+
 class ExecutionEngine:
     """Orders, positions, recovery, reconciliation and (optionally) routing over a set of venues.
 
@@ -124,17 +157,22 @@ class ExecutionEngine:
                  config: EngineConfig | None = None, limits: Mapping[str, Limits] | None = None,
                  venue_status: Callable[[str], VenueStatus] | None = None,
                  instrument_of: Callable[[str, str], str] | None = None,
-                 router: OrderRouter | None = None) -> None:
+                 router: OrderRouter | None = None, registry: VenueRegistry | None = None) -> None:
         self.config = config or EngineConfig()
         self.clock = clock
         self.adapters = dict(adapters)
         self.alerts = alerts or AlertSink()
         self.journal = journal
-        self.audit: AuditSink = journal if journal is not None else MemoryAuditSink()
+        self._store: AuditSink = journal if journal is not None else MemoryAuditSink()
+        self.health = ConnectionMonitor(clock, self.alerts, latency_threshold_ns=self.config.latency_alert_ns,
+                                        error_rate_threshold=self.config.error_rate_alert,
+                                        pause_trading_on_alert=self.config.pause_on_quality_alert)
+        self.audit: AuditSink = _HealthTap(self._store, self.health)
+        self.registry = registry
         self._rng = rng
         self._backoff_rng = rng.stream("engine.backoff")
         self._limits = dict(limits or {})
-        self._venue_status = venue_status or (lambda _venue: VenueStatus.ACTIVE)
+        self._venue_status = venue_status or self._registry_status
         self.disabled: dict[str, str] = {}
         self.handler = ErrorHandler(clock, self.alerts, on_fatal=self._on_fatal)
         self.breakers = BreakerBoard(clock, on_transition=self.handler.on_breaker_transition)
@@ -149,6 +187,7 @@ class ExecutionEngine:
         self.position_listeners: list[Callable[[PositionHistoryRecord], None]] = []
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
         self._in_flight: set[asyncio.Task[object]] = set()
         self._accepting = True
         self.orders.fill_listeners.append(self._on_fill)
@@ -170,12 +209,16 @@ class ExecutionEngine:
                                    limiter=limiter, breakers=self.breakers, handler=self.handler, audit=self.audit,
                                    policy=self.config.retry)
             self.gateways[name] = gateway
+            self.health.record_connect(name, "rest")
             await self.orders.attach(gateway)
         for name in self.gateways:
             await self.reconcile(name)
         if self.config.reconcile_interval_ns > 0:
             self._tasks.append(asyncio.ensure_future(self._every(self.config.reconcile_interval_ns,
                                                                  self._reconcile_all)))
+        if self.config.health_interval_ns > 0:
+            self._tasks.append(asyncio.ensure_future(self._every(self.config.health_interval_ns,
+                                                                 self._supervise_connections)))
         if self.config.stuck_scan_interval_ns > 0:
             self._tasks.append(asyncio.ensure_future(self._every(self.config.stuck_scan_interval_ns,
                                                                  self._scan_stuck)))
@@ -212,6 +255,36 @@ class ExecutionEngine:
                 logger.warning("shutdown: final reconcile of %s failed: %s", name, error)
         return {"completed": len(done), "abandoned": len(pending), "cancelled": cancelled}
 
+    def _registry_status(self, venue: str) -> VenueStatus:
+        if self.registry is None:
+            return VenueStatus.ACTIVE
+        try:
+            return self.registry.get(venue).status
+        except UnknownVenueError:
+            return VenueStatus.INACTIVE
+
+    async def _supervise_connections(self) -> None:
+        """Reconnect dropped venues with backoff; reconcile each one as soon as it is back."""
+        now = self.clock.now_ns()
+        for name, gateway in self.gateways.items():
+            if gateway.is_connected():
+                continue
+            attempts, next_ns = self._down.get(name, (0, now))
+            if attempts == 0:
+                self.health.record_disconnect(name, "rest")
+            if now < next_ns:
+                continue
+            try:
+                await gateway.connect()
+            except VenueError as error:
+                delay = self.config.retry.delay_ns(min(attempts, 30), self._backoff_rng)
+                self._down[name] = (attempts + 1, now + delay)
+                logger.warning("reconnect to %s failed (attempt %d): %s", name, attempts + 1, error)
+                continue
+            self._down.pop(name, None)
+            self.health.record_reconnect(name, "rest")
+            await self.reconcile(name)
+
     async def _default_limits(self, name: str, adapter: ExchangeAdapter) -> Limits:
         if name == "binance" or adapter.venue == "binance":
             return binance_spot_limits()
@@ -236,6 +309,10 @@ class ExecutionEngine:
         status = self._venue_status(venue)
         if status is not VenueStatus.ACTIVE:
             return f"status {status.value}"
+        if self.health.is_paused(venue):
+            return "paused after a connection-quality alert"
+        if not self.gateways[venue].is_connected():
+            return "disconnected"
         if self.breakers.is_open(venue):
             return "circuit breaker open"
         return None
@@ -374,11 +451,19 @@ class ExecutionEngine:
         gateway = self.gateways[venue]
         state = await fetch_venue_state(gateway)
         now = self.clock.now_ns()
+        # fills first: an order's filled quantity then differs only if the venue's record does
+        missing_fills, fill_issues = reconcile_fills(self.positions.known_execution_ids(venue), state.fills)
+        for fill in missing_fills:
+            if not self.orders.on_fill(fill):  # not one of ours or already counted: the book still takes it
+                apply_missing_fills(self.positions, [fill])
         ours = self.orders.list(venue=venue)
         fresh = [r for r in state.open_orders if not self._stale(r)]
         stale = {r.client_order_id for r in state.open_orders} - {r.client_order_id for r in fresh}
         result = reconcile_orders([o for o in ours if o.client_order_id not in stale], fresh, venue=venue)
         found = [d for d in result.discrepancies if d.kind is not DiscrepancyKind.ORDER_MISSING_AT_VENUE]
+        # a fill younger than the grace period may still be on its way to us: applied, not alerted
+        late = {f.execution_id for f in missing_fills if f.ts_ns < now - self.config.report_grace_ns}
+        found[:0] = [d for d in fill_issues if d.key in late]
         self._adopt(result.corrections)
         answers: list[OrderReport] = []
         for client_order_id in result.missing:
@@ -398,11 +483,6 @@ class ExecutionEngine:
             second = reconcile_orders([o for o in ours if o.client_order_id in looked_up], answers, venue=venue)
             found.extend(second.discrepancies)
             self._adopt(second.corrections)
-        missing_fills, fill_issues = reconcile_fills(self.positions.known_execution_ids(venue), state.fills)
-        for fill in missing_fills:
-            if not self.orders.on_fill(fill):  # not one of ours or already counted: the book still takes it
-                apply_missing_fills(self.positions, [fill])
-        found.extend(fill_issues)
         corrections, position_issues = reconcile_positions(self.positions.positions(venue), state.positions)
         raise_discrepancy_alerts(self.alerts, found, now)
         for record in apply_position_corrections(self.positions, corrections, self.alerts, now):
@@ -467,6 +547,11 @@ class ExecutionEngine:
                 "quantity": order.quantity, "ts_ns": transition.ts_ns, "reason": transition.reason})
 
     def _on_fatal(self, venue: str, error: VenueError) -> None:
+        if self.registry is not None:
+            try:
+                self.registry.disable(venue, f"fatal error {error.code}")
+            except UnknownVenueError:
+                logger.warning("fatal error from %s, which the registry does not know", venue)
         if venue not in self.disabled:
             self.disabled[venue] = f"{error.category.value} {error.code}"
             self.alerts.raise_alert(Alert(self.clock.now_ns(), Severity.CRITICAL, "engine", "venue_disabled",
@@ -475,6 +560,6 @@ class ExecutionEngine:
 
     def audit_records(self) -> list[AuditRecord]:
         """Every audit record so far (from the journal, or kept in memory without one)."""
-        if isinstance(self.audit, MemoryAuditSink):
-            return list(self.audit.records)
+        if isinstance(self._store, MemoryAuditSink):
+            return list(self._store.records)
         return self.journal.audit_records() if self.journal is not None else []

@@ -209,8 +209,10 @@ def reconcile_orders(ours: Iterable[OrderView], venue_reports: Sequence[OrderRep
     """Compare our orders with the venue's reports (open orders, or ``get_order`` answers).
 
     Only our orders of ``venue`` (if given) and ``symbols`` (if given) are considered. Orders we
-    consider terminal are expected to be absent from an open-order list; every other order of
-    ours must be reported, or it is ``missing``. Matching is by (venue, client order id).
+    consider terminal are expected to be absent from an open-order list, and so are PENDING ones
+    (not acknowledged yet: a submit in flight, which recovery resolves by client order id); every
+    other order of ours must be reported, or it is ``missing``. Matching is by (venue, client
+    order id).
     """
     scoped = [o for o in ours if (venue is None or o.venue == venue) and (symbols is None or o.symbol in symbols)]
     by_id = {(o.venue, o.client_order_id): o for o in scoped}
@@ -238,7 +240,8 @@ def reconcile_orders(ours: Iterable[OrderView], venue_reports: Sequence[OrderRep
             corrections.append(report)
     missing: list[str] = []
     for order in scoped:
-        if (order.venue, order.client_order_id) not in reported and not order.status.is_terminal:
+        if ((order.venue, order.client_order_id) not in reported and not order.status.is_terminal
+                and order.status is not OrderStatus.PENDING):
             missing.append(order.client_order_id)
             discrepancies.append(Discrepancy(
                 DiscrepancyKind.ORDER_MISSING_AT_VENUE, order.venue, order.client_order_id, order.status.value,

@@ -228,7 +228,9 @@ class SimAdapter:
         return result  # type: ignore[return-value]
 
     def _push(self, callbacks: list[Any], item: Any) -> None:
-        if callbacks:
+        """Send an order update or fill down the user stream; lost while disconnected (as over a
+        dropped WebSocket: only a query or reconciliation after reconnecting recovers it)."""
+        if callbacks and self._connected:
             at = self._user_stream.delivery_time(self._clock.now_ns())
             self._clock.call_at(at, self._fan_out, callbacks, item)
 

@@ -188,3 +188,82 @@ def test_position_report_type_is_what_reconcile_reads() -> None:
         reports = world.run(body())
     assert [(r.symbol, r.quantity, r.average_entry_price) for r in reports] == [(BTC, Decimal("-0.01"),
                                                                                   Decimal(60000))]
+
+
+def test_dropped_connection_is_restored_with_backoff_then_reconciled() -> None:
+    with SimWorld(["binance"], seed=10) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        config = EngineConfig(reconcile_interval_ns=0, health_interval_ns=1_000_000_000)
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(10), config=config)
+        adapter = world.adapters["binance"]
+        calls: list[str] = []
+
+        async def body() -> None:
+            await engine.start()
+            order = engine.create_order(_limit(Side.BUY, "60000"))
+            await engine.submit(order)
+            original = engine.reconcile
+
+            async def spy(venue: str) -> list:  # type: ignore[type-arg]
+                calls.append(venue)
+                return await original(venue)
+
+            engine.reconcile = spy  # type: ignore[method-assign]
+            await adapter.disconnect()
+            assert engine.tradable("binance") == "disconnected"
+            # while we are away the order fills: only reconciliation after the reconnect can tell us
+            world.trade("binance", BTC, price="60000", size="5", aggressor=Aggressor.SELLER)
+            world.trade("binance", BTC, price="59999", size="1", aggressor=Aggressor.SELLER)
+            await world.runtime.clock.sleep_ns(3_000_000_000)
+            assert calls == ["binance"]  # the supervisor reconnected and reconciled, nobody else
+            assert order.status is OrderStatus.FILLED
+            await engine.stop(cancel_open=False)
+
+        world.run(body())
+        metrics = {m.connection: m for m in engine.health.metrics("binance")}
+        assert metrics["rest"].reconnects == 1 and metrics["rest"].requests > 0
+        assert engine.positions.position("binance", BTC).quantity == Decimal("0.01")  # type: ignore[union-attr]
+
+
+def test_registry_status_gates_orders_and_fatal_disables_the_venue() -> None:
+    from harness.alerts import AlertSink
+    from harness.model import VenueMode
+    from harness.registry import AuthMethod, Credentials, CredentialVault, VenueConfig, VenueRegistry
+
+    with SimWorld(["binance"], seed=11) as world:
+        alerts = AlertSink()
+        registry = VenueRegistry(CredentialVault(CredentialVault.generate_key()), world.runtime.clock, alerts)
+        registry.register(VenueConfig(venue_id="binance", tenant_id="t", mode=VenueMode.SANDBOX,
+                                      rest_endpoint="http://127.0.0.1:8080", ws_endpoint="ws://127.0.0.1:8081/ws",
+                                      auth_method=AuthMethod.HMAC, supported_features=frozenset({"spot"})),
+                          Credentials("key-abc", "secret-xyz"))
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(11), alerts=alerts,
+                                 registry=registry, config=EngineConfig(reconcile_interval_ns=0))
+        world.run(engine.start())
+        assert engine.tradable("binance") is None
+        registry.set_status("binance", VenueStatus.MAINTENANCE, "venue maintenance window")
+        with pytest.raises(VenueUnavailableError, match="MAINTENANCE"):
+            engine.create_order(_limit(Side.BUY, "60000"))
+        registry.set_status("binance", VenueStatus.ACTIVE, "maintenance over")
+        engine.handler.handle(FatalError("API key revoked", venue="binance", code=-2015), venue="binance",
+                              endpoint="GET /api/v3/account", context={})
+        assert registry.get("binance").status is VenueStatus.INACTIVE or registry.get("binance").status is \
+            VenueStatus.ERROR
+        with pytest.raises(VenueUnavailableError):
+            engine.create_order(_limit(Side.BUY, "60000"))
+        assert all("secret-xyz" not in a.message + str(a.details) for a in alerts.alerts)
+
+
+def test_quality_alert_can_pause_trading_on_a_venue() -> None:
+    with SimWorld(["binance"], seed=12) as world:
+        config = EngineConfig(reconcile_interval_ns=0, latency_alert_ns=1_000, pause_on_quality_alert=True)
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(12), config=config)
+
+        async def body() -> None:
+            await engine.start()
+            for _ in range(12):  # every simulated request takes milliseconds: far above a 1 us threshold
+                await engine.gateways["binance"].get_balances()
+
+        world.run(body())
+        assert engine.alerts.of_kind("connection_latency")
+        assert engine.tradable("binance") == "paused after a connection-quality alert"

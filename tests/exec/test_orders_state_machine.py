@@ -37,6 +37,7 @@ from harness.model import (
     VenueInfo,
 )
 from harness.orders import ManagedOrder, OrderManager
+from harness.reconcile import ReconcileResult, reconcile_fills, reconcile_orders
 
 D = Decimal
 VENUE = "fake"
@@ -72,6 +73,8 @@ class FakeVenue:
         self.hold_cancels = False
         self.fail_next: VenueError | None = None
         self.exec_seq = 0
+        self.all_fills: list[Fill] = []  # the venue's own record (what a myTrades query returns)
+        self.submits: dict[str, int] = {}  # client order id -> submit requests received
 
     @property
     def venue(self) -> str:
@@ -101,6 +104,7 @@ class FakeVenue:
 
     async def submit_order(self, request: OrderRequest) -> OrderReport:
         self._take_failure()
+        self.submits[request.client_order_id] = self.submits.get(request.client_order_id, 0) + 1
         if request.client_order_id in self.orders:
             raise InvalidRequestError("duplicate client order id", venue=VENUE)
         self.orders[request.client_order_id] = VenueOrder(request, OrderStatus.OPEN, D(0), self.clock.now)
@@ -131,8 +135,10 @@ class FakeVenue:
         order.status = OrderStatus.FILLED if order.filled == order.request.quantity else OrderStatus.PARTIALLY_FILLED
         self.exec_seq += 1
         r = order.request
-        self.outbox.append(Fill(VENUE, r.symbol, f"x{self.exec_seq}", coid, f"v-{coid}", r.side, price, qty,
-                                qty * D("0.001"), "USD", Liquidity.TAKER, self.clock.now))
+        fill = Fill(VENUE, r.symbol, f"x{self.exec_seq}", coid, f"v-{coid}", r.side, price, qty,
+                    qty * D("0.001"), "USD", Liquidity.TAKER, self.clock.now)
+        self.all_fills.append(fill)
+        self.outbox.append(fill)
         self._touch(coid)
 
 
@@ -150,7 +156,8 @@ _RANK = {OrderStatus.PENDING: 0, OrderStatus.UNKNOWN: 0, OrderStatus.OPEN: 1, Or
 
 
 class OrderMachine(RuleBasedStateMachine):
-    """Random interleavings of submits, fills, reports, cancels and modifies."""
+    """Random interleavings of submits, fills, reports (duplicated, stale, out of order), cancels,
+    modifies and reconciliations with the venue."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -246,6 +253,31 @@ class OrderMachine(RuleBasedStateMachine):
                              order.request.price, None, self.clock.now)
         assert not self.manager.on_report(report)
         assert order.status is before
+
+    @precondition(lambda self: not self.in_flight)
+    @rule()
+    def reconcile(self) -> None:
+        """Reconcile with the venue (the truth): adopt its order states and missing fills; twice changes nothing."""
+        self.tick()
+        self._reconcile_once()
+        before = [(o.status, o.filled_quantity, len(o.fills)) for o in self.manager]
+        orders, fills = self._reconcile_once()
+        assert orders.clean and not orders.missing and fills == ()
+        assert [(o.status, o.filled_quantity, len(o.fills)) for o in self.manager] == before
+
+    def _reconcile_once(self) -> tuple[ReconcileResult, tuple[Fill, ...]]:
+        known = {e for o in self.manager for e in o.execution_ids}
+        missing, _ = reconcile_fills(known, self.venue.all_fills)
+        for fill in missing:
+            self._deliver(fill)
+        open_reports = [self.venue.report(c) for c, v in self.venue.orders.items() if not v.status.is_terminal]
+        result = reconcile_orders(list(self.manager), open_reports, venue=VENUE)
+        answers = [self.venue.report(c) for c in result.missing if c in self.venue.orders]
+        for report in (*result.corrections, *answers):
+            order = self.manager.by_client_id(report.client_order_id)
+            assert order is not None
+            self.manager.apply_report(order, report, authoritative=True)
+        return result, missing
 
     def _deliver(self, message: OrderReport | Fill) -> None:
         self.delivered.append(message)
@@ -366,6 +398,10 @@ class OrderMachine(RuleBasedStateMachine):
                 assert order.status is truth.status
             elif order.status in _RANK:
                 assert truth.status.is_terminal or _RANK[order.status] <= _RANK[truth.status]
+
+    @invariant()
+    def no_order_submitted_twice(self) -> None:
+        assert all(count == 1 for count in self.venue.submits.values())
 
     @invariant()
     def client_order_ids_are_unique(self) -> None:
