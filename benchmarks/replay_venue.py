@@ -15,16 +15,22 @@ measures over the same ticks:
     (``quote_on=trade``), which places, cancels and fills real orders.
 
 It prints events per second for each and the ratios the issue sets as goals: no-op / SimPy floor
-(>= 4), no-op / plain loop (>= 1/3), market maker / SimPy floor (>= 1.2). Timings are the best of
-``--repeat`` runs. Nothing is asserted: this is a measurement, not a test.
+(>= 4), no-op / plain loop (>= 1/3), market maker / SimPy floor (>= 1.2). For scale it also
+prints the replay's ceiling: the same file through ``ReplayFeed`` alone into a no-op callback
+(reading and merging only; every replay pays it). Timings are the best of ``--repeat`` runs.
+Nothing is asserted: this is a measurement, not a test. ``--profile`` prints where the time of
+the no-op and market-maker replays goes (cProfile, top functions by own time), separately.
 
     python3 benchmarks/replay_venue.py             # 1,000,000 trades
     python3 benchmarks/replay_venue.py --n 20000   # CI smoke
+    python3 benchmarks/replay_venue.py --n 200000 --profile
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import sys
 import tempfile
 import time
@@ -107,6 +113,19 @@ def run_plain(path: Path) -> int:
     for trade in ticks:
         noop(trade)
     return len(ticks)
+
+
+def run_feed(path: Path) -> int:
+    """The ceiling: the file through ``ReplayFeed`` alone (read, convert, merge) into ``noop``."""
+    count = 0
+
+    def counted(trade: Trade) -> None:
+        nonlocal count
+        count += 1
+
+    with ReplayFeed([path], order_by="ts_event", on_trade=counted) as feed:
+        feed.run_all()
+    return count
 
 
 def run_simpy(path: Path) -> int:
@@ -196,17 +215,31 @@ def fmt(rate: float) -> str:
     return f"{rate / 1e6:.3f}M ev/s" if rate >= 1e6 else f"{rate / 1e3:.1f}k ev/s"
 
 
+def profile(label: str, fn: Callable[[], object], top: int = 25) -> None:
+    """Run ``fn`` once under cProfile and print its ``top`` functions by own time."""
+    profiler = cProfile.Profile()
+    profiler.runcall(fn)
+    print(f"--- profile: {label}")
+    pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime").print_stats(top)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate the data, run the four measurements, print rates and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=1_000_000, help="number of trades (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1, help="timings per measurement; best is kept")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one no-op and one market-maker replay (cProfile, top functions)")
     args = parser.parse_args(argv)
     n: int = args.n
     with tempfile.TemporaryDirectory(prefix="replay_venue_") as tmp:
         path = Path(tmp) / "trades.parquet"
         pq.write_table(make_trades(n, args.seed), path, compression="zstd", row_group_size=128_000)
+        if args.profile:
+            profile("no-op replay", lambda: run_replay(path, NoopStrategy()))
+            profile("market maker", lambda: run_replay(path, PassiveMarketMaker(**MM_PARAMS)))
+        feed_rate = best_rate(n, args.repeat, lambda: run_feed(path))
         plain = best_rate(n, args.repeat, lambda: run_plain(path))
         floor = best_rate(n, args.repeat, lambda: run_simpy(path))
         noop_rate = best_rate(n, args.repeat, lambda: run_replay(path, NoopStrategy())[0])
@@ -223,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  SimPy floor    {fmt(floor)}")
     print(f"  no-op replay   {fmt(noop_rate)}")
     print(f"  market maker   {fmt(mm)}  ({', '.join(mm_stats)})")
+    print(f"  (ceiling: the feed alone {fmt(feed_rate)})")
     print(f"  no-op / SimPy floor  {noop_rate / floor:.2f}  (goal >= 4)")
     print(f"  no-op / plain loop   {noop_rate / plain:.3f}  (goal >= 0.333)")
     print(f"  MM / SimPy floor     {mm / floor:.2f}  (goal >= 1.2)")
