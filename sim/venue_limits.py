@@ -158,24 +158,29 @@ def _ceil_s(ns: int) -> int:
 
 
 class _Counter:
-    """Mutable state of one rule: the current window and its count, or the bucket level."""
+    """Mutable state of one rule: the current window and its count, or the bucket level.
 
-    __slots__ = ("level", "rule", "stamp_ns", "window_start_ns")
+    A fixed window counts in plain ints; only a decaying bucket needs exact ``Fraction`` levels
+    (every request to a venue passes here, so the common case stays cheap).
+    """
+
+    __slots__ = ("fixed", "length_ns", "level", "rule", "stamp_ns", "window_start_ns")
 
     def __init__(self, rule: LimitRule) -> None:
         self.rule = rule
+        self.fixed = rule.kind == "fixed_window"
+        self.length_ns = rule.interval_s * NS_PER_S
         self.window_start_ns = -1
-        self.level: Fraction = Fraction(0)
+        self.level: Fraction | int = 0
         self.stamp_ns = 0
 
     def _advance(self, now_ns: int) -> None:
         rule = self.rule
-        if rule.kind == "fixed_window":
-            length = rule.interval_s * NS_PER_S
-            start = now_ns - now_ns % length
+        if self.fixed:
+            start = now_ns - now_ns % self.length_ns
             if start != self.window_start_ns:
                 self.window_start_ns = start
-                self.level = Fraction(0)
+                self.level = 0
         else:
             elapsed = max(0, now_ns - self.stamp_ns)
             decay = Fraction(rule.refill_per_s) * elapsed / NS_PER_S
@@ -185,7 +190,8 @@ class _Counter:
     def used(self, now_ns: int) -> int:
         """The count shown to clients (rounded up for a decaying bucket)."""
         self._advance(now_ns)
-        return -(-self.level.numerator // self.level.denominator)
+        level = self.level
+        return level if isinstance(level, int) else -(-level.numerator // level.denominator)
 
     def fits(self, now_ns: int, cost: int) -> bool:
         """True when ``cost`` more stays within the limit."""

@@ -68,28 +68,30 @@ class PassiveMarketMaker(Strategy):
         """Requote a side when the reference moved at least ``requote_ticks`` away from our order.
 
         Prices are rounded away from the touch onto this venue's tick (the data may come from a
-        venue with a finer tick), so a quote never crosses.
+        venue with a finer tick), so a quote never crosses. Called on every market event, so the
+        common case (nothing to do) is a few integer comparisons.
         """
         tick = self.tick
         bid -= bid % tick
         ask += -ask % tick
         if bid <= 0 or ask <= bid:
             return
-        if self.bid_id is None or abs(bid - self.bid_px) >= self.requote_distance:
+        distance = self.requote_distance
+        move_bid = self.bid_id is None or abs(bid - self.bid_px) >= distance
+        move_ask = self.ask_id is None or abs(ask - self.ask_px) >= distance
+        if not (move_bid or move_ask):
+            return
+        now = self.ctx.clock.now_ns()
+        if move_bid and now - self.bid_at >= self.min_requote_ns:
+            self.bid_at = now
             self._quote(Side.BUY, bid)
-        if self.ask_id is None or abs(ask - self.ask_px) >= self.requote_distance:
+        if move_ask and now - self.ask_at >= self.min_requote_ns:
+            self.ask_at = now
             self._quote(Side.SELL, ask)
 
     def _quote(self, side: Side, price: int) -> None:
+        """Replace our quote on ``side`` with a post-only order at ``price`` (within the position limit)."""
         ctx = self.ctx
-        now = ctx.clock.now_ns()
-        last = self.bid_at if side is Side.BUY else self.ask_at
-        if now - last < self.min_requote_ns:
-            return
-        if side is Side.BUY:
-            self.bid_at = now
-        else:
-            self.ask_at = now
         position = ctx.position(self.venue, self.symbol)
         old = self.bid_id if side is Side.BUY else self.ask_id
         if old is not None:

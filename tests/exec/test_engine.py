@@ -267,3 +267,36 @@ def test_quality_alert_can_pause_trading_on_a_venue() -> None:
         world.run(body())
         assert engine.alerts.of_kind("connection_latency")
         assert engine.tradable("binance") == "paused after a connection-quality alert"
+
+
+def test_reconciling_while_fills_are_in_flight_finds_nothing_and_keeps_the_book_right() -> None:
+    """Snapshots are older than the news we hold, or hold fills still on their way: neither is a discrepancy."""
+    import random
+
+    rng = random.Random(4)
+    with SimWorld(["binance"], seed=13) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(13),
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def body() -> None:
+            await engine.start()
+            for i in range(25):
+                side = Side.BUY if i % 2 == 0 else Side.SELL
+                price = "60000" if side is Side.BUY else "60001"
+                order = engine.create_order(_limit(side, price, qty="0.003"))
+                await engine.submit(order)
+                aggressor = Aggressor.SELLER if side is Side.BUY else Aggressor.BUYER
+                # the fill happens while the reconciliation's queries are on their way
+                world.runtime.clock.call_later(rng.randrange(0, 25_000_000), lambda p=price, a=aggressor: world.trade(
+                    "binance", BTC, price=p, size="20", aggressor=a))
+                assert await engine.reconcile("binance") == []
+                await world.runtime.clock.sleep_ns(30_000_000)
+            await world.runtime.clock.sleep_ns(1_000_000_000)
+            assert await engine.reconcile("binance") == []
+
+        world.run(body())
+        venue_position = world.venues["binance"].positions[BTC].quantity
+        assert engine.positions.position("binance", BTC).quantity == venue_position  # type: ignore[union-attr]
+        assert engine.alerts.alerts == ()
+        assert not [r for r in engine.positions.history() if r.change is PositionChange.RECONCILE]
