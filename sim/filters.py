@@ -28,7 +28,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from harness.contract import ErrorCategory, InvalidRequestError, OrderNotFoundError
+from harness.contract import DuplicateOrderError, ErrorCategory, InvalidRequestError, OrderNotFoundError
 from harness.model import (
     OrderRequest,
     OrderType,
@@ -103,8 +103,13 @@ class VenueRejection:
     http_status: int = 400
 
     def to_error(self, venue: str) -> InvalidRequestError:
-        """The contract exception for this rejection (``OrderNotFoundError`` for unknown orders)."""
-        cls = OrderNotFoundError if self.reason in _NOT_FOUND else InvalidRequestError
+        """The contract exception for this rejection (``OrderNotFoundError`` for unknown orders,
+        ``DuplicateOrderError`` for a client order id already in use)."""
+        cls: type[InvalidRequestError] = InvalidRequestError
+        if self.reason in _NOT_FOUND:
+            cls = OrderNotFoundError
+        elif self.reason is RejectReason.DUPLICATE_ORDER:
+            cls = DuplicateOrderError
         return cls(self.message, venue=venue, code=self.code, http_status=self.http_status)
 
 

@@ -14,7 +14,13 @@ from decimal import Decimal
 
 import pytest
 
-from harness.contract import InvalidRequestError, NotSupportedError, OrderNotFoundError, RateLimitedError
+from harness.contract import (
+    DuplicateOrderError,
+    InvalidRequestError,
+    NotSupportedError,
+    OrderNotFoundError,
+    RateLimitedError,
+)
 from harness.model import (
     Aggressor,
     Balance,
@@ -281,6 +287,7 @@ def test_duplicate_client_order_id_is_refused(world: SimWorld) -> None:
     submit(world, order("dup", Side.BUY, OrderType.LIMIT, "0.01", "59000"))
     error = refused(world, order("dup", Side.BUY, OrderType.LIMIT, "0.01", "59000"))
     assert (error.code, error.message) == (-2010, "Duplicate order sent.")
+    assert isinstance(error, DuplicateOrderError)  # recovery adopts the existing order on this type
     assert balances(world)["USDT"].locked == D("590")  # only the first order holds funds
 
 
