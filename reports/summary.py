@@ -71,6 +71,17 @@ def run_summary(run_dir: Path) -> list[str]:
         change = total - start
         if change:
             lines.append(f"{venue} {asset}: {_num(start)} -> {_num(total)} ({'+' if change > 0 else ''}{_num(change)})")
+    for row in _rows(run_dir, "positions_final"):
+        if row["venue"] != "ALL":
+            continue
+        realized, unrealized = _dec(row["realized_pnl"]), _dec(row["unrealized_pnl"])
+        lines.append(f"{row['instrument']}: position {_num(_dec(row['quantity']))}, realized PnL "
+                     f"{realized.quantize(Decimal('0.01'))}, unrealized {unrealized.quantize(Decimal('0.01'))} "
+                     f"at the closing mid (before fees)")
+    alerts = _rows(run_dir, "alerts")
+    if alerts:
+        kinds = Counter(str(a["kind"]) for a in alerts)
+        lines.append("alerts: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())))
     errors = manifest.get("errors") or []
     if errors:
         lines.append(f"errors: {len(errors)} (first: {errors[0]})")

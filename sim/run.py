@@ -26,6 +26,7 @@ from harness.engine import ExecutionEngine
 from harness.files import file_sha256
 from harness.journal import Journal
 from harness.model import Fill
+from harness.money import from_fixed
 from harness.router import OrderRouter, RouterConfig
 from harness.strategy import load_strategy
 from reports.run_output import RunRecorder, package_versions
@@ -165,6 +166,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         runtime.run(main())
         bar.close()
         feed.close()
+        _mark_to_market(engine, sim_venues)
         for name, (rows, schema) in engine_tables(engine).items():
             recorder.extra(name, rows, schema)
     manifest = {
@@ -208,6 +210,17 @@ def _profile_for(setup: VenueSetup, files: Sequence[Path]) -> VenueProfile:
     floor = getattr(profile.latency.market_data, "floor_ns", 0)
     recorded = Empirical.from_parquet(trades[0], deskew_method="min", floor_ns=floor, max_samples=200_000)
     return replace(profile, latency=replace(profile.latency, market_data=recorded))
+
+
+def _mark_to_market(engine: ExecutionEngine, venues: Mapping[str, SimVenue]) -> None:
+    """Mark every position at its venue's closing mid price, so the run reports unrealized PnL."""
+    for position in engine.positions.positions():
+        venue = venues.get(position.venue)
+        if venue is None or position.symbol not in venue.profile.symbols:
+            continue
+        quote = venue.ticker(position.symbol)
+        if quote.bid_price > 0 and quote.ask_price > 0:
+            engine.positions.mark(position.venue, position.symbol, from_fixed((quote.bid_price + quote.ask_price) // 2))
 
 
 def _balance_recorder(recorder: RunRecorder, venue: SimVenue) -> Any:

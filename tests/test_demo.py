@@ -44,6 +44,7 @@ def test_demo_runs_the_market_maker_and_names_the_run_directory(tmp_path: Path,
     assert orders is not None and int(orders.group(1)) > 100
     assert fills is not None and int(fills.group(1)) > 100
     assert fills.group(3) == "0"  # post-only quotes never take
+    assert re.search(r"BTC/USDT: position -?[\d.]+, realized PnL -?[\d.]+, unrealized -?[\d.]+", out)
 
 
 def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,

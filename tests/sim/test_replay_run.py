@@ -99,6 +99,9 @@ def test_run_directory_holds_the_execution_layer_records(canonical: list[Path], 
     fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
     signed = sum(f["quantity"] if f["side"] == "BUY" else -f["quantity"] for f in fills)
     assert per_venue[0]["quantity"] == signed  # position = sum of fills
+    if signed:  # marked at the closing mid: unrealized = (mid - average entry) * quantity
+        mid = (per_venue[0]["unrealized_pnl"] / signed) + per_venue[0]["average_price"]
+        assert Decimal("61000") < mid < Decimal("62500")
     history = pq.read_table(result.run_dir / "position_history.parquet").to_pylist()
     assert len(history) == len(fills)
     assert pq.read_table(result.run_dir / "discrepancies.parquet").num_rows == 0
