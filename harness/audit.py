@@ -19,13 +19,22 @@ SECRET_FIELD_MARKERS = ("key", "secret", "signature", "passphrase", "password", 
 """A payload field whose lower-cased name contains one of these is replaced by ``"***"``."""
 
 
+_SECRET_NAMES: dict[str, bool] = {}  # field name -> secret-looking (names repeat on every request)
+
+
+def _is_secret(name: str) -> bool:
+    known = _SECRET_NAMES.get(name)
+    if known is None:
+        lowered = name.lower()
+        known = any(marker in lowered for marker in SECRET_FIELD_MARKERS)
+        if len(_SECRET_NAMES) < 4096:  # field names come from code; never let odd payloads grow it
+            _SECRET_NAMES[name] = known
+    return known
+
+
 def redact(payload: Mapping[str, object]) -> dict[str, str]:
     """A copy of ``payload`` as strings with every secret-looking field masked."""
-    out: dict[str, str] = {}
-    for name, value in payload.items():
-        lowered = name.lower()
-        out[name] = "***" if any(marker in lowered for marker in SECRET_FIELD_MARKERS) else str(value)
-    return out
+    return {name: "***" if _is_secret(name) else str(value) for name, value in payload.items()}
 
 
 @dataclass(frozen=True, slots=True)
