@@ -213,6 +213,7 @@ class ExecutionEngine:
             self.gateways[name] = gateway
             self.health.record_connect(name, "rest")
             await self.orders.attach(gateway)
+        await self.recover_from_journal()
         for name in self.gateways:
             await self.reconcile(name)
         if self.config.reconcile_interval_ns > 0:
@@ -224,6 +225,43 @@ class ExecutionEngine:
         if self.config.stuck_scan_interval_ns > 0:
             self._tasks.append(asyncio.ensure_future(self._every(self.config.stuck_scan_interval_ns,
                                                                  self._scan_stuck)))
+
+    async def recover_from_journal(self) -> list[ManagedOrder]:
+        """After a restart, settle every journaled intent that never got a final answer.
+
+        Each one is taken back under its client order id and asked for at its venue: found,
+        the venue's state is adopted (the intent is ACKED); proven absent, it is REJECTED and
+        not resent (the strategy that wanted it is gone; a new decision must be taken); a venue
+        that cannot answer leaves it UNKNOWN for reconciliation and the stuck-order monitor.
+        Client order ids of a new session must not repeat an old one's: give each deployment
+        its own ``EngineConfig.id_prefix``.
+        """
+        if self.journal is None:
+            return []
+        settled: list[ManagedOrder] = []
+        for intent in self.journal.pending_intents():
+            gateway = self.gateways.get(intent.venue)
+            if gateway is None or self.orders.by_client_id(intent.client_order_id) is not None:
+                continue
+            request = intent.order_request()
+            try:
+                order = self.orders.create_from(request, validate=False)
+            except InvalidRequestError as error:
+                self.journal.mark_intent(intent.client_order_id, IntentState.FAILED, f"not recoverable: {error}")
+                continue
+            self.orders.set_unknown(order, "journaled intent without an answer (restart)")
+            try:
+                report = await gateway.get_order(order.symbol, order.client_order_id)
+            except OrderNotFoundError:
+                self.orders.force_status(order, OrderStatus.REJECTED, "not at the venue after a restart; not resent")
+                self._mark_intent(order, IntentState.FAILED, "absent at the venue after a restart")
+            except VenueError as error:
+                logger.warning("restart: %s unresolved: %s", order.client_order_id, error)
+            else:
+                self.orders.apply_report(order, report, authoritative=True)
+                self._mark_intent(order, IntentState.ACKED, f"recovered after restart: {report.status.value}")
+            settled.append(order)
+        return settled
 
     async def stop(self, *, cancel_open: bool = True, timeout_ns: int = 30 * NS_PER_SECOND) -> dict[str, int]:
         """Graceful shutdown: refuse new orders, finish in-flight sends, cancel what rests, reconcile.

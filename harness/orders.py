@@ -315,14 +315,17 @@ class OrderManager:
                                time_in_force, expire_at_ns, post_only, reduce_only, strategy_id)
         return self.create_from(request)
 
-    def create_from(self, request: OrderRequest, *, replaces: str | None = None) -> ManagedOrder:
+    def create_from(self, request: OrderRequest, *, replaces: str | None = None,
+                    validate: bool = True) -> ManagedOrder:
         """Record ``request`` as a new PENDING order.
 
         An empty ``client_order_id`` gets a fresh one; a given one must be valid and unused
-        (a restart re-creating its journaled orders keeps their keys).
+        (a restart re-creating its journaled orders keeps their keys, with ``validate=False``:
+        the order was valid when sent, even if a GTD expiry has passed since).
         """
         now = self._clock.now_ns()
-        validate_request(request, self._infos.get(request.venue), now_ns=now)
+        if validate:
+            validate_request(request, self._infos.get(request.venue), now_ns=now)
         coid = request.client_order_id
         if coid:
             if not CLIENT_ORDER_ID_PATTERN.fullmatch(coid):

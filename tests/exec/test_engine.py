@@ -300,3 +300,30 @@ def test_reconciling_while_fills_are_in_flight_finds_nothing_and_keeps_the_book_
         assert engine.positions.position("binance", BTC).quantity == venue_position  # type: ignore[union-attr]
         assert engine.alerts.alerts == ()
         assert not [r for r in engine.positions.history() if r.change is PositionChange.RECONCILE]
+
+
+def test_restart_settles_journaled_intents_by_asking_the_venue(tmp_path: Path) -> None:
+    """A crash between the intent and the answer: the new process adopts what the venue has, sends nothing."""
+    with SimWorld(["binance"], seed=14) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        clock = world.runtime.clock
+        landed = OrderRequest("old00000001", "binance", BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"),
+                              price=Decimal("59990"))
+        lost = OrderRequest("old00000002", "binance", BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"),
+                            price=Decimal("59980"))
+        with Journal(tmp_path / "j.sqlite", clock) as journal:  # the first process
+            journal.record_intent(landed)
+            journal.record_intent(lost)
+        world.run(world.adapters["binance"].submit_order(landed))  # reached the venue; the answer was lost
+        with Journal(tmp_path / "j.sqlite", clock) as journal:  # the restarted process
+            engine = ExecutionEngine(world.adapters, clock, SeededRng(14), journal=journal,
+                                     config=EngineConfig(reconcile_interval_ns=0, id_prefix="new"))
+            world.run(engine.start())
+            assert journal.pending_intents() == []
+            states = {i["client_order_id"]: i["state"] for i in journal.table("intents")}
+        assert states == {"old00000001": "ACKED", "old00000002": "FAILED"}
+        recovered, absent = engine.orders.by_client_id("old00000001"), engine.orders.by_client_id("old00000002")
+        assert recovered is not None and recovered.status is OrderStatus.OPEN
+        assert absent is not None and absent.status is OrderStatus.REJECTED
+        assert [o.client_order_id for o in world.venues["binance"].open_orders()] == ["old00000001"]  # no resend
+        assert engine.discrepancies == []
