@@ -23,31 +23,37 @@ BASE_INTERVAL_NS = 60_000_000_000
 class CandleBuilder:
     """Per-symbol one-minute bars from trades; ``candles`` aggregates them to larger intervals."""
 
-    __slots__ = ("_bars", "_max_bars", "venue")
+    __slots__ = ("_bars", "_current", "_max_bars", "venue")
 
     def __init__(self, venue: str, *, max_bars: int = 10_080) -> None:
         self.venue = venue
         self._max_bars = max_bars  # a week of minutes
-        self._bars: dict[str, deque[list[int]]] = {}  # [open_ts, open, high, low, close, volume]
+        self._bars: dict[str, deque[list[int]]] = {}  # [open_ts, open, high, low, close, volume, end_ts]
+        self._current: dict[str, list[int]] = {}  # the open bar per symbol (the hot path touches only it)
 
     def add(self, trade: Trade) -> None:
         """Fold one public trade into its minute bar."""
-        bars = self._bars.get(trade.symbol)
-        if bars is None:
-            bars = self._bars[trade.symbol] = deque(maxlen=self._max_bars)
-        start = trade.ts_event - trade.ts_event % BASE_INTERVAL_NS
-        price = trade.price
-        if bars and bars[-1][0] == start:
-            bar = bars[-1]
+        ts = trade.ts_event
+        bar = self._current.get(trade.symbol)
+        if bar is not None and bar[0] <= ts < bar[6]:
+            price = trade.price
             if price > bar[2]:
                 bar[2] = price
             elif price < bar[3]:
                 bar[3] = price
             bar[4] = price
             bar[5] += trade.size
-        elif not bars or start > bars[-1][0]:
-            bars.append([start, price, price, price, price, trade.size])
-        # a trade older than the current bar (out-of-order tape) is left out: venues never rewrite bars
+            return
+        if bar is not None and ts < bar[0]:
+            return  # older than the current bar (an out-of-order tape): venues never rewrite bars
+        bars = self._bars.get(trade.symbol)
+        if bars is None:
+            bars = self._bars[trade.symbol] = deque(maxlen=self._max_bars)
+        start = ts - ts % BASE_INTERVAL_NS
+        price = trade.price
+        bar = [start, price, price, price, price, trade.size, start + BASE_INTERVAL_NS]
+        bars.append(bar)
+        self._current[trade.symbol] = bar
 
     def candles(self, symbol: str, interval_ns: int, limit: int, now_ns: int) -> list[Candle]:
         """Up to ``limit`` most recent bars of ``interval_ns`` opened at or before ``now_ns``, oldest first."""
@@ -57,7 +63,7 @@ class CandleBuilder:
         if limit <= 0:
             raise InvalidRequestError(f"candle limit must be positive, got {limit}", venue=self.venue)
         merged: list[Candle] = []
-        for start, open_, high, low, close, volume in self._bars.get(symbol, ()):
+        for start, open_, high, low, close, volume, _ in self._bars.get(symbol, ()):
             if start > now_ns:
                 break
             bucket = start - start % interval_ns
