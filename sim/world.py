@@ -20,7 +20,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, TypeVar
 
-from harness.model import Aggressor, Quote, Trade
+from harness.model import BOOK_ASK, BOOK_BID, F_LAST, F_SNAPSHOT, Aggressor, BookDelta, Quote, Trade
 from harness.money import to_fixed
 from sim.adapter import SimAdapter
 from sim.matching_types import DepthMode
@@ -95,6 +95,24 @@ class SimWorld:
                       f"w{self._trade_seq}")
         self.adapters[venue].inject_market(trade)
         return trade
+
+    def book(self, venue: str, symbol: str, *, bids: Sequence[tuple[str, str]],
+             asks: Sequence[tuple[str, str]]) -> list[BookDelta]:
+        """Replace the L2 book of ``symbol`` on ``venue`` with these ``(price, size)`` levels now.
+
+        Sent as one snapshot message without update ids (the generic sync rule), as a venue
+        without sequence numbers would; returns the rows sent.
+        """
+        now = self.runtime.now_ns()
+        levels = [(BOOK_BID, p, q) for p, q in bids] + [(BOOK_ASK, p, q) for p, q in asks]
+        if not levels:
+            raise ValueError("a book snapshot needs at least one level")
+        rows = [BookDelta(now, now, venue, symbol, side, to_fixed(Decimal(p)), to_fixed(Decimal(q)), -1, -1, -1,
+                          F_SNAPSHOT | (F_LAST if i == len(levels) - 1 else 0))
+                for i, (side, p, q) in enumerate(levels)]
+        for row in rows:
+            self.adapters[venue].inject_market(row)
+        return rows
 
     # ------------------------------------------------------------------ driving
 

@@ -21,6 +21,7 @@ from harness.contract import (
 )
 from harness.model import (
     Aggressor,
+    BookSnapshot,
     Candle,
     Fill,
     Liquidity,
@@ -382,3 +383,22 @@ def test_candles_summarise_the_trade_tape(venue: VenueUnderTest) -> None:
     assert all(c.ts_open % (5 * minute) == 0 for c in five)
     with pytest.raises(InvalidRequestError):
         venue.run(venue.adapter.get_candles(venue.symbol, 90_000_000_000, limit=5))
+
+
+def test_book_subscription_delivers_snapshots_to_the_asked_depth(venue: VenueUnderTest) -> None:
+    books: list[BookSnapshot] = []
+    tick = venue.tick
+    bids = [(BID - i * tick, Decimal(i + 1)) for i in range(3)]
+    asks = [(_ask(venue) + i * tick, Decimal(i + 2)) for i in range(3)]
+
+    async def body() -> None:
+        await venue.adapter.subscribe_book(venue.symbol, books.append, depth=2)
+        venue.set_book(bids, asks)
+        await venue.settle()
+
+    venue.run(body())
+    assert books, "the subscriber saw the book"
+    last = books[-1]
+    assert last.symbol == venue.symbol and last.venue == venue.name
+    assert [(from_fixed(b.price), from_fixed(b.size)) for b in last.bids] == bids[:2]  # best first, depth 2
+    assert [(from_fixed(a.price), from_fixed(a.size)) for a in last.asks] == asks[:2]

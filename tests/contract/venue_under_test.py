@@ -37,6 +37,7 @@ class VenueUnderTest:
     run: Callable[[Coroutine[Any, Any, Any]], Any]
     set_quote: Callable[[Decimal, Decimal], None]
     print_trade: Callable[[Decimal, Decimal, Aggressor], None]
+    set_book: Callable[[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]], None]
 
     @property
     def tick(self) -> Decimal:
@@ -103,8 +104,12 @@ def sim_venue(name: str) -> Iterator[VenueUnderTest]:
     def print_trade(price: Decimal, size: Decimal, aggressor: Aggressor) -> None:
         world.trade(name, symbol, price=price, size=size, aggressor=aggressor)
 
+    def set_book(bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        world.book(name, symbol, bids=[(str(p), str(q)) for p, q in bids], asks=[(str(p), str(q)) for p, q in asks])
+
     try:
-        yield VenueUnderTest(name, adapter, raw, world.runtime.clock, symbol, info, world.run, set_quote, print_trade)
+        yield VenueUnderTest(name, adapter, raw, world.runtime.clock, symbol, info, world.run, set_quote, print_trade,
+                             set_book)
     finally:
         world.close()
 
