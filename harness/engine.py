@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -42,11 +42,9 @@ from harness.model import (
     BookSnapshot,
     Fill,
     OrderModification,
-    OrderReport,
     OrderRequest,
     OrderStatus,
     OrderType,
-    PositionReport,
     Side,
     TimeInForce,
     VenueInfo,
@@ -57,15 +55,8 @@ from harness.positions import PositionBook, PositionHistoryRecord
 from harness.ratelimit import ClientRateLimiter, EndpointCost, LimitRule, binance_spot_limits, limits_from_mapping
 from harness.reconcile import (
     Discrepancy,
-    DiscrepancyKind,
-    apply_missing_fills,
-    apply_position_corrections,
-    fetch_venue_state,
-    raise_discrepancy_alerts,
-    reconcile_fills,
-    reconcile_orders,
-    reconcile_positions,
 )
+from harness.reconciler import VenueReconciler
 from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
 from harness.registry import UnknownVenueError, VenueRegistry
 from harness.rng import SeededRng
@@ -189,9 +180,10 @@ class ExecutionEngine:
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
-        self._applied: dict[tuple[str, str], list[Fill]] = {}  # fills in the position book, per venue/symbol
         self._in_flight: set[asyncio.Task[object]] = set()
         self._accepting = True
+        self.reconciler = VenueReconciler(self.orders, self.positions, self.alerts, clock,
+                                          grace_ns=self.config.report_grace_ns, on_position=self._on_position)
         self.orders.fill_listeners.append(self._on_fill)
         self.orders.order_listeners.append(self._on_transition)
         if journal is not None:
@@ -480,113 +472,13 @@ class ExecutionEngine:
     # ------------------------------------------------------------------ reconciliation and monitoring
 
     async def reconcile(self, venue: str) -> list[Discrepancy]:
-        """Compare orders, fills and positions with ``venue`` (the truth), adopt its values, alert.
+        """Reconcile with ``venue`` now (see ``VenueReconciler.run``); returns and keeps what disagreed.
 
-        Reports are snapshots that travel with latency: a venue report older than what the
-        venue has already told us about an order (its ``ts_ns`` before the order's last venue
-        timestamp) is not a disagreement, only late news, and is skipped. Orders we think live
-        that the venue no longer lists are looked up one by one, and only the answers count.
-        Positions are asked first and fills after, so every fill inside the position snapshot is
-        also in the fill list (and applied if we lacked it); our fills newer than the snapshot are
-        taken out of our side before comparing. Idempotent: a second run on an unchanged venue
-        finds nothing.
+        Idempotent: a second run on an unchanged venue finds nothing.
         """
-        gateway = self.gateways[venue]
-        sent = self.clock.now_ns()
-        positions = await gateway.get_positions()
-        received = self.clock.now_ns()
-        state = await fetch_venue_state(gateway)
-        now = self.clock.now_ns()
-        # fills first: an order's filled quantity then differs only if the venue's record does
-        missing_fills, fill_issues = reconcile_fills(self.positions.known_execution_ids(venue), state.fills)
-        for fill in missing_fills:
-            if not self.orders.on_fill(fill) and apply_missing_fills(self.positions, [fill]):
-                self._applied.setdefault((fill.venue, fill.symbol), []).append(fill)  # not one of our orders
-        ours = self.orders.list(venue=venue)
-        fresh = [r for r in state.open_orders if not self._stale(r)]
-        stale = {r.client_order_id for r in state.open_orders} - {r.client_order_id for r in fresh}
-        result = reconcile_orders([o for o in ours if o.client_order_id not in stale], fresh, venue=venue)
-        found = [d for d in result.discrepancies if d.kind is not DiscrepancyKind.ORDER_MISSING_AT_VENUE]
-        # a fill younger than the grace period may still be on its way to us: applied, not alerted
-        late = {f.execution_id for f in missing_fills if f.ts_ns < now - self.config.report_grace_ns}
-        found[:0] = [d for d in fill_issues if d.key in late]
-        self._adopt(result.corrections)
-        answers: list[OrderReport] = []
-        for client_order_id in result.missing:
-            order = self.orders.by_client_id(client_order_id)
-            if order is None or order.is_terminal:
-                continue
-            try:
-                answers.append(await gateway.get_order(order.symbol, client_order_id))
-            except OrderNotFoundError:
-                found.append(Discrepancy(DiscrepancyKind.ORDER_MISSING_AT_VENUE, venue, client_order_id,
-                                         order.status.value, "absent", "the venue has no such order"))
-            except VenueError as error:
-                logger.warning("reconcile: lookup of %s failed: %s", client_order_id, error)
-        answers = [r for r in answers if not self._stale(r)]
-        if answers:
-            looked_up = {r.client_order_id for r in answers}
-            second = reconcile_orders([o for o in ours if o.client_order_id in looked_up], answers, venue=venue)
-            found.extend(second.discrepancies)
-            self._adopt(second.corrections)
-        venue_side, undecided = self._as_of_now(venue, positions, sent, received)
-        ours_side = [p for p in self.positions.positions(venue) if p.symbol not in undecided]
-        corrections, position_issues = reconcile_positions(ours_side, venue_side)
-        raise_discrepancy_alerts(self.alerts, found, now)
-        for record in apply_position_corrections(self.positions, corrections, self.alerts, now):
-            self._on_position(record)
-        found.extend(position_issues)
+        found = await self.reconciler.run(self.gateways[venue])
         self.discrepancies.extend(found)
         return found
-
-    def _as_of_now(self, venue: str, reports: Iterable[PositionReport], sent_ns: int,
-                   received_ns: int) -> tuple[list[PositionReport], set[str]]:
-        """The venue's position snapshot carried forward by the fills we applied after it was taken.
-
-        A snapshot is older than our newest fills; comparing it as it is would call those fills
-        a discrepancy (and "correct" them away). Adding them to the venue's side keeps the venue
-        the truth up to its snapshot and our fills after it; where fills were added, the average
-        price cannot be carried forward and ours is used. A position the venue does not list
-        (flat) carries no time: it was taken somewhere between sending and receiving, so a fill
-        of ours inside that interval makes the comparison ambiguous and the symbol is left for
-        the next run (returned in the second element).
-        """
-        by_symbol = {r.symbol: r for r in reports}
-        symbols = set(by_symbol) | {p.symbol for p in self.positions.positions(venue)}
-        adjusted: list[PositionReport] = []
-        undecided: set[str] = set()
-        for symbol in sorted(symbols):
-            fills = self._applied.get((venue, symbol), ())
-            report = by_symbol.get(symbol)
-            if report is None:
-                if any(sent_ns < f.ts_ns <= received_ns for f in fills):
-                    undecided.add(symbol)
-                    continue
-                report = PositionReport(venue, symbol, Decimal(0), Decimal(0), sent_ns)
-            later = sum((f.quantity * f.side.sign for f in fills if f.ts_ns > report.ts_ns), Decimal(0))
-            if later == 0:
-                if report.quantity != 0:
-                    adjusted.append(report)
-                continue
-            mine = self.positions.position(venue, symbol)
-            average = mine.average_price if mine is not None else Decimal(0)
-            if report.quantity + later != 0:
-                adjusted.append(PositionReport(venue, symbol, report.quantity + later, average, report.ts_ns))
-        return adjusted, undecided
-
-    def _stale(self, report: OrderReport) -> bool:
-        """True when we already hold newer news from the venue about this order than ``report``."""
-        order = self.orders.by_client_id(report.client_order_id)
-        if order is None:
-            return False
-        newest = max([order.venue_ts_ns or 0, *(f.ts_ns for f in order.fills[-1:])])
-        return report.ts_ns < newest
-
-    def _adopt(self, reports: Iterable[OrderReport]) -> None:
-        for report in reports:
-            order = self.orders.by_client_id(report.client_order_id)
-            if order is not None:
-                self.orders.apply_report(order, report, authoritative=True)
 
     async def _reconcile_all(self) -> None:
         for name in self.gateways:
@@ -604,7 +496,7 @@ class ExecutionEngine:
     def _on_fill(self, order: ManagedOrder, fill: Fill) -> None:
         record = self.positions.apply_fill(fill)
         if record is not None:
-            self._applied.setdefault((fill.venue, fill.symbol), []).append(fill)
+            self.reconciler.note_fill(fill)
         decision_id = self._decision_of.get(order.client_order_id)
         if decision_id is not None and self.router is not None:
             self.router.record_outcome(decision_id, fill.venue, fill.price, fill.quantity, fill.ts_ns)
