@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from harness.alerts import Alert, AlertSink, Severity
@@ -427,34 +427,33 @@ class ExecutionEngine:
         books: dict[str, BookSnapshot] = {}
         infos: dict[str, VenueInfo] = {}
         statuses: dict[str, VenueStatus] = {}
+        symbols: dict[str, str] = {}
         for name, gateway in self.gateways.items():
             symbol = self.venue_symbol(instrument, name)
             info = self.orders.venue_info(name)
             if symbol is None or info is None:
                 continue
+            symbols[name], infos[name] = symbol, info
+            status = self._venue_status(name)
             why = self.tradable(name)
-            statuses[name] = (VenueStatus.ACTIVE if why is None else
-                              self._venue_status(name) if self._venue_status(name) is not VenueStatus.ACTIVE
-                              else VenueStatus.ERROR)
-            infos[name] = replace(info, symbols={instrument: info.symbols[symbol]})
+            if why is not None and status is VenueStatus.ACTIVE and not self.breakers.is_open(name):
+                status = VenueStatus.ERROR  # disabled, paused or disconnected (an open breaker is said as such)
+            statuses[name] = status
             if why is None:
                 try:
-                    book = await gateway.get_order_book(symbol, depth=50)
+                    books[name] = await gateway.get_order_book(symbol, depth=50)
                 except VenueError as error:
                     logger.warning("route: no book from %s: %s", name, error)
                     statuses[name] = VenueStatus.ERROR
-                    continue
-                books[name] = book._replace(symbol=instrument)
         decision = self.router.route(instrument, side, quantity, order_type, books=books, infos=infos,
-                                     statuses=statuses, breaker_open=self.breakers.is_open, limit_price=limit_price)
+                                     statuses=statuses, breaker_open=self.breakers.is_open, limit_price=limit_price,
+                                     symbols=symbols)
         if self.journal is not None:
-            for row in self.router.decisions_table():
-                if row["decision_id"] == decision.decision_id:
-                    self.journal.record_decision(row)
+            for row in self.router.decisions_table(decision.decision_id):
+                self.journal.record_decision(row)
         orders: list[ManagedOrder] = []
         for allocation in decision.allocations:
-            symbol = self.venue_symbol(instrument, allocation.venue) or allocation.symbol
-            request = OrderRequest("", allocation.venue, symbol, side, order_type, allocation.quantity,
+            request = OrderRequest("", allocation.venue, allocation.symbol, side, order_type, allocation.quantity,
                                    price=limit_price, time_in_force=time_in_force)
             order = self.create_order(request)
             self._decision_of[order.client_order_id] = decision.decision_id

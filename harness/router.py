@@ -157,10 +157,12 @@ class OrderRouter:
               books: Mapping[str, BookSnapshot], infos: Mapping[str, VenueInfo],
               statuses: Mapping[str, VenueStatus] | None = None,
               breaker_open: Callable[[str], bool] | None = None,
-              limit_price: Decimal | None = None) -> RoutingDecision:
+              limit_price: Decimal | None = None, symbols: Mapping[str, str] | None = None) -> RoutingDecision:
         """Decide where ``quantity`` of ``instrument`` goes; raise ``RoutingError`` if nowhere.
 
         ``books``/``infos`` are keyed by venue name (books for the venue's own symbol);
+        ``symbols`` names each venue's symbol for the instrument when the caller knows it (the
+        engine does, from the venues' infos), else ``RouterConfig.symbols`` is used;
         ``statuses`` defaults to every venue ACTIVE (a venue missing from a given mapping is
         skipped as of unknown status); ``breaker_open(venue)`` says whether the venue's breaker
         refuses calls. ``limit_price`` makes the estimate stop at that price and assume the rest
@@ -174,7 +176,7 @@ class OrderRouter:
         for index, venue in enumerate(venues):
             status = VenueStatus.ACTIVE if statuses is None else statuses.get(venue)
             is_open = bool(breaker_open(venue)) if breaker_open is not None else False
-            symbol = cfg.venue_symbol(instrument, venue)
+            symbol = symbols[venue] if symbols is not None and venue in symbols else cfg.venue_symbol(instrument, venue)
             candidate = self._candidate(index, venue, symbol, side=side, quantity=quantity, order_type=order_type,
                                         limit_price=limit_price, status=status, is_open=is_open,
                                         book=books.get(venue), info=infos.get(venue))
@@ -414,11 +416,13 @@ class OrderRouter:
         self._outcomes.setdefault(decision_id, []).append(outcome)
         return outcome
 
-    def decisions_table(self) -> list[dict[str, str | int | Decimal | None]]:
-        """One row per allocation of every decision, with its outcome aggregated (VWAP, total filled,
-        last fill time) or ``None`` in the outcome columns while nothing has filled."""
+    def decisions_table(self, decision_id: str | None = None) -> list[dict[str, str | int | Decimal | None]]:
+        """One row per allocation of every decision (or of ``decision_id`` only), with its outcome
+        aggregated (VWAP, total filled, last fill time) or ``None`` in the outcome columns while
+        nothing has filled."""
         rows: list[dict[str, str | int | Decimal | None]] = []
-        for decision in self._decisions.values():
+        chosen = self._decisions.values() if decision_id is None else [self._decisions[decision_id]]
+        for decision in chosen:
             reasoning = decision.reasoning
             skipped = "; ".join(f"{v}: {why}" for v, why in reasoning.skipped.items())
             for allocation in decision.allocations:

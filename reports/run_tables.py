@@ -109,10 +109,7 @@ def engine_tables(engine: ExecutionEngine) -> dict[str, Table]:
         "discrepancies": (found, DISCREPANCIES_SCHEMA),
     }
     if decisions:
-        rows = _decision_rows(decisions)
-        for row in rows:  # the router speaks in instruments; show each venue's own symbol
-            row["symbol"] = engine.venue_symbol(str(row["instrument"]), str(row["venue"])) or row["symbol"]
-        tables["decisions"] = (rows, DECISIONS_SCHEMA)
+        tables["decisions"] = (_decision_rows(decisions), DECISIONS_SCHEMA)
     return tables
 
 

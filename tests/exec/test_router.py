@@ -540,6 +540,8 @@ def test_outcomes_give_realised_slippage_and_time_to_fill() -> None:
     assert sell.decision_id != decision.decision_id
     worse = r.record_outcome(sell.decision_id, "a", sell.allocations[0].expected_price - 1, Decimal(1), 9_000)
     assert worse.slippage_bps > 0
+    assert [row["decision_id"] for row in r.decisions_table(sell.decision_id)] == [sell.decision_id]
+    assert [row["decision_id"] for row in r.decisions_table()] == [decision.decision_id, sell.decision_id]
 
 
 # --------------------------------------------------------------------------- SimWorld
