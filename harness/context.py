@@ -264,7 +264,7 @@ class ExecutionContext:
     def _on_fill(self, order: ManagedOrder, fill: Fill) -> None:
         if self._log is not None:
             self._log.fill(fill)
-            moved = order.history and order.history[-1].reason == f"fill {fill.execution_id}"
+            moved = order.history and order.history[-1].execution_id == fill.execution_id
             if not moved:  # a fill that did not change the status still changes the order's row
                 self._log.order(order_report(order, fill.ts_ns, f"fill {fill.execution_id}"))
             self._log.position(fill.ts_ns, fill.venue, fill.symbol, self.position(fill.venue, fill.symbol))

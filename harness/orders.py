@@ -97,12 +97,13 @@ class OrderStateError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """One status change of an order: when, from what, to what, and why."""
+    """One status change of an order: when, from what, to what, and why (``execution_id`` when a fill moved it)."""
 
     ts_ns: int
     old: OrderStatus
     new: OrderStatus
     reason: str
+    execution_id: str = ""
 
 
 @dataclass(slots=True)
@@ -503,7 +504,7 @@ class OrderManager:
         order.venue_filled_quantity = max(order.venue_filled_quantity, order.filled_quantity)
         if not order.is_terminal:
             status = OrderStatus.FILLED if order.remaining_quantity == 0 else OrderStatus.PARTIALLY_FILLED
-            self._advance(order, status, f"fill {fill.execution_id}")
+            self._advance(order, status, f"fill {fill.execution_id}", execution_id=fill.execution_id)
         for listener in self.fill_listeners:
             listener(order, fill)
         return True
@@ -541,14 +542,14 @@ class OrderManager:
 
     # ------------------------------------------------------------------ internals
 
-    def _advance(self, order: ManagedOrder, status: OrderStatus, reason: str) -> bool:
+    def _advance(self, order: ManagedOrder, status: OrderStatus, reason: str, *, execution_id: str = "") -> bool:
         """Move forward to ``status`` if it is further along; while a request is in flight, move
         the status to restore instead (terminal states end the request's wait at once)."""
         if status not in _RANK:
             return False  # UNKNOWN-style or transitional statuses from a venue carry no news
         if status.is_terminal:
             order.pending_from = None
-            return self._set_status(order, status, reason)
+            return self._set_status(order, status, reason, execution_id=execution_id)
         if order.status in _PENDING_LOCAL:
             base = order.pending_from or OrderStatus.PENDING
             if _RANK[status] > _RANK[base]:
@@ -556,7 +557,7 @@ class OrderManager:
             return False
         if _RANK[status] > _RANK[order.status] or (order.status is OrderStatus.UNKNOWN
                                                    and status is not OrderStatus.UNKNOWN):
-            return self._set_status(order, status, reason)
+            return self._set_status(order, status, reason, execution_id=execution_id)
         return False
 
     def _begin_pending(self, order: ManagedOrder, status: OrderStatus, reason: str) -> None:
@@ -578,14 +579,14 @@ class OrderManager:
             order.pending_from = None
             self._set_status(order, OrderStatus.FILLED, "quantity reduced to the filled quantity")
 
-    def _set_status(self, order: ManagedOrder, status: OrderStatus, reason: str) -> bool:
+    def _set_status(self, order: ManagedOrder, status: OrderStatus, reason: str, *, execution_id: str = "") -> bool:
         old = order.status
         if old is status:
             return False
         now = self._clock.now_ns()
         order.status = status
         order.updated_ns = now
-        transition = Transition(now, old, status, reason)
+        transition = Transition(now, old, status, reason, execution_id)
         order.history.append(transition)
         for listener in self.order_listeners:
             listener(order, transition)
