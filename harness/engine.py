@@ -35,7 +35,7 @@ from harness.audit import AuditRecord, AuditSink, MemoryAuditSink
 from harness.clock import NS_PER_SECOND, Clock
 from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, RateLimitStatus, VenueError
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
-from harness.gateway import VenueGateway
+from harness.gateway import ENDPOINTS, VenueGateway
 from harness.health import ConnectionMonitor
 from harness.journal import IntentState, Journal
 from harness.model import (
@@ -109,7 +109,7 @@ def limits_from_status(status: RateLimitStatus) -> Limits:
         rules.append({"name": name, "category": category, "limit": limit, "window_s": window_s})
     if not rules:
         rules.append({"name": "DEFAULT", "category": "QUERIES", "limit": 10, "window_s": 1})
-    orders = {"POST /api/v3/order": {"ORDERS": 1, "QUERIES": 1}, "PUT /api/v3/order": {"ORDERS": 1, "QUERIES": 1}}
+    orders = {ENDPOINTS[method]: {"ORDERS": 1, "QUERIES": 1} for method in ("submit_order", "modify_order")}
     return limits_from_mapping({"rules": rules, "endpoints": orders, "default": {"QUERIES": 1}})
 
 

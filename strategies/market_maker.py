@@ -39,9 +39,10 @@ class PassiveMarketMaker(Strategy):
         self.tick = to_fixed(info.tick_size)
         self.requote_distance = int(self.params.get("requote_ticks", "2")) * self.tick
         self.min_requote_ns = int(self.params.get("min_requote_ms", "500")) * 1_000_000
-        self.quote_on_trades = self.params.get("quote_on", "quote") == "trade"
-        if self.params.get("quote_on", "quote") not in ("quote", "trade"):
-            raise ValueError(f"quote_on must be 'quote' or 'trade', got {self.params['quote_on']!r}")
+        quote_on = self.params.get("quote_on", "quote")
+        if quote_on not in ("quote", "trade"):
+            raise ValueError(f"quote_on must be 'quote' or 'trade', got {quote_on!r}")
+        self.quote_on_trades = quote_on == "trade"
         self.offset = int(self.params.get("offset_ticks", "1")) * self.tick
         self.bid_at = -(2**62)  # virtual time of the last bid / ask replacement
         self.ask_at = -(2**62)

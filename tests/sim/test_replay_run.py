@@ -133,3 +133,15 @@ def test_multi_venue_replay_routes_and_records_decisions(canonical: list[Path], 
     total = [r for r in final if r["venue"] == "ALL"]
     assert [r["instrument"] for r in total] == ["BTC/USDT"]
     assert total[0]["quantity"] == sum(r["quantity"] for r in legs) == Decimal("0.02")
+
+
+def test_market_maker_quotes_around_trades_on_trades_only_data(canonical: list[Path], tmp_path: Path) -> None:
+    from sim.matching_types import DepthMode
+
+    trades_only = [p for p in canonical if p.name.endswith(".trades.parquet")]
+    setup = VenueSetup("binance", "binance", depth=DepthMode.TRADES)
+    result = run_replay(trades_only, [setup], MM, params={"quote_on": "trade"}, seed=6, out_dir=tmp_path)
+    fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
+    assert len(fills) > 10 and all(f["liquidity"] == "MAKER" for f in fills)
+    with pytest.raises(ValueError, match="quote_on"):
+        run_replay(trades_only, [setup], MM, params={"quote_on": "book"}, seed=6, out_dir=tmp_path / "bad")
