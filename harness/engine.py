@@ -176,7 +176,6 @@ class ExecutionEngine:
                                        alerts=self.alerts, quiet_threshold_ns=self.config.quiet_threshold_ns)
         self.gateways: dict[str, VenueGateway] = {}
         self.discrepancies: list[Discrepancy] = []
-        self.position_listeners: list[Callable[[PositionHistoryRecord], None]] = []
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
@@ -515,8 +514,6 @@ class ExecutionEngine:
                                                  cause=f"{record.change.value} {record.trigger}")
             self.journal.record_position(record.venue, record.symbol, record.new_quantity, record.new_average,
                                          realized, ts_ns=record.ts_ns)
-        for listener in self.position_listeners:
-            listener(record)
 
     def _on_transition(self, order: ManagedOrder, transition: Transition) -> None:
         if self.journal is not None:

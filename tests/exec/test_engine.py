@@ -63,6 +63,10 @@ def test_orders_fills_positions_and_journal_line_up(tmp_path: Path) -> None:
         assert engine.positions.aggregate("BTC/USDT").quantity == Decimal("0.01")
         assert [f.execution_id for f in journal.fills()] == [f.execution_id for f in engine.orders.list()[0].fills]
         assert journal.pending_intents() == []  # the intent was marked ACKED
+        history = journal.table("position_history")
+        assert [str(h["cause"]).split()[0] for h in history] == ["OPEN", "INCREASE"]
+        assert [Decimal(str(h["quantity"])) for h in history] == [Decimal("0.004"), Decimal("0.01")]
+        assert [Decimal(str(p["quantity"])) for p in journal.table("positions")] == [Decimal("0.01")]
         intents = journal.table("intents")
         assert [(i["client_order_id"], i["state"]) for i in intents] == [("h00000001", IntentState.ACKED.value)]
         audit = engine.audit_records()
