@@ -56,6 +56,11 @@ class RunLog(Protocol):
         """Anything else worth a line in the event log."""
 
 
+def _overrides(strategy: Strategy, method: str) -> bool:
+    """Whether ``strategy`` handles ``method`` itself (the base class's callbacks do nothing)."""
+    return getattr(type(strategy), method) is not getattr(Strategy, method)
+
+
 def order_report(order: ManagedOrder, ts_ns: int, reason: str = "") -> OrderReport:
     """The order manager's record of ``order`` as an ``OrderReport`` (what strategies receive).
 
@@ -94,7 +99,8 @@ class ExecutionContext:
         """Start the engine (connect, attach, reconcile), load venue info and balances, subscribe, start.
 
         ``subscriptions`` maps venue -> symbols whose trades and quotes the strategy receives
-        (default: every symbol of every venue).
+        (default: every symbol of every venue); a callback the strategy does not override is
+        not subscribed at all.
         """
         self._strategy = strategy
         await self.engine.start()
@@ -104,8 +110,11 @@ class ExecutionContext:
             self._balances[name] = await gateway.get_balances()
             symbols = (subscriptions or {}).get(name, list(self._infos[name].symbols))
             for symbol in symbols:
-                await gateway.subscribe_trades(symbol, strategy.on_trade)
-                await gateway.subscribe_quotes(symbol, strategy.on_quote)
+                # market data is the hot path: only what the strategy handles is sent its way
+                if _overrides(strategy, "on_trade"):
+                    await gateway.subscribe_trades(symbol, strategy.on_trade)
+                if _overrides(strategy, "on_quote"):
+                    await gateway.subscribe_quotes(symbol, strategy.on_quote)
         strategy.on_start(self)
         self._event("start", f"strategy {type(strategy).__name__} started on {', '.join(self._adapters)}")
 
