@@ -137,10 +137,11 @@ class CategoryStatus:
 class _Window:
     """The sliding log of one rule, plus a floor from the venue's own usage report."""
 
-    __slots__ = ("floor", "floor_until_ns", "log", "rule", "span_ns", "total")
+    __slots__ = ("ceilings", "floor", "floor_until_ns", "log", "rule", "span_ns", "total")
 
-    def __init__(self, rule: LimitRule, guard_ns: int) -> None:
+    def __init__(self, rule: LimitRule, guard_ns: int, ceilings: tuple[int, int]) -> None:
         self.rule = rule
+        self.ceilings = ceilings  # (ordinary, critical) ceilings: fixed per rule, so computed once
         self.span_ns = rule.window_ns + guard_ns
         self.log: deque[list[int]] = deque()  # [ts_ns, amount], oldest first
         self.total = 0
@@ -231,7 +232,8 @@ class ClientRateLimiter:
             if rule.label in names:
                 raise ValueError(f"{venue}: rate limit {rule.label!r} defined twice")
             names.add(rule.label)
-            self._windows.setdefault(rule.category, []).append(_Window(rule, latency_guard_ns))
+            ceilings = (self._ceiling(rule, critical=False), self._ceiling(rule, critical=True))
+            self._windows.setdefault(rule.category, []).append(_Window(rule, latency_guard_ns, ceilings))
         if not self._windows:
             raise ValueError(f"{venue}: at least one rate limit rule is needed")
         self._costs: dict[str, tuple[tuple[LimitCategory, int], ...]] = {}
@@ -240,6 +242,8 @@ class ClientRateLimiter:
                 raise ValueError(f"{venue}: endpoint {cost.endpoint!r} has two costs")
             self._check_cost(cost)
             self._costs[cost.endpoint] = cost.amounts
+        # endpoint -> every (window, amount) one request to it counts against (built on first use)
+        self._plans: dict[str, tuple[tuple[_Window, int], ...]] = {}
         self._normal: deque[_Waiter] = deque()
         self._critical: deque[_Waiter] = deque()
         self._blocked_until_ns = 0
@@ -274,6 +278,14 @@ class ClientRateLimiter:
                 raise KeyError(f"{self.venue}: no rate-limit cost for endpoint {endpoint!r} and no default")
         return amounts
 
+    def _plan(self, endpoint: str) -> tuple[tuple[_Window, int], ...]:
+        """The ``(window, amount)`` pairs one request to ``endpoint`` counts against (cached)."""
+        plan = self._plans.get(endpoint)
+        if plan is None:
+            plan = self._plans[endpoint] = tuple((window, amount) for category, amount in self.cost_of(endpoint)
+                                                 for window in self._windows[category])
+        return plan
+
     # ------------------------------------------------------------------ acquiring
 
     async def acquire(self, endpoint: str, *, critical: bool = False) -> None:
@@ -282,6 +294,17 @@ class ClientRateLimiter:
         ``critical`` requests (cancels) may use the reserved capacity up to the hard limit and
         go ahead of queued ordinary requests. Cancelling the waiting task leaves the queue cleanly.
         """
+        if not self._critical and (critical or not self._normal):
+            # Nobody it would have to queue behind: if it fits now, count it without queueing
+            # (exactly what the queue does for a request that finds itself at the head and fits).
+            now = self._clock.now_ns()
+            plan = self._plan(endpoint)
+            if self._blocked_until_ns <= now and all(
+                    window.fit_time(now, amount, window.ceilings[critical]) <= now for window, amount in plan):
+                for window, amount in plan:
+                    window.add(now, amount)
+                self._wake_heads()
+                return
         waiter = _Waiter(endpoint, self.cost_of(endpoint), critical)
         queue = self._critical if critical else self._normal
         queue.append(waiter)
@@ -292,9 +315,8 @@ class ClientRateLimiter:
                 now = self._clock.now_ns()
                 ready_at = self._ready_at(waiter, now)
                 if ready_at is not None and ready_at <= now:
-                    for category, amount in waiter.amounts:
-                        for window in self._windows[category]:
-                            window.add(now, amount)
+                    for window, amount in self._plan(endpoint):
+                        window.add(now, amount)
                     return
                 if not waited:
                     waited = True
@@ -312,9 +334,8 @@ class ClientRateLimiter:
         if queue[0] is not waiter or (not waiter.critical and self._critical):
             return None
         when = max(now, self._blocked_until_ns)
-        for category, amount in waiter.amounts:
-            for window in self._windows[category]:
-                when = max(when, window.fit_time(now, amount, self._ceiling(window.rule, waiter.critical)))
+        for window, amount in self._plan(waiter.endpoint):
+            when = max(when, window.fit_time(now, amount, window.ceilings[waiter.critical]))
         return when
 
     async def _wait(self, waiter: _Waiter, until_ns: int | None) -> None:
