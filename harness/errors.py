@@ -20,6 +20,7 @@ from a seeded ``random.Random``, so a retry storm replays identically in simulat
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -96,12 +97,14 @@ def _mask(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+@functools.lru_cache(maxsize=1024)
 def scrub(message: str) -> str:
     """``message`` with the length bounded and any ``secret-looking-name=value`` masked.
 
     Venue messages sometimes echo the query string (``...&signature=ab12``); this keeps such
     values out of exceptions, logs, alerts and audit records. (Truncated first, so the regex
-    works on a bounded input.)
+    works on a bounded input.) A pure function of the text, cached: venues repeat the same few
+    refusal messages on every rejected request.
     """
     if len(message) > _MAX_MESSAGE:
         message = message[:_MAX_MESSAGE] + "..."
@@ -359,9 +362,9 @@ class CircuitBreaker:
 
     def before_call(self) -> None:
         """Raise ``CircuitOpenError`` unless a call may go out now (claims the trial when HALF_OPEN)."""
-        state = self.state
-        if state is BreakerState.CLOSED:
+        if self._state is BreakerState.CLOSED:  # the common case; only an OPEN breaker changes when consulted
             return
+        state = self.state
         if state is BreakerState.HALF_OPEN and not self._trial_in_flight:
             self._trial_in_flight = True
             return
@@ -370,7 +373,7 @@ class CircuitBreaker:
     def record_success(self) -> None:
         """A call got a sane answer: a HALF_OPEN trial closes the circuit."""
         self._trial_in_flight = False
-        if self.state is BreakerState.HALF_OPEN:
+        if self._state is not BreakerState.CLOSED and self.state is BreakerState.HALF_OPEN:
             self._failures.clear()
             self._transition(BreakerState.CLOSED)
 
@@ -440,7 +443,9 @@ class BreakerBoard:
 
     def is_open(self, venue: str) -> bool:
         """True while any endpoint of ``venue`` refuses calls (OPEN, cool-down not over)."""
-        return any(b.state is BreakerState.OPEN for (v, _), b in self._breakers.items() if v == venue)
+        # ``state`` is consulted (and may move OPEN -> HALF_OPEN) only for breakers that are OPEN
+        return any(b._state is BreakerState.OPEN and b.state is BreakerState.OPEN
+                   for (v, _), b in self._breakers.items() if v == venue)
 
     def states(self, venue: str | None = None) -> dict[tuple[str, str], BreakerState]:
         """Every breaker's state, optionally for one venue (dashboards, tests)."""
@@ -472,6 +477,11 @@ class ErrorHandler:
                context: Mapping[str, str]) -> ErrorCategory:
         """Log ``exc`` from ``endpoint`` on ``venue``, escalate it by category, return the category."""
         category = categorize(exc)
+        if category is ErrorCategory.INVALID_REQUEST:
+            # routine (e.g. a post-only order that would take): the details only feed an INFO line
+            if logger.isEnabledFor(logging.INFO):
+                logger.info("%s %s: request refused: %s", venue, endpoint, self._details(exc, endpoint, context))
+            return category
         details = self._details(exc, endpoint, context)
         if category is ErrorCategory.EXCHANGE_ERROR:
             logger.error("%s %s: exchange error %s", venue, endpoint, details)
@@ -483,8 +493,6 @@ class ErrorHandler:
             self._on_fatal(venue, error)
             self._raise(Severity.CRITICAL, "venue_fatal", venue,
                         f"{venue} disabled after a fatal error on {endpoint}: {details['message']}", details)
-        elif category is ErrorCategory.INVALID_REQUEST:
-            logger.info("%s %s: request refused: %s", venue, endpoint, details)
         else:
             logger.warning("%s %s: %s: %s", venue, endpoint, category.value, details)
         return category

@@ -79,11 +79,17 @@ ENDPOINTS: Mapping[str, str] = {
 """Gateway method -> endpoint string (the same strings ``SimAdapter`` counts at the venue)."""
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names (one lookup per request)
+
+
 def _payload(obj: object) -> dict[str, object]:
     """A dataclass's fields as a flat mapping (for ``redact``)."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in fields(obj)}
-    return {"value": obj}
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        if not is_dataclass(obj) or isinstance(obj, type):
+            return {"value": obj}
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
 
 
 def _summary(result: object) -> dict[str, str]:

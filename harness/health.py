@@ -84,8 +84,10 @@ class _Connection:
         "connected_since",
         "error_breached",
         "errors",
+        "failures",
         "latencies",
         "latency_breached",
+        "latency_sum",
         "outcomes",
         "reconnects",
         "requests",
@@ -96,6 +98,8 @@ class _Connection:
         self.connected_mono = 0
         self.latencies: deque[int] = deque(maxlen=window)
         self.outcomes: deque[bool] = deque(maxlen=window)
+        self.latency_sum = 0  # sum(latencies) and failed outcomes in the window, kept as they slide
+        self.failures = 0
         self.requests = 0
         self.errors = 0
         self.reconnects = 0
@@ -163,8 +167,15 @@ class ConnectionMonitor:
         state = self._conn(venue, connection)
         state.requests += 1
         state.errors += 0 if ok else 1
-        state.latencies.append(latency_ns)
-        state.outcomes.append(ok)
+        latencies, outcomes = state.latencies, state.outcomes
+        if len(latencies) == latencies.maxlen:  # the oldest sample is about to slide out
+            state.latency_sum -= latencies[0]
+        if len(outcomes) == outcomes.maxlen and not outcomes[0]:
+            state.failures -= 1
+        latencies.append(latency_ns)
+        outcomes.append(ok)
+        state.latency_sum += latency_ns
+        state.failures += 0 if ok else 1
         self._check(venue, connection, state)
 
     # -- thresholds -----------------------------------------------------------------------
@@ -172,7 +183,7 @@ class ConnectionMonitor:
     def _check(self, venue: str, connection: str, state: _Connection) -> None:
         if len(state.latencies) < self._min_samples:
             return
-        mean = sum(state.latencies) // len(state.latencies)
+        mean = state.latency_sum // len(state.latencies)
         breached = mean > self.latency_threshold_ns
         if breached and not state.latency_breached:
             self._alert(venue, connection, "connection_latency",
@@ -180,7 +191,7 @@ class ConnectionMonitor:
                         f"{self.latency_threshold_ns} ns",
                         {"latency_mean_ns": str(mean), "threshold_ns": str(self.latency_threshold_ns)})
         state.latency_breached = breached
-        rate = _error_rate(state.outcomes)
+        rate = Decimal(state.failures) / Decimal(len(state.outcomes))  # _error_rate, from the running count
         breached = rate > self.error_rate_threshold
         if breached and not state.error_breached:
             self._alert(venue, connection, "connection_errors",
