@@ -197,8 +197,7 @@ class ExecutionContext:
 
     def position(self, venue: str, symbol: str) -> Decimal:
         """Net position from our fills (the engine's position book)."""
-        position = self.engine.positions.position(venue, symbol)
-        return position.quantity if position is not None else Decimal(0)
+        return self.engine.positions.quantity(venue, symbol)
 
     def position_state(self, venue: str, symbol: str) -> PositionState:
         """Quantity, average entry and realized PnL of a position."""

@@ -356,7 +356,7 @@ class ExecutionEngine:
         if why is not None:
             raise VenueUnavailableError(f"venue {request.venue} cannot take orders: {why}", venue=request.venue)
         validate_request(request, self.orders.venue_info(request.venue), now_ns=self.clock.now_ns())
-        return self.orders.create_from(request)
+        return self.orders.create_from(request, validate=False)  # validated just above, against the same info
 
     async def submit(self, order: ManagedOrder) -> ManagedOrder:
         """Send a created order: journal the intent first, then submit with recovery."""

@@ -193,6 +193,9 @@ class OrderManager:
         self._alerts = alerts
         self._counter = 0
         self._orders: dict[str, ManagedOrder] = {}
+        # the non-terminal subset of _orders, in creation order (terminal states absorb, so an order
+        # leaves it once): periodic scans look at working orders only, not at every order ever sent
+        self._open: dict[str, ManagedOrder] = {}
         self._by_coid: dict[str, ManagedOrder] = {}
         self._executions: set[tuple[str, str]] = set()
         self._infos: dict[str, VenueInfo] = {}
@@ -249,7 +252,9 @@ class OrderManager:
 
         An empty ``client_order_id`` gets a fresh one; a given one must be valid and unused
         (a restart re-creating its journaled orders keeps their keys, with ``validate=False``:
-        the order was valid when sent, even if a GTD expiry has passed since).
+        the order was valid when sent, even if a GTD expiry has passed since). ``validate=False``
+        also suits a caller that has just validated the request against this manager's venue info
+        (the engine), so it is not checked twice.
         """
         now = self._clock.now_ns()
         if validate:
@@ -269,6 +274,7 @@ class OrderManager:
                              filled_quantity=_ZERO, remaining_quantity=request.quantity, created_ns=now,
                              updated_ns=now, replaces=replaces)
         self._orders[order_id] = order
+        self._open[order_id] = order
         self._by_coid[coid] = order
         return order
 
@@ -310,7 +316,8 @@ class OrderManager:
              open_only: bool = False) -> list[ManagedOrder]:
         """Orders matching every given filter, in creation order (times compare ``created_ns``)."""
         wanted = None if status is None else ({status} if isinstance(status, OrderStatus) else set(status))
-        return [o for o in self._orders.values()
+        candidates = self._open if open_only else self._orders
+        return [o for o in candidates.values()
                 if (strategy is None or o.request.strategy_id == strategy)
                 and (venue is None or o.venue == venue)
                 and (symbol is None or o.symbol == symbol)
@@ -586,6 +593,10 @@ class OrderManager:
         now = self._clock.now_ns()
         order.status = status
         order.updated_ns = now
+        if status.is_terminal:
+            self._open.pop(order.order_id, None)
+        elif old.is_terminal:  # never by the rules above; kept exact (creation order) should it happen
+            self._open = {oid: o for oid, o in self._orders.items() if o.is_open}
         transition = Transition(now, old, status, reason, execution_id)
         order.history.append(transition)
         for listener in self.order_listeners:

@@ -315,6 +315,12 @@ class PositionBook:
             return None
         return replace(found, last_price=self._marks.get(key))
 
+    def quantity(self, venue: str, symbol: str) -> Decimal:
+        """The net quantity at one venue (0 if never traded or set): ``position(...).quantity``
+        without copying the position, for callers that ask on every market event."""
+        found = self._positions.get(PositionKey(venue, symbol))
+        return found.quantity if found is not None else ZERO
+
     def unrealized(self, venue: str, symbol: str) -> Decimal:
         """``(mark - average entry) * quantity`` at one venue; 0 when flat, unknown or unmarked."""
         found = self.position(venue, symbol)
