@@ -47,6 +47,7 @@ from harness.model import (
 from sim.candles import CandleBuilder
 from sim.client_tap import ClientTap
 from sim.data.book import BookStream, BookSync
+from sim.fast_trades import TradeRunner
 from sim.latency import LatencyChannel
 from sim.replay import ReplayFeed
 from sim.runtime import SimRuntime
@@ -150,6 +151,9 @@ class SimAdapter:
         handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book)
         if name != venue.name or symbol_map:
             handlers = tuple(_renamed(h, venue.name, symbol_map or {}) for h in handlers)
+        else:  # runs of trades that touch no order may skip the per-trade path (sim.fast_trades)
+            on_trade.fast = TradeRunner(  # type: ignore[attr-defined]
+                tap, venue.engines, self.candles, trade_subs, deliver_trade)
         feed.subscribe_trades(handlers[0], venue=name)
         feed.subscribe_quotes(handlers[1], venue=name)
         feed.subscribe_book(handlers[2], venue=name)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
+import numpy.typing as npt
+
 from harness.contract import InvalidRequestError
 from harness.model import Candle, Trade
 
@@ -18,6 +21,11 @@ __all__ = ["BASE_INTERVAL_NS", "CandleBuilder"]
 
 BASE_INTERVAL_NS = 60_000_000_000
 """One minute: the finest bar kept, and the unit every requested interval must be a multiple of."""
+
+Int64Array = npt.NDArray[np.int64]
+
+_VECTOR_MIN = 16
+"""Below this many trades ``add_many`` loops: numpy's fixed cost would exceed the per-trade work."""
 
 
 class CandleBuilder:
@@ -33,27 +41,66 @@ class CandleBuilder:
 
     def add(self, trade: Trade) -> None:
         """Fold one public trade into its minute bar."""
-        ts = trade.ts_event
-        bar = self._current.get(trade.symbol)
+        self.add_values(trade.symbol, trade.ts_event, trade.price, trade.size)
+
+    def add_many(self, symbol: str, ts: Int64Array, price: Int64Array, size: Int64Array) -> None:
+        """Fold a run of trades of one symbol (numpy columns) into bars, as ``add`` on each would.
+
+        For the replay's trade fast path: one numpy reduction per minute touched instead of a
+        Python call per trade. A run whose times go backwards takes the per-trade path.
+        """
+        n = len(ts)
+        if n < _VECTOR_MIN or bool(np.any(ts[1:] < ts[:-1])):
+            for t, p, q in zip(ts.tolist(), price.tolist(), size.tolist(), strict=True):
+                self.add_values(symbol, t, p, q)
+            return
+        bar = self._current.get(symbol)
+        pos = 0
+        if bar is not None and int(ts[0]) < bar[0]:  # older than the open bar: dropped, as by ``add``
+            pos = int(np.searchsorted(ts, bar[0], side="left"))
+        while pos < n:
+            # one minute's trades at a time: usually the whole run falls in the open bar
+            t0 = int(ts[pos])
+            start = t0 - t0 % BASE_INTERVAL_NS
+            end = n if int(ts[-1]) < start + BASE_INTERVAL_NS else int(
+                np.searchsorted(ts, start + BASE_INTERVAL_NS, side="left"))
+            prices = price[pos:end]
+            high, low = int(prices.max()), int(prices.min())
+            close, volume = int(prices[-1]), int(size[pos:end].sum())
+            if bar is not None and bar[0] <= start < bar[6]:
+                bar[2] = max(bar[2], high)
+                bar[3] = min(bar[3], low)
+                bar[4] = close
+                bar[5] += volume
+            else:
+                bars = self._bars.get(symbol)
+                if bars is None:
+                    bars = self._bars[symbol] = deque(maxlen=self._max_bars)
+                bar = [start, int(prices[0]), high, low, close, volume, start + BASE_INTERVAL_NS]
+                bars.append(bar)
+                self._current[symbol] = bar
+            pos = end
+
+    def add_values(self, symbol: str, ts: int, price: int, size: int) -> None:
+        """Fold one public trade, given by its fields, into its minute bar."""
+        bar = self._current.get(symbol)
         if bar is not None and bar[0] <= ts < bar[6]:
-            price = trade.price
             if price > bar[2]:
                 bar[2] = price
             elif price < bar[3]:
                 bar[3] = price
             bar[4] = price
-            bar[5] += trade.size
+            bar[5] += size
             return
         if bar is not None and ts < bar[0]:
             return  # older than the current bar (an out-of-order tape): venues never rewrite bars
-        bars = self._bars.get(trade.symbol)
+        bars = self._bars.get(symbol)
         if bars is None:
-            bars = self._bars[trade.symbol] = deque(maxlen=self._max_bars)
+            bars = self._bars[symbol] = deque(maxlen=self._max_bars)
         start = ts - ts % BASE_INTERVAL_NS
-        price = trade.price
-        bar = [start, price, price, price, price, trade.size, start + BASE_INTERVAL_NS]
+        bar = [start, price, price, price, price, size, start + BASE_INTERVAL_NS]
         bars.append(bar)
-        self._current[trade.symbol] = bar
+        self._current[symbol] = bar
 
     def candles(self, symbol: str, interval_ns: int, limit: int, now_ns: int) -> list[Candle]:
         """Up to ``limit`` most recent bars of ``interval_ns`` opened at or before ``now_ns``, oldest first."""

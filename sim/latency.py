@@ -210,14 +210,16 @@ class LogNormal:
         x = self._mu + z[accept] * self.sigma
         with np.errstate(over="ignore"):
             raw = np.exp(x)
-        values: list[int] = np.rint(np.minimum(raw, 2.0**62)).astype(np.int64).tolist()
+        rounded = np.rint(np.minimum(raw, 2.0**62)).astype(np.int64)
+        np.maximum(rounded, self.floor_ns, out=rounded)
+        if self.cap_ns is not None:
+            np.minimum(rounded, self.cap_ns, out=rounded)
+        values: list[int] = rounded.tolist()
         frac = raw - np.floor(raw)
         for i in np.flatnonzero((np.abs(frac - 0.5) <= _RECHECK) | (raw >= 2.0**62)).tolist():
-            values[i] = round(_exp(float(x[i])))
-        floor, cap = self.floor_ns, self.cap_ns
-        if cap is None:
-            return [v if v >= floor else floor for v in values]
-        return [floor if v < floor else cap if v > cap else v for v in values]
+            value = max(round(_exp(float(x[i]))), self.floor_ns)  # math's rounding, then the clamps
+            values[i] = value if self.cap_ns is None or value <= self.cap_ns else self.cap_ns
+        return values
 
 
 def deskew(samples: Iterable[int], *, method: str = "min", floor_ns: int = 0,
@@ -337,6 +339,27 @@ class LatencyChannel:
             at = max(at, self.last_delivery_ns)
             self.last_delivery_ns = at
         return at
+
+    def take(self, n: int) -> list[int]:
+        """The next ``n`` delays in draw order, as ``n`` calls of ``delivery_time`` would consume them.
+
+        For the replay's trade fast path (``sim.fast_trades``), which computes many delivery
+        times at once; ``give_back`` returns the ones it ends up not using.
+        """
+        taken: list[int] = []
+        while len(taken) < n:
+            delays = self.delays
+            if not delays:
+                taken.append(self.refill())
+                continue
+            k = min(n - len(taken), len(delays))
+            taken += delays[:-k - 1:-1]
+            del delays[-k:]
+        return taken
+
+    def give_back(self, unused: list[int]) -> None:
+        """Return delays taken by ``take`` but not used (in draw order): they are drawn next."""
+        self.delays.extend(reversed(unused))
 
     def refill(self) -> int:
         """The next delay; with ``batch``, draw the ones after it into ``delays`` as well."""

@@ -99,6 +99,19 @@ class MatchingEngine(EngineCore):
         """Price of the last trade seen, or None before the first one."""
         return self._last_px
 
+    def quiet_band(self) -> tuple[int, int, int]:
+        """``(lo, hi, expiry)``: a trade priced strictly between lo and hi at a time before expiry
+        changes nothing in this engine but its last trade price (no order or stop is touched).
+
+        The replay's trade fast path (``sim.fast_trades``) uses it to hand whole runs of trades
+        to the venue at once; ``note_trades`` then records their effect.
+        """
+        return self._lo, self._hi, self._next_expiry
+
+    def note_trades(self, last_price: int) -> None:
+        """Record a run of trades that all fell in ``quiet_band``: only the last price moves."""
+        self._last_px = last_price
+
     @property
     def best_bid(self) -> int | None:
         """The market's best bid (QUOTES/BOOK modes), or None."""

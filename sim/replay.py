@@ -43,10 +43,12 @@ import numpy as np
 from harness.model import BookDelta, Candle, Quote, Trade
 from harness.money import INT64_MAX
 from sim.client_tap import IDLE, ClientTap, TapSet
+from sim.fast_trades import TradeRunner
 from sim.replay_cursor import (
     EVENT_TYPES,
     KIND_OF_TYPE,
     ORDER_COLUMNS,
+    Batch,
     FileCursor,
     Handler,
     ReplayFileError,
@@ -90,6 +92,15 @@ class _Unbounded:
     def __init__(self) -> None:
         self.now_ns = 0
         self.horizon_ns = INT64_MAX
+
+
+class _Window:
+    """Rows [pos, end) of one file's batch, delivered by index so a ``TradeRunner`` can take runs."""
+
+    __slots__ = ("batch", "end", "pos")
+
+    def __init__(self, batch: Batch, pos: int, end: int) -> None:
+        self.batch, self.pos, self.end = batch, pos, end
 
 
 class ReplayFeed:
@@ -136,6 +147,10 @@ class ReplayFeed:
         self._live: list[FileCursor] = list(self._cursors)
         self._run: Iterator[_Event] = iter(())
         self._pending: _Event | None = None
+        self._win: _Window | None = None
+        self.fast = True
+        """Let trade handlers with a ``TradeRunner`` take runs of quiet trades (``sim.fast_trades``);
+        False forces the one-event-at-a-time path (the fast path's tests compare the two)."""
         self._busy = False
         self._taps: TapSet | None = None
         for kind, callback in (("trades", on_trade), ("quotes", on_quote), ("book", on_book),
@@ -215,16 +230,26 @@ class ReplayFeed:
     def peek_ts(self) -> int | None:
         """Time (ns) of the next undelivered event or tap arrival, or None when nothing is left."""
         self._check_not_busy()
-        pending = self._pending
-        while pending is None:
-            pending = next(self._run, None)
-            if pending is None and not self._next_run():
-                break
-        self._pending = pending
+        ts = self._next_key()
         due = IDLE if self._taps is None else self._taps.due_ns
-        if pending is None:
+        if ts is None:
             return None if due == IDLE else due
-        return pending[0] if pending[0] <= due else due
+        return ts if ts <= due else due
+
+    def _next_key(self) -> int | None:
+        """Order key of the next undelivered feed event (not tap arrival), None when none is left."""
+        while True:
+            win = self._win
+            if win is not None:
+                if win.pos < win.end:
+                    return win.batch.keys[win.pos]
+                self._win = None
+            if self._pending is None:
+                self._pending = next(self._run, None)
+            if self._pending is not None:
+                return self._pending[0]
+            if not self._next_run():
+                return None
 
     def deliver(self, vt: VirtualTime) -> None:
         """Deliver events (and hosted taps' arrivals) in time order up to ``vt.horizon_ns``.
@@ -250,6 +275,11 @@ class ReplayFeed:
         """``deliver`` without taps."""
         pending = self._pending
         while True:
+            win = self._win
+            if win is not None:
+                if not self._deliver_window_plain(win, vt):
+                    return
+                self._win = None
             if pending is None:
                 pending = next(self._run, None)
                 if pending is None:
@@ -272,11 +302,34 @@ class ReplayFeed:
                 handler(event)
             pending = None
 
+    @staticmethod
+    def _deliver_window_plain(win: _Window, vt: VirtualTime) -> bool:
+        """A window's rows without taps; True when the window is done, False at the horizon."""
+        batch, end = win.batch, win.end
+        keys, handlers = batch.keys, batch.handlers
+        i = win.pos
+        try:
+            while i < end:
+                ts = keys[i]
+                if ts > vt.horizon_ns:
+                    return False
+                vt.now_ns = ts
+                i += 1
+                handlers[i - 1](next(batch.events))
+            return True
+        finally:
+            win.pos = i
+
     def _deliver_tapped(self, vt: VirtualTime, taps: TapSet) -> None:
         """``deliver`` merged with hosted taps: before each event, flush the arrivals due before it."""
         pending = self._pending
         started = False
         while True:
+            if self._win is not None:
+                if not self._deliver_window(self._win, vt, taps, started):
+                    return
+                started = True
+                self._win = None
             if pending is None:
                 pending = next(self._run, None)
                 if pending is None:
@@ -311,6 +364,41 @@ class ReplayFeed:
             else:
                 pending = None
 
+    def _deliver_window(self, win: _Window, vt: VirtualTime, taps: TapSet, started: bool) -> bool:
+        """Deliver a window's rows like ``_deliver_tapped`` does, handing runs of quiet trades to
+        its ``TradeRunner``; True when the window is done, False when the horizon stopped it."""
+        batch, end = win.batch, win.end
+        runner = self._runner_for(batch)
+        keys, handlers = batch.keys, batch.handlers
+        i = win.pos
+        try:
+            while i < end:
+                ts = keys[i]
+                if ts > taps.due_ns:
+                    taps.flush(vt, ts, started)
+                    started = True
+                    if ts > taps.due_ns or ts > vt.horizon_ns:
+                        return False
+                elif ts > vt.horizon_ns:
+                    return False
+                if runner is not None and vt.now_ns < vt.horizon_ns:
+                    try:
+                        taken = runner.run(batch, i, end, vt)
+                    except BaseException:
+                        i = runner.position
+                        raise
+                    if taken != i:
+                        i = taken
+                        started = True
+                        continue
+                vt.now_ns = ts
+                i += 1
+                handlers[i - 1](next(batch.events))
+                started = True
+            return True
+        finally:
+            win.pos = i
+
     def run_all(self) -> None:
         """Deliver every remaining event, ignoring time (for tools and benchmarks)."""
         self.deliver(_Unbounded())
@@ -323,6 +411,7 @@ class ReplayFeed:
         self._live = []
         self._run = iter(())
         self._pending = None
+        self._win = None
 
     def __enter__(self) -> ReplayFeed:
         return self
@@ -376,12 +465,26 @@ class ReplayFeed:
             cursor, start, end = takes[0]
             batch = cursor.batch
             assert batch is not None
-            keys = batch.keys if start == 0 and end == batch.n else batch.keys[start:end]
             batch.pos = end
+            if batch.arrays is not None and batch.route_codes is None:  # trades of one route
+                self._win = _Window(batch, start, end)
+                self._run = iter(())
+                return True
+            keys = batch.keys if start == 0 and end == batch.n else batch.keys[start:end]
             self._run = zip(keys, batch.events, batch.handler_iter, strict=False)
             return True
         self._run = self._merge(takes)
         return True
+
+    def _runner_for(self, batch: Batch) -> TradeRunner | None:
+        """The ``TradeRunner`` that may take runs of this batch: only for a batch of one route whose
+        handler has one, when that handler's tap is the only one this feed hosts."""
+        if not self.fast or batch.route_codes is not None or not batch.handlers or batch.arrays is None:
+            return None
+        runner = getattr(batch.handlers[0], "fast", None)
+        if not isinstance(runner, TradeRunner) or self._taps is None or self._taps.taps != [runner.tap]:
+            return None
+        return runner
 
     @staticmethod
     def _merge(takes: list[tuple[FileCursor, int, int]]) -> Iterator[_Event]:

@@ -62,6 +62,9 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     for kind, cls in EVENT_TYPES.items()
 }
 
+TRADE_ARRAYS = ("ts_event", "price", "size")
+"""Trade columns a ``Batch`` also keeps as numpy arrays (``Batch.arrays``)."""
+
 ORDER_COLUMNS = ("ts_recv", "ts_event")
 """Timestamp columns the feed can order by."""
 
@@ -124,11 +127,14 @@ class Batch:
     indexed from the start of the batch.
     """
 
-    __slots__ = ("events", "handler_iter", "handlers", "keys", "keys_np", "n", "pos",
+    __slots__ = ("arrays", "events", "handler_iter", "handlers", "keys", "keys_np", "n", "pos",
                  "route_codes", "routes")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
-                 routes: list[tuple[str, str]], route_codes: list[int] | None) -> None:
+                 routes: list[tuple[str, str]], route_codes: list[int] | None, *,
+                 arrays: dict[str, Int64Array] | None = None) -> None:
+        self.arrays = arrays
+        """Numpy columns kept for vectorized consumers (trades: ``ts_event``, ``price``, ``size``)."""
         self.keys = keys
         self.keys_np = keys_np
         self.events = events
@@ -253,7 +259,10 @@ class FileCursor:
 
         keys_np, keys = self._keys(rb, columns)
         events = map(self._make, zip(*(columns[name] for name in self._fields), strict=False))
-        return Batch(keys, keys_np, events, routes, route_codes)
+        arrays = None
+        if self.kind == "trades":  # zero-copy views for the trade fast path (sim.fast_trades)
+            arrays = {name: rb.column(name).to_numpy() for name in TRADE_ARRAYS}
+        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays)
 
     def _keys(self, rb: Any, columns: dict[str, list[Any]]) -> tuple[Int64Array, list[int]]:
         """Order keys of a batch: the order column made monotone (and per message for book)."""

@@ -1,0 +1,311 @@
+"""The replay's trade fast path (``sim.fast_trades``) changes speed, never results.
+
+Every test here runs the same replay twice, once with ``ReplayFeed.fast`` off (one trade at a
+time through the venue, the tap and the client) and once on, and asserts that everything
+observable is identical: what the strategy saw and when (to the nanosecond), its orders and
+fills, the venue's orders, fills, balances and candles, and the latency channel's state. The
+tapes are chosen to stress the seams: timestamp ties, latencies that tie with timers, a market
+maker whose orders sit right at the traded prices (so runs are cut short all the time), and
+files ordered by receive time whose exchange times go backwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.context import ExecutionContext
+from harness.model import Fill, OrderReport, Trade
+from harness.money import SCALE
+from harness.strategy import Strategy
+from sim.adapter import SimAdapter
+from sim.candles import BASE_INTERVAL_NS, CandleBuilder
+from sim.data.schema import TRADES
+from sim.latency import Constant, LatencyChannel, LatencyModel, LatencyProfile, LogNormal
+from sim.matching_types import DepthMode
+from sim.profile import load_profile
+from sim.replay import ReplayFeed
+from sim.runtime import SimRuntime
+from sim.venue import SimVenue
+from strategies.market_maker import PassiveMarketMaker
+
+START = 1_723_075_200_000_000_000
+TICK = SCALE // 100
+
+
+def write_tape(path: Path, ts_event: list[int], ts_recv: list[int], prices: list[int], sizes: list[int]) -> Path:
+    """A canonical Binance BTCUSDT trades file."""
+    n = len(ts_event)
+    table = pa.Table.from_arrays([
+        pa.array(ts_event, pa.int64()), pa.array(ts_recv, pa.int64()),
+        pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), ["binance"]),
+        pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), ["BTCUSDT"]),
+        pa.array(prices, pa.int64()), pa.array(sizes, pa.int64()),
+        pa.array([1 if i % 3 else -1 for i in range(n)], pa.int8()),
+        pa.array([str(i) for i in range(n)])], schema=TRADES)
+    pq.write_table(table, path, row_group_size=max(1, n // 3))  # several batches
+    return path
+
+
+def random_tape(path: Path, seed: int, n: int, *, max_gap_ns: int, recv_jitter_ns: int = 0) -> Path:
+    """A random walk of ``n`` trades with gaps up to ``max_gap_ns`` (0 gaps give ties)."""
+    rng = random.Random(seed)
+    ts, price = START, 60_000 * SCALE
+    ts_event, ts_recv, prices, sizes = [], [], [], []
+    for _ in range(n):
+        ts += rng.choice((0, 0, 1, rng.randrange(max_gap_ns + 1)))
+        price += rng.choice((-1, 0, 1)) * TICK
+        ts_event.append(ts)
+        ts_recv.append(ts + 1_000_000 + rng.randrange(recv_jitter_ns + 1))
+        prices.append(price)
+        sizes.append(rng.randrange(1, 20_000) * (SCALE // 1_000_000))
+    if recv_jitter_ns:  # a recorder's arrival order: exchange times may then go backwards
+        order = sorted(range(n), key=lambda i: ts_recv[i])
+        ts_event, ts_recv = [ts_event[i] for i in order], [ts_recv[i] for i in order]
+        prices, sizes = [prices[i] for i in order], [sizes[i] for i in order]
+    return write_tape(path, ts_event, ts_recv, prices, sizes)
+
+
+class Recording(PassiveMarketMaker):
+    """The market maker (quoting on trades), logging what it sees and when."""
+
+    def on_start(self, ctx: Any) -> None:
+        """Start logging."""
+        super().on_start(ctx)
+        self.log: list[tuple[Any, ...]] = []
+
+    def on_trade(self, trade: Trade) -> None:
+        """Log the trade with the virtual time it arrived at."""
+        self.log.append(("trade", self.ctx.clock.now_ns(), trade))
+        super().on_trade(trade)
+
+    def on_order_update(self, report: OrderReport) -> None:
+        """Log the report."""
+        self.log.append(("order", self.ctx.clock.now_ns(), report.client_order_id, report.status.value,
+                         report.filled_quantity))
+        super().on_order_update(report)
+
+    def on_fill(self, fill: Fill) -> None:
+        """Log the fill."""
+        self.log.append(("fill", self.ctx.clock.now_ns(), fill.client_order_id, fill.price, fill.quantity))
+
+
+class Watching(Strategy):
+    """Only watches trades (every run is quiet: nothing rests at the venue)."""
+
+    def on_start(self, ctx: Any) -> None:
+        """Start logging."""
+        super().on_start(ctx)
+        self.log: list[tuple[Any, ...]] = []
+
+    def on_trade(self, trade: Trade) -> None:
+        """Log the trade with the virtual time it arrived at."""
+        self.log.append(("trade", self.ctx.clock.now_ns(), trade))
+
+
+def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel | None, order_by: str,
+           seed: int = 3, poll_ns: int = SCALE, request_ns: tuple[int, int] = (300_000, 200_000)) -> dict[str, Any]:
+    """Run ``strategy`` over ``path`` against a simulated Binance; return everything observable."""
+    profile = load_profile("binance")
+    if market is not None:
+        profile = dataclasses.replace(profile, latency=LatencyProfile(
+            Constant(request_ns[0]), Constant(request_ns[1]), market))
+    feed = ReplayFeed([path], order_by=order_by)
+    feed.fast = fast
+    first = feed.peek_ts()
+    assert first is not None
+    balances = {"USDT": Decimal(100_000), "BTC": Decimal(1)}
+    with SimRuntime(seed=seed, start_ns=first - SCALE) as runtime:
+        runtime.add_source(feed)
+        venue = SimVenue(profile, balances=balances, rng=runtime.rng.child("venue.binance"),
+                         now=runtime.now_ns, depth=DepthMode.TRADES, name="binance")
+        adapter = SimAdapter(venue, runtime)
+        adapter.attach_feed(feed)
+        context = ExecutionContext({"binance": adapter}, runtime.clock, runtime.rng.stream("strategy"))
+
+        async def main() -> None:
+            await context.start(strategy, {"binance": ["BTCUSDT"]})
+            while feed.peek_ts() is not None:
+                await runtime.clock.sleep_ns(poll_ns)
+            await runtime.clock.sleep_ns(SCALE)
+            await context.stop()
+
+        runtime.run(main())
+        feed.close()
+        end = runtime.now_ns()
+    channel = adapter._market_channel
+    return {
+        "log": getattr(strategy, "log", None),
+        "venue_orders": [(o.request.client_order_id, o.status, o.filled) for o in venue.orders.values()],
+        "venue_fills": list(venue.fills),
+        "balances": venue.balances(),
+        "candles": adapter.candles.candles("BTCUSDT", BASE_INTERVAL_NS, 10_000, end),
+        "last_price": venue.engines["BTCUSDT"].last_trade_price,
+        "channel": (channel.last_delivery_ns, list(channel.delays), channel.rng.getstate()),
+        "end": end,
+    }
+
+
+def assert_same_both_ways(path: Path, make: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run with the fast path off and on; every observable must match."""
+    slow = replay(path, make(), fast=False, **kwargs)
+    quick = replay(path, make(), fast=True, **kwargs)
+    assert slow["log"], "the strategy saw nothing: the test would prove nothing"
+    for key, value in slow.items():
+        assert quick[key] == value, f"fast path changed {key}"
+    return slow
+
+
+MM = {"quote_on": "trade", "size": "0.001", "max_position": "0.01", "requote_ticks": "1",
+      "min_requote_ms": "20", "offset_ticks": "1"}
+
+
+@pytest.mark.parametrize("market", [None, Constant(0), Constant(1_000_000), LogNormal(2_000_000, 0.8)],
+                         ids=["profile", "zero", "constant", "lognormal"])
+def test_market_maker_replay_is_identical_with_the_fast_path(tmp_path: Path, market: LatencyModel | None) -> None:
+    path = random_tape(tmp_path / "t.parquet", seed=11, n=4_000, max_gap_ns=6_000_000)
+    result = assert_same_both_ways(path, lambda: Recording(**MM), market=market, order_by="ts_event")
+    assert result["venue_fills"], "the market maker never filled: runs were never cut by a fill"
+
+
+@pytest.mark.parametrize("order_by", ["ts_event", "ts_recv"])
+def test_watcher_replay_is_identical_with_the_fast_path(tmp_path: Path, order_by: str) -> None:
+    path = random_tape(tmp_path / "t.parquet", seed=5, n=3_000, max_gap_ns=3_000_000, recv_jitter_ns=2_000_000)
+    assert_same_both_ways(path, Watching, market=LogNormal(1_500_000, 1.0), order_by=order_by)
+
+
+def test_latency_that_ties_with_timers_keeps_the_general_order(tmp_path: Path) -> None:
+    """Trades on whole milliseconds, constant latencies in whole milliseconds, a 1 ms poll timer:
+    trade arrivals tie with venue events, order reports and timers all the time, and the tie
+    rules decide which the strategy sees first."""
+    n = 6_000
+    ts = [START + (i // 20) * 1_000_000 for i in range(n)]  # runs of 20 trades per ms
+    prices = [60_000 * SCALE + ((i * 7) % 5 - 2) * TICK for i in range(n)]
+    path = write_tape(tmp_path / "t.parquet", ts, ts, prices, [1_000_000] * n)
+    result = assert_same_both_ways(path, lambda: Recording(**MM), market=Constant(2_000_000), order_by="ts_event",
+                                   poll_ns=1_000_000, request_ns=(1_000_000, 1_000_000))
+    times = [entry[1] for entry in result["log"] if entry[0] == "order"]
+    assert set(times) & {entry[1] for entry in result["log"] if entry[0] == "trade"}, "no tie was exercised"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), gap=st.sampled_from([0, 1, 500_000, 5_000_000]),
+       median=st.sampled_from([1, 800_000, 4_000_000]), poll=st.sampled_from([SCALE // 1_000, SCALE // 7, SCALE]))
+def test_property_fast_path_never_changes_a_replay(tmp_path: Path, seed: int, gap: int, median: int,
+                                                   poll: int) -> None:
+    path = random_tape(tmp_path / f"t{seed}.parquet", seed=seed, n=600, max_gap_ns=gap)
+    assert_same_both_ways(path, lambda: Recording(**MM), market=LogNormal(median, 0.7), order_by="ts_event",
+                          poll_ns=poll, seed=seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5 * BASE_INTERVAL_NS), st.integers(1, 1_000), st.integers(1, 50)),
+                min_size=1, max_size=80),
+       st.integers(0, 3 * BASE_INTERVAL_NS), st.booleans())
+def test_candles_add_many_matches_add(rows: list[tuple[int, int, int]], first_ts: int, ordered: bool) -> None:
+    if ordered:
+        rows = sorted(rows)
+    one = CandleBuilder("binance")
+    many = CandleBuilder("binance")
+    one.add(Trade(first_ts, first_ts, "binance", "X", 500, 1, 1, "0"))
+    many.add(Trade(first_ts, first_ts, "binance", "X", 500, 1, 1, "0"))
+    for ts, price, size in rows:
+        one.add(Trade(ts, ts, "binance", "X", price, size, 1, "0"))
+    ts_a, price_a, size_a = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
+    many.add_many("X", ts_a, price_a, size_a)
+    horizon = 10 * BASE_INTERVAL_NS
+    assert many.candles("X", BASE_INTERVAL_NS, 1_000, horizon) == one.candles("X", BASE_INTERVAL_NS, 1_000, horizon)
+
+
+@given(st.integers(1, 40), st.integers(0, 40), st.integers(1, 9))
+def test_latency_take_then_give_back_draws_the_same_delays(take: int, keep: int, batch: int) -> None:
+    model = LogNormal(1_000_000, 0.5)
+    reference = LatencyChannel(model, random.Random(4), fifo=False, batch=batch)
+    expected = [reference.delivery_time(0) for _ in range(80)]
+    channel = LatencyChannel(model, random.Random(4), fifo=False, batch=batch)
+    taken = channel.take(take)
+    keep = min(keep, take)
+    channel.give_back(taken[keep:])
+    assert taken[:keep] + [channel.delivery_time(0) for _ in range(80 - keep)] == expected
+
+
+def tapped_feed(path: Path, runtime: SimRuntime, log: list[tuple[Any, ...]], latency_ns: int,
+                react: Any = None) -> ReplayFeed:
+    """A feed whose trades reach a ``log`` through a tap with constant latency, wired as
+    ``SimAdapter.attach_feed`` does (a handler that pushes into the tap and carries a runner)."""
+    from sim.client_tap import ClientTap
+    from sim.fast_trades import TradeRunner
+
+    feed = ReplayFeed([path], order_by="ts_event")
+    channel = LatencyChannel(Constant(latency_ns), random.Random(1), batch=64)
+    tap = ClientTap(channel, runtime.vt)
+
+    def client(trade: Trade) -> None:
+        log.append(("client", runtime.now_ns(), trade.trade_id))
+        if react is not None:
+            react(trade)
+
+    def deliver(trade: Trade) -> None:
+        client(trade)
+
+    def venue(trade: Trade) -> None:
+        log.append(("venue", runtime.now_ns(), trade.trade_id))
+        tap.push(trade, deliver)
+
+    venue.fast = TradeRunner(tap, {}, CandleBuilder("binance"), {"BTCUSDT": [client]}, deliver)  # type: ignore[attr-defined]
+    feed.subscribe_trades(venue)
+    feed.add_tap(tap)
+    runtime.add_source(feed)
+    return feed
+
+
+def feed_order(path: Path, *, fast: bool, latency_ns: int, timers: list[int],
+               react_every: int = 0) -> list[tuple[Any, ...]]:
+    """The order in which venue events (unless the fast path skips them), client deliveries and
+    timers happen; with ``react_every`` every k-th delivery schedules something for right now."""
+    log: list[tuple[Any, ...]] = []
+    with SimRuntime(seed=1, start_ns=START - SCALE) as runtime:
+        count = [0]
+
+        def react(trade: Trade) -> None:
+            count[0] += 1
+            if react_every and count[0] % react_every == 0:
+                runtime.clock.call_later(0, lambda: log.append(("ready", runtime.now_ns())))
+
+        feed = tapped_feed(path, runtime, log, latency_ns, react)
+        feed.fast = fast
+        for when in timers:
+            runtime.clock.call_at(when, lambda when=when: log.append(("timer", when)))
+
+        async def main() -> None:
+            while feed.peek_ts() is not None:
+                await runtime.clock.sleep_ns(SCALE)
+
+        runtime.run(main())
+    return [entry for entry in log if entry[0] != "venue"]  # the fast path defers what the venue does
+
+
+def test_tie_rules_at_the_horizon_match_the_general_path(tmp_path: Path) -> None:
+    """Timers at exactly the time of venue events and of client arrivals, and callbacks that make
+    something ready at the very nanosecond of further arrivals: the fast path keeps the general
+    path's order of all of them."""
+    n = 400
+    ts = [START + (i // 40) * 1_000_000 for i in range(n)]  # 40 trades per ms
+    path = write_tape(tmp_path / "t.parquet", ts, ts, [60_000 * SCALE] * n, [1_000] * n)
+    timers = [START + k * 1_000_000 for k in range(2, 9)]  # on the ms, where venue events and arrivals tie
+    for react_every in (0, 7):
+        slow = feed_order(path, fast=False, latency_ns=2_000_000, timers=timers, react_every=react_every)
+        quick = feed_order(path, fast=True, latency_ns=2_000_000, timers=timers, react_every=react_every)
+        assert quick == slow
+        tied = {entry[1] for entry in slow if entry[0] == "client"} & set(timers)
+        assert tied, "no arrival tied with a timer: the test would prove nothing"
