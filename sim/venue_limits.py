@@ -233,6 +233,9 @@ class VenueRateLimiter:
     def __init__(self, config: RateLimitConfig) -> None:
         self.config = config
         self._counters = [_Counter(rule) for rule in config.rules]
+        # the counters a request counts against, by whether it places an order (fixed per rule)
+        self._applicable: dict[bool, tuple[_Counter, ...]] = {
+            flag: tuple(c for c in self._counters if self._applies(c.rule, flag)) for flag in (False, True)}
         self._limited_until_ns = -1
         self._strikes = 0
         self._banned_until_ns = -1
@@ -268,7 +271,7 @@ class VenueRateLimiter:
         if now_ns < self._banned_until_ns:
             return self._ban_decision(now_ns)
 
-        applicable = [c for c in self._counters if self._applies(c.rule, is_order)]
+        applicable = self._applicable[bool(is_order)]
         for counter in applicable:
             cost = self._cost(counter.rule, cost_weight)
             if counter.fits(now_ns, cost):
