@@ -75,6 +75,17 @@ _exp = math.exp
 _RECHECK = 1e-9
 
 
+_BITS: list[np.random.MT19937] = []
+
+
+def _shared_bits() -> np.random.MT19937:
+    """One numpy Mersenne Twister for every ``_Twister``: its whole state is overwritten on each use,
+    and making a fresh one asks the OS for entropy (up to milliseconds) only to be thrown away."""
+    if not _BITS:
+        _BITS.append(np.random.MT19937(0))
+    return _BITS[0]
+
+
 class _Twister:
     """A numpy view of a ``random.Random``: same Mersenne Twister state, copied in and back out."""
 
@@ -83,7 +94,7 @@ class _Twister:
     def __init__(self, rng: random.Random) -> None:
         version, internal, gauss = rng.getstate()
         self.rng, self.version, self.gauss = rng, version, gauss
-        self.bits = np.random.MT19937()
+        self.bits = _shared_bits()
         self.bits.state = {"bit_generator": "MT19937",
                            "state": {"key": np.array(internal[:-1], dtype=np.uint32), "pos": internal[-1]}}
 
