@@ -15,7 +15,7 @@ from harness.alerts import AlertSink
 from harness.clock import Clock
 from harness.contract import ExchangeAdapter, OrderNotFoundError, VenueError
 from harness.model import Fill, OrderReport, PositionReport
-from harness.orders import OrderManager
+from harness.orders import ManagedOrder, OrderManager
 from harness.positions import PositionBook, PositionHistoryRecord
 from harness.reconcile import (
     Discrepancy,
@@ -79,7 +79,15 @@ class VenueReconciler:
         for fill in missing_fills:
             if not self.orders.on_fill(fill) and apply_missing_fills(self.positions, [fill]):
                 self.note_fill(fill)  # not one of our orders: the book took it directly
-        ours = self.orders.list(venue=venue)
+        # our side: every working order, plus finished ones the venue still lists (a finished
+        # order can only disagree by being listed; absent from the list is what we expect of it)
+        ours = self.orders.list(venue=venue, open_only=True)
+        finished: dict[str, ManagedOrder] = {}
+        for report in state.open_orders:
+            order = self.orders.by_client_id(report.client_order_id)
+            if order is not None and order.venue == venue and order.is_terminal:
+                finished[order.client_order_id] = order
+        ours.extend(finished.values())
         fresh = [r for r in state.open_orders if not self._stale(r)]
         stale = {r.client_order_id for r in state.open_orders} - {r.client_order_id for r in fresh}
         result = reconcile_orders([o for o in ours if o.client_order_id not in stale], fresh, venue=venue)
