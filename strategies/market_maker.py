@@ -12,8 +12,8 @@ Parameters (strings, from the command line or a scenario):
   ``offset_ticks`` (``1``) either side of the last trade, for trades-only data
 
 It joins the best bid and best ask with post-only limit orders, so every fill it gets is a
-maker fill that had to wait its turn in the queue. Market-data callbacks do a few integer
-comparisons and return; orders are only touched when the touch has moved far enough.
+maker fill that had to wait its turn in the queue. Market-data callbacks compare the price with
+a precomputed calm band and return; orders are only touched when the touch has moved far enough.
 """
 
 from __future__ import annotations
@@ -52,18 +52,40 @@ class PassiveMarketMaker(Strategy):
         self.ask_px = 0
         self.quotes_seen = 0
         self.trades_seen = 0
+        self._calm()
 
     def on_trade(self, trade: Trade) -> None:
         """Count trades; with ``quote_on=trade``, quote around the last trade price."""
         self.trades_seen += 1
-        if self.quote_on_trades:
+        if self.quote_on_trades and not self.calm_trade_lo <= trade.price < self.calm_trade_hi:
             self._follow(trade.price - self.offset, trade.price + self.offset)
 
     def on_quote(self, quote: Quote) -> None:
         """Follow the best bid/offer (unless quoting on trades)."""
         self.quotes_seen += 1
-        if not self.quote_on_trades:
+        if not self.quote_on_trades and not (self.calm_bid_lo <= quote.bid_price < self.calm_bid_hi
+                                             and self.calm_ask_lo <= quote.ask_price < self.calm_ask_hi):
             self._follow(quote.bid_price, quote.ask_price)
+
+    def _calm(self) -> None:
+        """Recompute the calm bands: reference prices for which ``_follow`` would move neither quote.
+
+        A side stays put while its rounded reference is within ``requote_ticks - 1`` ticks of our
+        order's price; solved for the unrounded reference that is one half-open interval per side
+        (empty without an order). Market data inside the bands returns after one comparison.
+        """
+        tick, k = self.tick, self.requote_distance // self.tick
+        if self.bid_id is None:
+            self.calm_bid_lo, self.calm_bid_hi = 1, 0
+        else:  # floor_tick(bid) within (k - 1) ticks of bid_px
+            self.calm_bid_lo, self.calm_bid_hi = self.bid_px - (k - 1) * tick, self.bid_px + k * tick
+        if self.ask_id is None:
+            self.calm_ask_lo, self.calm_ask_hi = 1, 0
+        else:  # ceil_tick(ask) within (k - 1) ticks of ask_px
+            self.calm_ask_lo, self.calm_ask_hi = self.ask_px - k * tick + 1, self.ask_px + (k - 1) * tick + 1
+        # quoting on trades, the references are trade price -/+ offset
+        self.calm_trade_lo = max(self.calm_bid_lo + self.offset, self.calm_ask_lo - self.offset)
+        self.calm_trade_hi = min(self.calm_bid_hi + self.offset, self.calm_ask_hi - self.offset)
 
     def _follow(self, bid: int, ask: int) -> None:
         """Requote a side when the reference moved at least ``requote_ticks`` away from our order.
@@ -107,11 +129,14 @@ class PassiveMarketMaker(Strategy):
             self.bid_id, self.bid_px = new_id, price if new_id else 0
         else:
             self.ask_id, self.ask_px = new_id, price if new_id else 0
+        self._calm()
 
     def on_order_update(self, report: OrderReport) -> None:
         """Forget a quote once it is no longer working, so the next quote replaces it."""
         if report.status.is_terminal:
             if report.client_order_id == self.bid_id:
                 self.bid_id, self.bid_px = None, 0
+                self._calm()
             elif report.client_order_id == self.ask_id:
                 self.ask_id, self.ask_px = None, 0
+                self._calm()
