@@ -132,6 +132,7 @@ class TradeRunner:
         callback: Callable[[Trade], object] = subs[0] if len(subs) == 1 else self._deliver
         next_trade = batch.events.__next__  # pulled only once due, so no trade is pulled early
         held = False  # the loop stopped at a delivery that is not due yet
+        failed = True  # until the loop ends normally: a callback may raise
         try:
             if self.tap.queue and not self._drain(next_venue, vt):
                 pending = iter(())  # what is still in flight goes first: the run waits behind it
@@ -142,9 +143,12 @@ class TradeRunner:
                     break
                 vt.now_ns = at
                 callback(next_trade())
+            failed = False
         finally:
+            # the venue has seen the run's rows up to the horizon, or up to a callback that raised
+            reached = vt.now_ns if failed else vt.horizon_ns
             delivered = start + len(due) - length_hint(pending) - held
-            processed = max(delivered, bisect_right(batch.keys, vt.horizon_ns, start, stop))
+            processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
             self._in_flight(batch, arrivals[delivered - start:processed - start], processed - delivered)
             channel.give_back(delays[processed - start:])
             if processed > start:
