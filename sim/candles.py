@@ -25,19 +25,24 @@ BASE_INTERVAL_NS = 60_000_000_000
 Int64Array = npt.NDArray[np.int64]
 
 _VECTOR_MIN = 16
-"""Below this many trades ``add_many`` loops: numpy's fixed cost would exceed the per-trade work."""
+"""Below this many trades a fold loops: numpy's fixed cost would exceed the per-trade work."""
+
+_PENDING_ROWS = 262_144
+"""Rows ``add_many`` may keep unfolded (views into the feed's batches) before it folds them."""
 
 
 class CandleBuilder:
     """Per-symbol one-minute bars from trades; ``candles`` aggregates them to larger intervals."""
 
-    __slots__ = ("_bars", "_current", "_max_bars", "venue")
+    __slots__ = ("_bars", "_current", "_max_bars", "_pending", "_pending_rows", "venue")
 
     def __init__(self, venue: str, *, max_bars: int = 10_080) -> None:
         self.venue = venue
         self._max_bars = max_bars  # a week of minutes
         self._bars: dict[str, deque[list[int]]] = {}  # [open_ts, open, high, low, close, volume, end_ts]
         self._current: dict[str, list[int]] = {}  # the open bar per symbol (the hot path touches only it)
+        self._pending: dict[str, list[tuple[Int64Array, Int64Array, Int64Array]]] = {}  # runs not yet folded
+        self._pending_rows = 0
 
     def add(self, trade: Trade) -> None:
         """Fold one public trade into its minute bar."""
@@ -46,9 +51,29 @@ class CandleBuilder:
     def add_many(self, symbol: str, ts: Int64Array, price: Int64Array, size: Int64Array) -> None:
         """Fold a run of trades of one symbol (numpy columns) into bars, as ``add`` on each would.
 
-        For the replay's trade fast path: one numpy reduction per minute touched instead of a
-        Python call per trade. A run whose times go backwards takes the per-trade path.
+        For the replay's trade fast path. Runs are kept as they come and folded together, one
+        numpy reduction per minute touched, when anything reads or adds to this symbol's bars
+        or enough rows are waiting; so a replay that nobody asks for candles pays little.
         """
+        if not len(ts):
+            return
+        pending = self._pending.setdefault(symbol, [])
+        pending.append((ts, price, size))
+        self._pending_rows += len(ts)
+        if self._pending_rows >= _PENDING_ROWS:
+            for name in list(self._pending):
+                self._fold(name)
+
+    def _fold(self, symbol: str) -> None:
+        """Fold the runs ``add_many`` kept for ``symbol`` into its bars."""
+        runs = self._pending.pop(symbol, None)
+        if not runs:
+            return
+        if len(runs) == 1:
+            ts, price, size = runs[0]
+        else:
+            ts, price, size = (np.concatenate(column) for column in zip(*runs, strict=True))
+        self._pending_rows -= len(ts)
         n = len(ts)
         if n < _VECTOR_MIN or bool(np.any(ts[1:] < ts[:-1])):
             for t, p, q in zip(ts.tolist(), price.tolist(), size.tolist(), strict=True):
@@ -83,6 +108,8 @@ class CandleBuilder:
 
     def add_values(self, symbol: str, ts: int, price: int, size: int) -> None:
         """Fold one public trade, given by its fields, into its minute bar."""
+        if self._pending and symbol in self._pending:
+            self._fold(symbol)
         bar = self._current.get(symbol)
         if bar is not None and bar[0] <= ts < bar[6]:
             if price > bar[2]:
@@ -109,6 +136,7 @@ class CandleBuilder:
                                       f"{interval_ns} ns", venue=self.venue)
         if limit <= 0:
             raise InvalidRequestError(f"candle limit must be positive, got {limit}", venue=self.venue)
+        self._fold(symbol)
         merged: list[Candle] = []
         for start, open_, high, low, close, volume, _ in self._bars.get(symbol, ()):
             if start > now_ns:
