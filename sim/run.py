@@ -40,6 +40,8 @@ from sim.runtime import SimRuntime
 from sim.venue import SimVenue
 
 NS = 1_000_000_000
+POLL_NS = 10 * NS
+"""Longest sleep of a replay's main task while data remains (see ``poll_step``)."""
 DEFAULT_BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10)}
 
 
@@ -155,7 +157,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             await context.start(strat)
             shown = 0
             while feed.peek_ts() is not None:
-                await runtime.clock.sleep_ns(NS)
+                await runtime.clock.sleep_ns(poll_step(runtime.now_ns(), end_ns))
                 done = (runtime.now_ns() - start_ns) // NS
                 if done > shown:
                     bar.update(done - shown)
@@ -182,6 +184,16 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     recorder.write(run_dir, manifest)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
     return RunResult(run_dir, manifest, recorder, final)
+
+
+def poll_step(now_ns: int, end_ns: int) -> int:
+    """How long a replay's main task sleeps before checking again whether the data is done.
+
+    Every wake-up is a calendar item that cuts the replay's batches short, so before the last
+    recorded event it sleeps up to ``POLL_NS`` (never past that event); after it, a second at a
+    time, so the run ends within a second of the data's last delivery.
+    """
+    return min(POLL_NS, end_ns - now_ns) if now_ns < end_ns else NS
 
 
 def symbol_map_between(data_venue: str | None, profile: VenueProfile) -> dict[str, str]:
