@@ -24,7 +24,7 @@ BASE_INTERVAL_NS = 60_000_000_000
 
 Int64Array = npt.NDArray[np.int64]
 
-_VECTOR_MIN = 16
+_VECTOR_MIN = 96
 """Below this many trades a fold loops: numpy's fixed cost would exceed the per-trade work."""
 
 _PENDING_ROWS = 262_144

@@ -46,6 +46,8 @@ class PassiveMarketMaker(Strategy):
         self.offset = int(self.params.get("offset_ticks", "1")) * self.tick
         self.bid_at = -(2**62)  # virtual time of the last bid / ask replacement
         self.ask_at = -(2**62)
+        self._wake_ns = -(2**62)  # before this time neither side may be replaced (min_requote_ms)
+        self._now = ctx.clock.now_ns
         self.bid_id: str | None = None
         self.ask_id: str | None = None
         self.bid_px = 0  # fixed-point price of our working bid (0 = none)
@@ -91,9 +93,12 @@ class PassiveMarketMaker(Strategy):
         """Requote a side when the reference moved at least ``requote_ticks`` away from our order.
 
         Prices are rounded away from the touch onto this venue's tick (the data may come from a
-        venue with a finer tick), so a quote never crosses. Called on every market event, so the
-        common case (nothing to do) is a few integer comparisons.
+        venue with a finer tick), so a quote never crosses. Called on market data outside the
+        calm bands; while both sides wait out ``min_requote_ms`` it returns at once.
         """
+        now = self._now()
+        if now < self._wake_ns:  # neither side may be replaced yet
+            return
         tick = self.tick
         bid -= bid % tick
         ask += -ask % tick
@@ -104,13 +109,13 @@ class PassiveMarketMaker(Strategy):
         move_ask = self.ask_id is None or abs(ask - self.ask_px) >= distance
         if not (move_bid or move_ask):
             return
-        now = self.ctx.clock.now_ns()
         if move_bid and now - self.bid_at >= self.min_requote_ns:
             self.bid_at = now
             self._quote(Side.BUY, bid)
         if move_ask and now - self.ask_at >= self.min_requote_ns:
             self.ask_at = now
             self._quote(Side.SELL, ask)
+        self._wake_ns = min(self.bid_at, self.ask_at) + self.min_requote_ns
 
     def _quote(self, side: Side, price: int) -> None:
         """Replace our quote on ``side`` with a post-only order at ``price`` (within the position limit)."""
