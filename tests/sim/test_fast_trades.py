@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.context import ExecutionContext
-from harness.model import Fill, OrderReport, Trade
+from harness.model import Fill, OrderReport, OrderType, Side, TimeInForce, Trade
 from harness.money import SCALE
 from harness.strategy import Strategy
 from sim.adapter import SimAdapter
@@ -114,9 +114,15 @@ class Watching(Strategy):
 
 
 def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel | None, order_by: str,
-           seed: int = 3, poll_ns: int = SCALE, request_ns: tuple[int, int] = (300_000, 200_000)) -> dict[str, Any]:
-    """Run ``strategy`` over ``path`` against a simulated Binance; return everything observable."""
+           seed: int = 3, poll_ns: int = SCALE, request_ns: tuple[int, int] = (300_000, 200_000),
+           gtd: bool = False) -> dict[str, Any]:
+    """Run ``strategy`` over ``path`` against a simulated Binance (``gtd``: one that also takes
+    GTD orders); return everything observable."""
     profile = load_profile("binance")
+    if gtd:
+        capabilities = dataclasses.replace(profile.capabilities,
+                                           time_in_force=profile.capabilities.time_in_force | {TimeInForce.GTD})
+        profile = dataclasses.replace(profile, capabilities=capabilities)
     if market is not None:
         profile = dataclasses.replace(profile, latency=LatencyProfile(
             Constant(request_ns[0]), Constant(request_ns[1]), market))
@@ -147,6 +153,7 @@ def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel |
     return {
         "log": getattr(strategy, "log", None),
         "venue_orders": [(o.request.client_order_id, o.status, o.filled) for o in venue.orders.values()],
+        "venue_kinds": [(str(o.request.order_type), o.status) for o in venue.orders.values()],
         "venue_fills": list(venue.fills),
         "balances": venue.balances(),
         "candles": adapter.candles.candles("BTCUSDT", BASE_INTERVAL_NS, 10_000, end),
@@ -182,6 +189,36 @@ def test_market_maker_replay_is_identical_with_the_fast_path(tmp_path: Path, mar
 def test_watcher_replay_is_identical_with_the_fast_path(tmp_path: Path, order_by: str) -> None:
     path = random_tape(tmp_path / "t.parquet", seed=5, n=3_000, max_gap_ns=3_000_000, recv_jitter_ns=2_000_000)
     assert_same_both_ways(path, Watching, market=LogNormal(1_500_000, 1.0), order_by=order_by)
+
+
+class StopsAndDeadlines(Recording):
+    """A slow market maker plus, every 150th trade, a stop-market sell under the price, a
+    stop-limit buy over it and a GTD bid that expires 30 ms later: the quiet band's stop and
+    deadline edges (within the client's order rate limit)."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """Quote, and now and then add the conditional and expiring orders."""
+        super().on_trade(trade)
+        if self.trades_seen % 150:
+            return
+        price = trade.price
+        ctx, venue, symbol, size = self.ctx, self.venue, self.symbol, self.size
+        now = ctx.clock.now_ns()
+        ctx.submit(venue, symbol, Side.SELL, size, order_type=OrderType.STOP_MARKET,
+                   stop_price=Decimal(price - 3 * TICK) / SCALE)
+        ctx.submit(venue, symbol, Side.BUY, size, order_type=OrderType.STOP_LIMIT,
+                   stop_price=Decimal(price + 2 * TICK) / SCALE, price=Decimal(price + 4 * TICK) / SCALE)
+        ctx.submit(venue, symbol, Side.BUY, size, price=Decimal(price - 4 * TICK) / SCALE,
+                   time_in_force=TimeInForce.GTD, expire_at_ns=now + 30_000_000)
+
+
+def test_stops_and_deadlines_replay_is_identical_with_the_fast_path(tmp_path: Path) -> None:
+    path = random_tape(tmp_path / "t.parquet", seed=21, n=8_000, max_gap_ns=8_000_000)
+    params = dict(MM, max_position="1", min_requote_ms="3000")
+    result = assert_same_both_ways(path, lambda: StopsAndDeadlines(**params), market=LogNormal(1_000_000, 0.6),
+                                   order_by="ts_event", gtd=True)
+    kinds = {(order_type, str(status)) for order_type, status in result["venue_kinds"]}
+    assert {("STOP_MARKET", "FILLED"), ("STOP_LIMIT", "FILLED"), ("LIMIT", "EXPIRED")} <= kinds, kinds
 
 
 def test_latency_that_ties_with_timers_keeps_the_general_order(tmp_path: Path) -> None:
