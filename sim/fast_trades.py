@@ -54,7 +54,7 @@ MIN_RUN: Final = 8
 exceed what it saves."""
 
 SCAN_ROWS: Final = 1_024
-"""Rows classified per numpy scan (a scan stops early at the first trade the engine must see)."""
+"""Rows classified per numpy scan; the rows the engine must see are remembered until its band changes."""
 
 _I64_MIN: Final = -(2**63)
 _I64_MAX: Final = 2**63 - 1
