@@ -149,11 +149,13 @@ class SimAdapter:
                 push(delta, deliver_book)
 
         handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book)
+        rename = None
         if name != venue.name or symbol_map:
-            handlers = tuple(_renamed(h, venue.name, symbol_map or {}) for h in handlers)
-        else:  # runs of trades that touch no order may skip the per-trade path (sim.fast_trades)
-            on_trade.fast = TradeRunner(  # type: ignore[attr-defined]
-                tap, venue.engines, self.candles, trade_subs, deliver_trade)
+            rename = (venue.name, dict(symbol_map or {}))
+            handlers = tuple(_renamed(h, *rename) for h in handlers)
+        # runs of trades that touch no order may skip the per-trade path (sim.fast_trades)
+        handlers[0].fast = TradeRunner(  # type: ignore[attr-defined]
+            tap, venue.engines, self.candles, trade_subs, deliver_trade, rename=rename)
         feed.subscribe_trades(handlers[0], venue=name)
         feed.subscribe_quotes(handlers[1], venue=name)
         feed.subscribe_book(handlers[2], venue=name)

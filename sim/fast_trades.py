@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from itertools import islice, repeat
 from operator import length_hint
 from typing import Final, NamedTuple
@@ -67,16 +68,19 @@ class TradeRunner:
     offers it every row of a window of that route (``ReplayFeed._deliver_window``). ``engines``
     are the venue's matching engines by symbol, ``trade_subs`` the adapter's client
     subscriptions and ``deliver`` its general delivery callback (used for trades still in flight
-    when a run stops).
+    when a run stops). ``rename`` (venue, symbol map) is set when the venue is driven by another
+    venue's recording: trades then reach the venue and the client under the venue's own names.
     """
 
-    __slots__ = ("_band", "_batch", "_candles", "_deliver", "_engines", "_loud", "_scan_end", "_scan_from",
-                 "_subs", "position", "tap")
+    __slots__ = ("_band", "_batch", "_candles", "_deliver", "_engines", "_loud", "_rename", "_scan_end",
+                 "_scan_from", "_subs", "position", "tap")
 
     def __init__(self, tap: ClientTap, engines: Mapping[str, MatchingEngine], candles: CandleBuilder,
                  trade_subs: Mapping[str, list[TradeCallback]],
-                 deliver: Callable[[Trade], None]) -> None:
+                 deliver: Callable[[Trade], None], *,
+                 rename: tuple[str, Mapping[str, str]] | None = None) -> None:
         self.tap = tap
+        self._rename = rename
         self._engines = engines
         self._candles = candles
         self._subs = trade_subs
@@ -100,12 +104,17 @@ class TradeRunner:
         """
         self.position = start
         symbol = batch.routes[0][1]
+        trades: Iterator[Trade] = batch.events
+        if self._rename is not None:
+            venue, symbols = self._rename
+            symbol = symbols.get(symbol, symbol)
+            trades = map(partial(_as_venue, venue, symbol), trades)
         engine = self._engines.get(symbol)
         quiet_end = self._quiet_until(batch, start, end, engine)
         stop = bisect_right(batch.keys, vt.horizon_ns, start, quiet_end)
         if stop - start < MIN_RUN:
             return start
-        run = _Run(batch, symbol, engine, start, stop)
+        run = _Run(batch, trades, symbol, engine, start, stop)
         subs = self._subs.get(symbol)
         if subs is None:  # nobody subscribed: the venue's side only, nothing in flight
             deque(islice(batch.events, stop - start), maxlen=0)
@@ -130,7 +139,7 @@ class TradeRunner:
         due = arrivals[:bisect_left(arrivals, next_venue)]
         pending = iter(due)
         callback: Callable[[Trade], object] = subs[0] if len(subs) == 1 else self._deliver
-        next_trade = batch.events.__next__  # pulled only once due, so no trade is pulled early
+        next_trade = run.trades.__next__  # pulled only once due, so no trade is pulled early
         held = False  # the loop stopped at a delivery that is not due yet
         failed = True  # until the loop ends normally: a callback may raise
         try:
@@ -149,7 +158,7 @@ class TradeRunner:
             reached = vt.now_ns if failed else vt.horizon_ns
             delivered = start + len(due) - length_hint(pending) - held
             processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
-            self._in_flight(batch, arrivals[delivered - start:processed - start], processed - delivered)
+            self._in_flight(run.trades, arrivals[delivered - start:processed - start], processed - delivered)
             channel.give_back(delays[processed - start:])
             if processed > start:
                 channel.last_delivery_ns = arrivals[processed - start - 1]
@@ -173,12 +182,12 @@ class TradeRunner:
             callback(event)
         return True
 
-    def _in_flight(self, batch: Batch, arrivals: list[int], count: int) -> None:
+    def _in_flight(self, trades: Iterator[Trade], arrivals: list[int], count: int) -> None:
         """Queue the next ``count`` trades, which the venue has seen but the client not yet."""
         if not count:
             return
         tap = self.tap
-        tap.queue.extend(zip(arrivals, repeat(self._deliver), islice(batch.events, count)))
+        tap.queue.extend(zip(arrivals, repeat(self._deliver), islice(trades, count)))
         tapset = tap.tapset
         if tapset is not None and arrivals[0] < tapset.due_ns:
             tapset.due_ns = arrivals[0]
@@ -224,10 +233,17 @@ class TradeRunner:
 
 
 class _Run(NamedTuple):
-    """Rows [start, stop) of ``batch`` (route ``symbol``), all quiet for ``engine``."""
+    """Rows [start, stop) of ``batch``, all quiet for ``engine``; ``trades`` yields them as the
+    venue knows them (under ``symbol``)."""
 
     batch: Batch
+    trades: Iterator[Trade]
     symbol: str
     engine: MatchingEngine | None
     start: int
     stop: int
+
+
+def _as_venue(venue: str, symbol: str, trade: Trade) -> Trade:
+    """``trade`` under another venue and symbol (what ``SimAdapter``'s renaming handler delivers)."""
+    return tuple.__new__(Trade, (trade[0], trade[1], venue, symbol, *trade[4:]))

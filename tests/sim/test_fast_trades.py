@@ -35,6 +35,7 @@ from sim.latency import Constant, LatencyChannel, LatencyModel, LatencyProfile, 
 from sim.matching_types import DepthMode
 from sim.profile import load_profile
 from sim.replay import ReplayFeed
+from sim.run import symbol_map_between
 from sim.runtime import SimRuntime
 from sim.venue import SimVenue
 from strategies.market_maker import PassiveMarketMaker
@@ -115,10 +116,10 @@ class Watching(Strategy):
 
 def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel | None, order_by: str,
            seed: int = 3, poll_ns: int = SCALE, request_ns: tuple[int, int] = (300_000, 200_000),
-           gtd: bool = False) -> dict[str, Any]:
-    """Run ``strategy`` over ``path`` against a simulated Binance (``gtd``: one that also takes
-    GTD orders); return everything observable."""
-    profile = load_profile("binance")
+           gtd: bool = False, venue_name: str = "binance") -> dict[str, Any]:
+    """Run ``strategy`` over ``path`` (a Binance BTCUSDT recording) against a simulated
+    ``venue_name`` (``gtd``: one that also takes GTD orders); return everything observable."""
+    profile = load_profile(venue_name)
     if gtd:
         capabilities = dataclasses.replace(profile.capabilities,
                                            time_in_force=profile.capabilities.time_in_force | {TimeInForce.GTD})
@@ -133,14 +134,16 @@ def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel |
     balances = {"USDT": Decimal(100_000), "BTC": Decimal(1)}
     with SimRuntime(seed=seed, start_ns=first - SCALE) as runtime:
         runtime.add_source(feed)
-        venue = SimVenue(profile, balances=balances, rng=runtime.rng.child("venue.binance"),
-                         now=runtime.now_ns, depth=DepthMode.TRADES, name="binance")
+        venue = SimVenue(profile, balances=balances, rng=runtime.rng.child(f"venue.{venue_name}"),
+                         now=runtime.now_ns, depth=DepthMode.TRADES, name=venue_name)
         adapter = SimAdapter(venue, runtime)
-        adapter.attach_feed(feed)
-        context = ExecutionContext({"binance": adapter}, runtime.clock, runtime.rng.stream("strategy"))
+        symbols = symbol_map_between("binance", profile)
+        adapter.attach_feed(feed, data_venue="binance", symbol_map=symbols)
+        symbol = symbols.get("BTCUSDT", "BTCUSDT")
+        context = ExecutionContext({venue_name: adapter}, runtime.clock, runtime.rng.stream("strategy"))
 
         async def main() -> None:
-            await context.start(strategy, {"binance": ["BTCUSDT"]})
+            await context.start(strategy, {venue_name: [symbol]})
             while feed.peek_ts() is not None:
                 await runtime.clock.sleep_ns(poll_ns)
             await runtime.clock.sleep_ns(SCALE)
@@ -156,8 +159,8 @@ def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel |
         "venue_kinds": [(str(o.request.order_type), o.status) for o in venue.orders.values()],
         "venue_fills": list(venue.fills),
         "balances": venue.balances(),
-        "candles": adapter.candles.candles("BTCUSDT", BASE_INTERVAL_NS, 10_000, end),
-        "last_price": venue.engines["BTCUSDT"].last_trade_price,
+        "candles": adapter.candles.candles(symbol, BASE_INTERVAL_NS, 10_000, end),
+        "last_price": venue.engines[symbol].last_trade_price,
         "channel": (channel.last_delivery_ns, list(channel.delays), channel.rng.getstate()),
         "end": end,
     }
@@ -219,6 +222,17 @@ def test_stops_and_deadlines_replay_is_identical_with_the_fast_path(tmp_path: Pa
                                    order_by="ts_event", gtd=True)
     kinds = {(order_type, str(status)) for order_type, status in result["venue_kinds"]}
     assert {("STOP_MARKET", "FILLED"), ("STOP_LIMIT", "FILLED"), ("LIMIT", "EXPIRED")} <= kinds, kinds
+
+
+def test_a_venue_driven_by_another_venues_recording_is_identical_with_the_fast_path(tmp_path: Path) -> None:
+    """OKX driven by the Binance tape: trades reach venue and client renamed to OKX's BTC-USDT."""
+    path = random_tape(tmp_path / "t.parquet", seed=13, n=4_000, max_gap_ns=6_000_000)
+    params = dict(MM, venue="okx", symbol="BTC-USDT", offset_ticks="0", requote_ticks="2")  # OKX tick: 0.1
+    result = assert_same_both_ways(path, lambda: Recording(**params), market=LogNormal(1_000_000, 0.6),
+                                   order_by="ts_event", venue_name="okx")
+    trades = [entry[2] for entry in result["log"] if entry[0] == "trade"]
+    assert {(trade.venue, trade.symbol) for trade in trades} == {("okx", "BTC-USDT")}
+    assert result["venue_fills"], "the market maker never filled on the renamed venue"
 
 
 def test_latency_that_ties_with_timers_keeps_the_general_order(tmp_path: Path) -> None:
