@@ -471,7 +471,7 @@ class ReplayFeed:
                 self._run = iter(())
                 return True
             keys = batch.keys if start == 0 and end == batch.n else batch.keys[start:end]
-            self._run = zip(keys, batch.events, batch.handler_iter, strict=False)
+            self._run = zip(keys, batch.events, batch.handlers_from(start), strict=False)
             return True
         self._run = self._merge(takes)
         return True
@@ -503,7 +503,7 @@ class ReplayFeed:
             key_parts.append(batch.keys_np[start:end])
             counts.append(end - start)
             events.append(batch.events)
-            handlers.append(batch.handler_iter)
+            handlers.append(batch.handlers_from(start))
             batch.pos = end
         keys = np.concatenate(key_parts)
         order = np.argsort(keys, kind="stable")

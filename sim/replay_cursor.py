@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -123,12 +124,11 @@ class Batch:
     """One converted record batch of a file, consumed front to back by the feed.
 
     ``pos`` counts rows already handed to the feed (their events pulled or about to be);
-    ``events`` and ``handler_iter`` advance in step with it, ``keys`` and ``keys_np`` are
-    indexed from the start of the batch.
+    ``events`` advances in step with it; ``keys``, ``keys_np`` and ``handlers`` are indexed
+    from the start of the batch.
     """
 
-    __slots__ = ("arrays", "events", "handler_iter", "handlers", "keys", "keys_np", "n", "pos",
-                 "route_codes", "routes")
+    __slots__ = ("arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes", "routes")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
                  routes: list[tuple[str, str]], route_codes: list[int] | None, *,
@@ -143,7 +143,10 @@ class Batch:
         self.n = len(keys)
         self.pos = 0
         self.handlers: list[Handler] = []
-        self.handler_iter: Iterator[Handler] = iter(self.handlers)
+
+    def handlers_from(self, row: int) -> Iterator[Handler]:
+        """The handlers of the rows from ``row`` on, read live (``resolve`` changes show at once)."""
+        return islice(self.handlers, row, None)
 
     def resolve(self, kind: str, resolver: Resolver) -> None:
         """(Re)compute every row's handler, in place so iterators already running see the change."""
