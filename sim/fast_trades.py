@@ -43,7 +43,7 @@ import numpy as np
 from harness.contract import TradeCallback
 from harness.model import Trade
 from sim.candles import CandleBuilder
-from sim.client_tap import IDLE, ClientTap
+from sim.client_tap import ClientTap
 from sim.matching import MatchingEngine
 from sim.replay_cursor import Batch
 from sim.sources import VirtualTime
@@ -168,19 +168,15 @@ class TradeRunner:
 
     def _drain(self, next_venue: int, vt: VirtualTime) -> bool:
         """Deliver what was already in flight (it arrives before the run's trades); False if the
-        horizon or the next venue event stopped it first."""
-        queue = self.tap.queue
+        horizon or the next venue event stopped it first.
+
+        The tap set's own flush does it: the runner is its only tap, and a run starts only when
+        ``now < horizon``, so flush's tie rule cannot apply here.
+        """
         tapset = self.tap.tapset
         assert tapset is not None
-        while queue:
-            at = queue[0][0]
-            if at >= next_venue or at > vt.horizon_ns:
-                return False
-            _, callback, event = queue.popleft()
-            tapset.due_ns = queue[0][0] if queue else IDLE  # exact before the callback, as flush keeps it
-            vt.now_ns = at
-            callback(event)
-        return True
+        tapset.flush(vt, next_venue, True)
+        return not self.tap.queue
 
     def _in_flight(self, trades: Iterator[Trade], arrivals: list[int], count: int) -> None:
         """Queue the next ``count`` trades, which the venue has seen but the client not yet."""
