@@ -49,6 +49,7 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -75,15 +76,11 @@ _exp = math.exp
 _RECHECK = 1e-9
 
 
-_BITS: list[np.random.MT19937] = []
-
-
+@cache
 def _shared_bits() -> np.random.MT19937:
     """One numpy Mersenne Twister for every ``_Twister``: its whole state is overwritten on each use,
     and making a fresh one asks the OS for entropy (up to milliseconds) only to be thrown away."""
-    if not _BITS:
-        _BITS.append(np.random.MT19937(0))
-    return _BITS[0]
+    return np.random.MT19937(0)
 
 
 class _Twister:
