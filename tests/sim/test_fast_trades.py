@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -259,23 +260,51 @@ def test_property_fast_path_never_changes_a_replay(tmp_path: Path, seed: int, ga
                           poll_ns=poll, seed=seed)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5 * BASE_INTERVAL_NS), st.integers(1, 1_000), st.integers(1, 50)),
-                min_size=1, max_size=80),
-       st.integers(0, 3 * BASE_INTERVAL_NS), st.booleans())
-def test_candles_add_many_matches_add(rows: list[tuple[int, int, int]], first_ts: int, ordered: bool) -> None:
-    if ordered:
-        rows = sorted(rows)
+def candles_both_ways(rows: list[tuple[int, int, int]], first_ts: int, cuts: list[int]) -> None:
+    """Bars from ``add`` per trade equal bars from the same trades fed in pieces: every other
+    piece (between the ``cuts``) through ``add_many``, the rest one by one, so kept runs are
+    folded both on their own and before a trade added singly."""
     one = CandleBuilder("binance")
     many = CandleBuilder("binance")
-    one.add(Trade(first_ts, first_ts, "binance", "X", 500, 1, 1, "0"))
-    many.add(Trade(first_ts, first_ts, "binance", "X", 500, 1, 1, "0"))
+    for builder in (one, many):
+        builder.add(Trade(first_ts, first_ts, "binance", "X", 500, 1, 1, "0"))
     for ts, price, size in rows:
         one.add(Trade(ts, ts, "binance", "X", price, size, 1, "0"))
-    ts_a, price_a, size_a = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
-    many.add_many("X", ts_a, price_a, size_a)
+    bounds = [0, *sorted(cut % (len(rows) + 1) for cut in cuts), len(rows)]
+    for k, (lo, hi) in enumerate(pairwise(bounds)):
+        piece = rows[lo:hi]
+        if not piece:
+            continue
+        if k % 2:
+            for ts, price, size in piece:
+                many.add(Trade(ts, ts, "binance", "X", price, size, 1, "0"))
+        else:
+            ts_a, price_a, size_a = (np.array(column, dtype=np.int64) for column in zip(*piece, strict=True))
+            many.add_many("X", ts_a, price_a, size_a)
     horizon = 10 * BASE_INTERVAL_NS
     assert many.candles("X", BASE_INTERVAL_NS, 1_000, horizon) == one.candles("X", BASE_INTERVAL_NS, 1_000, horizon)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5 * BASE_INTERVAL_NS), st.integers(1, 1_000), st.integers(1, 50)),
+                min_size=1, max_size=400),
+       st.integers(0, 3 * BASE_INTERVAL_NS), st.booleans(), st.lists(st.integers(0, 10_000), max_size=4))
+def test_candles_add_many_matches_add(rows: list[tuple[int, int, int]], first_ts: int, ordered: bool,
+                                      cuts: list[int]) -> None:
+    candles_both_ways(sorted(rows) if ordered else rows, first_ts, cuts)
+
+
+@pytest.mark.parametrize("step", [-1, 1], ids=["falling", "rising"])
+def test_candles_add_many_folds_long_ordered_runs_with_numpy(step: int) -> None:
+    """Runs long enough for the vectorised fold (more than ``_VECTOR_MIN`` rows, several minutes).
+    Prices only fall (or only rise), so a run folded into an open bar must keep that bar's
+    earlier high (or low)."""
+    rng = random.Random(3)
+    ts = sorted(rng.randrange(0, 6 * BASE_INTERVAL_NS) for _ in range(3_000))
+    rows = [(t, 5_000 + step * k, rng.randrange(1, 50)) for k, t in enumerate(ts)]
+    # pieces: numpy, singles, numpy from mid-minute into the bar the singles opened, singles, numpy;
+    # the first piece starts before the bar already open, so its oldest trades are dropped
+    candles_both_ways(rows, 2 * BASE_INTERVAL_NS, [700, 900, 1_500, 1_600])
 
 
 @given(st.integers(1, 40), st.integers(0, 40), st.integers(1, 9))
