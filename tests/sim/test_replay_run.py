@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.demo import import_sample
-from sim.run import VenueSetup, run_replay
+from sim.run import NS, POLL_NS, VenueSetup, poll_step, run_replay
 
 MM = "strategies.market_maker:PassiveMarketMaker"
 
@@ -145,3 +145,16 @@ def test_market_maker_quotes_around_trades_on_trades_only_data(canonical: list[P
     assert len(fills) > 10 and all(f["liquidity"] == "MAKER" for f in fills)
     with pytest.raises(ValueError, match="quote_on"):
         run_replay(trades_only, [setup], MM, params={"quote_on": "book"}, seed=6, out_dir=tmp_path / "bad")
+    # the main task polls in 10 s steps but never past the data's end: the run closes within
+    # a few seconds of it (a poll step of a second, the final second for data in flight, the stop)
+    last_ns = result.manifest["time_range_ns"][1]
+    closing = max(row["ts_ns"] for row in pq.read_table(result.run_dir / "balances.parquet").to_pylist())
+    assert last_ns < closing < last_ns + 3 * NS
+
+
+def test_poll_step_never_sleeps_past_the_end_of_the_data() -> None:
+    end = 100 * NS
+    assert poll_step(0, end) == POLL_NS
+    assert poll_step(end - 3 * NS, end) == 3 * NS
+    assert poll_step(end, end) == NS
+    assert poll_step(end + 5 * NS, end) == NS
