@@ -25,11 +25,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from trade_columns import trade_columns
 
 from harness.model import Trade
 from sim.data.schema import TRADES
@@ -71,18 +71,7 @@ def run_feed(paths: list[Path]) -> None:
 
 def run_floor(path: Path) -> None:
     """Read the columns to lists, then a plain loop building each ``Trade`` and calling ``noop``."""
-    table = pq.read_table(path)
-    columns: list[list[Any]] = []
-    for name in Trade._fields:
-        column = table.column(name)
-        if pa.types.is_dictionary(column.type):  # decode once per chunk, sharing the str objects
-            values: list[Any] = []
-            for chunk in column.chunks:
-                values += np.asarray(chunk.dictionary.to_pylist(), dtype=object)[
-                    chunk.indices.to_numpy()].tolist()
-            columns.append(values)
-        else:
-            columns.append(column.to_numpy().tolist())
+    columns = trade_columns(path)
     new = tuple.__new__
     for row in zip(*columns, strict=True):
         noop(new(Trade, row))

@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import simpy
+from trade_columns import trade_columns
 
 from harness.context import ExecutionContext
 from harness.model import Trade
@@ -98,19 +99,8 @@ class NoopStrategy(Strategy):
 
 def read_ticks(path: Path) -> list[Trade]:
     """The file's trades as ``Trade`` tuples, the cheapest way (timed in both floors: the replay reads too)."""
-    table = pq.read_table(path)
-    columns: list[list[Any]] = []
-    for name in Trade._fields:
-        column = table.column(name)
-        if pa.types.is_dictionary(column.type):  # decode once per chunk, sharing the str objects
-            values: list[Any] = []
-            for chunk in column.chunks:
-                values += np.asarray(chunk.dictionary.to_pylist(), dtype=object)[chunk.indices.to_numpy()].tolist()
-            columns.append(values)
-        else:
-            columns.append(column.to_numpy().tolist())
     new = tuple.__new__
-    return [new(Trade, row) for row in zip(*columns, strict=True)]
+    return [new(Trade, row) for row in zip(*trade_columns(path), strict=True)]
 
 
 def loop_plain(ticks: list[Trade]) -> int:
