@@ -319,32 +319,40 @@ def test_latency_take_then_give_back_draws_the_same_delays(take: int, keep: int,
     assert taken[:keep] + [channel.delivery_time(0) for _ in range(80 - keep)] == expected
 
 
-def tapped_feed(path: Path, runtime: SimRuntime, log: list[tuple[Any, ...]], latency_ns: int,
-                react: Any = None) -> ReplayFeed:
-    """A feed whose trades reach a ``log`` through a tap with constant latency, wired as
-    ``SimAdapter.attach_feed`` does (a handler that pushes into the tap and carries a runner)."""
+def hosted_feed(path: Path, vt: Any, channel: LatencyChannel, client: Any, *, on_venue: Any = None,
+                candles: CandleBuilder | None = None) -> ReplayFeed:
+    """A feed whose trades reach ``client`` through a tap, wired as ``SimAdapter.attach_feed``
+    does: a venue handler (``on_venue`` first) that pushes into the tap and carries a runner."""
     from sim.client_tap import ClientTap
     from sim.fast_trades import TradeRunner
 
     feed = ReplayFeed([path], order_by="ts_event")
-    channel = LatencyChannel(Constant(latency_ns), random.Random(1), batch=64)
-    tap = ClientTap(channel, runtime.vt)
+    tap = ClientTap(channel, vt)
+    candles = candles or CandleBuilder("binance")
+
+    def venue(trade: Trade) -> None:
+        if on_venue is not None:
+            on_venue(trade)
+        candles.add(trade)
+        tap.push(trade, client)
+
+    venue.fast = TradeRunner(tap, {}, candles, {"BTCUSDT": [client]}, client)  # type: ignore[attr-defined]
+    feed.subscribe_trades(venue)
+    feed.add_tap(tap)
+    return feed
+
+
+def tapped_feed(path: Path, runtime: SimRuntime, log: list[tuple[Any, ...]], latency_ns: int,
+                react: Any = None) -> ReplayFeed:
+    """A hosted feed in ``runtime`` whose trades reach a ``log`` after a constant latency."""
 
     def client(trade: Trade) -> None:
         log.append(("client", runtime.now_ns(), trade.trade_id))
         if react is not None:
             react(trade)
 
-    def deliver(trade: Trade) -> None:
-        client(trade)
-
-    def venue(trade: Trade) -> None:
-        log.append(("venue", runtime.now_ns(), trade.trade_id))
-        tap.push(trade, deliver)
-
-    venue.fast = TradeRunner(tap, {}, CandleBuilder("binance"), {"BTCUSDT": [client]}, deliver)  # type: ignore[attr-defined]
-    feed.subscribe_trades(venue)
-    feed.add_tap(tap)
+    feed = hosted_feed(path, runtime.vt, LatencyChannel(Constant(latency_ns), random.Random(1), batch=64), client,
+                       on_venue=lambda trade: log.append(("venue", runtime.now_ns(), trade.trade_id)))
     runtime.add_source(feed)
     return feed
 
@@ -402,14 +410,8 @@ class _Time:
 def deliver_with_failures(path: Path, *, fast: bool, fail_every: int) -> list[tuple[Any, ...]]:
     """Drive a feed by hand in 3 ms horizons; the client raises on every ``fail_every``-th trade
     and the driver carries on. Returns the client's log, errors included."""
-    from sim.client_tap import ClientTap
-    from sim.fast_trades import TradeRunner
-
     log: list[tuple[Any, ...]] = []
     vt = _Time(START - 1)
-    feed = ReplayFeed([path], order_by="ts_event")
-    feed.fast = fast
-    tap = ClientTap(LatencyChannel(LogNormal(1_000_000, 0.6), random.Random(2), batch=100), vt)
     candles = CandleBuilder("binance")
 
     def client(trade: Trade) -> None:
@@ -417,13 +419,9 @@ def deliver_with_failures(path: Path, *, fast: bool, fail_every: int) -> list[tu
         if int(trade.trade_id) % fail_every == fail_every - 1:
             raise RuntimeError(trade.trade_id)
 
-    def venue(trade: Trade) -> None:
-        candles.add(trade)
-        tap.push(trade, client)
-
-    venue.fast = TradeRunner(tap, {}, candles, {"BTCUSDT": [client]}, client)  # type: ignore[attr-defined]
-    feed.subscribe_trades(venue)
-    feed.add_tap(tap)
+    channel = LatencyChannel(LogNormal(1_000_000, 0.6), random.Random(2), batch=100)
+    feed = hosted_feed(path, vt, channel, client, candles=candles)
+    feed.fast = fast
     while (ts := feed.peek_ts()) is not None:
         vt.horizon_ns = max(vt.horizon_ns, ts) + 3_000_000
         try:
