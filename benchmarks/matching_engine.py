@@ -19,8 +19,8 @@ import time
 
 from harness.model import OrderType, Trade
 from harness.money import SCALE
-from sim.matching import MatchingEngine
-from sim.matching_types import DepthMode, MatchingConfig, SimOrder
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import DepthMode, MatchingConfig, SimOrder
 
 TICK = SCALE // 100
 

@@ -31,9 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from trade_columns import trade_columns
 
+from harness.data.schema import TRADES
 from harness.model import Trade
-from sim.data.schema import TRADES
-from sim.replay import ReplayFeed
+from sim.market.feed import ReplayFeed
 
 ROW_GROUP = 128_000
 

@@ -9,7 +9,7 @@ measures over the same ticks:
 (b) ``simpy``: the naive SimPy floor, one ``env.timeout`` per tick whose process calls the no-op;
 (c) ``noop``: the full replay path, ``ReplayFeed`` -> ``SimVenue`` (matching engine) ->
     ``SimAdapter`` (market-data latency, ``ClientTap``) -> ``ExecutionContext`` -> a no-op
-    strategy's ``on_trade``, once per trade, driven by ``SimRuntime`` as ``sim.run.run_replay``
+    strategy's ``on_trade``, once per trade, driven by ``SimRuntime`` as ``scenarios.replay.run_replay``
     wires it (without writing a run directory);
 (d) ``mm``: the same with ``strategies.market_maker:PassiveMarketMaker`` quoting from trades
     (``quote_on=trade``), which places, cancels and fills real orders.
@@ -48,17 +48,17 @@ import simpy
 from trade_columns import trade_columns
 
 from harness.context import ExecutionContext
+from harness.data.schema import TRADES
 from harness.model import Trade
 from harness.money import SCALE
 from harness.strategy import Strategy
+from scenarios.replay import data_time_range, poll_step
 from sim.adapter import SimAdapter
-from sim.data.schema import TRADES
-from sim.matching_types import DepthMode
-from sim.profile import load_profile
-from sim.replay import ReplayFeed
-from sim.run import data_time_range, poll_step
-from sim.runtime import SimRuntime
-from sim.venue import SimVenue
+from sim.kernel.runtime import SimRuntime
+from sim.market.feed import ReplayFeed
+from sim.venue.matching.types import DepthMode
+from sim.venue.profile import load_profile
+from sim.venue.venue import SimVenue
 from strategies.market_maker import PassiveMarketMaker
 
 START_NS = 1_723_075_200_000_000_000
@@ -161,9 +161,9 @@ def run_simpy(path: Path) -> int:
 def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, SimVenue, ExecutionContext]:
     """(c)/(d) Replay ``path`` through one Binance ``SimVenue`` + ``SimAdapter`` into ``strategy``.
 
-    Wired as ``sim.run.run_replay`` does (feed first, then the adapter's tap; the execution
+    Wired as ``scenarios.replay.run_replay`` does (feed first, then the adapter's tap; the execution
     context in front of the strategy; the main task polls for the end of the data with
-    ``sim.run.poll_step``), in TRADES depth since the data has trades only. Returns how many trades
+    ``scenarios.replay.poll_step``), in TRADES depth since the data has trades only. Returns how many trades
     reached the strategy (its ``trades_seen``), the venue and the context.
     """
     feed = ReplayFeed([path], order_by="ts_event")

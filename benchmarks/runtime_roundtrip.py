@@ -1,4 +1,4 @@
-"""Awaited round trips per second through ``sim.runtime.SimRuntime``, against a pure-SimPy floor.
+"""Awaited round trips per second through ``sim.kernel.runtime.SimRuntime``, against a pure-SimPy floor.
 
 One round trip: an async task creates a future, starts a SimPy process (the "venue") that waits
 a virtual latency and resolves the future, and awaits it. The floor is what SimPy alone costs for
@@ -17,7 +17,7 @@ from typing import Any
 
 import simpy
 
-from sim.runtime import SimRuntime
+from sim.kernel.runtime import SimRuntime
 
 LATENCY_NS = 250_000  # virtual venue latency per round trip
 

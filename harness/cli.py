@@ -14,31 +14,31 @@ from pathlib import Path
 
 
 def _cmd_data_import(args: argparse.Namespace) -> int:
-    from sim.data.cli_commands import run_import
+    from harness.data.cli_commands import run_import
 
     return run_import(args.sources, args.out, fmt=args.format, skip_bad=args.skip_bad)
 
 
 def _cmd_data_verify(args: argparse.Namespace) -> int:
-    from sim.data.cli_commands import run_verify
+    from harness.data.cli_commands import run_verify
 
     return run_verify(args.paths, fmt=args.format)
 
 
 def _cmd_data_formats(args: argparse.Namespace) -> int:
-    from sim.data.cli_commands import run_formats
+    from harness.data.cli_commands import run_formats
 
     return run_formats()
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from sim.demo import run_demo
+    from scenarios.demo import run_demo
 
     return run_demo(out_dir=args.out, seed=args.seed)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from sim.run_cli import replay_command
+    from scenarios.replay_cli import replay_command
 
     return replay_command(args.data, args.venue, args.strategy, params=args.param, balances=args.balance,
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,

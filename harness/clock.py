@@ -2,7 +2,7 @@
 
 Shared code (order manager, router, retry policy, strategies) never calls ``time.time()``,
 ``datetime.now()`` or ``asyncio.sleep`` on its own: it is handed a ``Clock``. In simulation the
-clock is virtual (``sim.runtime.SimClock``: SimPy's integer-nanosecond ``env.now``); live it is
+clock is virtual (``sim.kernel.runtime.SimClock``: SimPy's integer-nanosecond ``env.now``); live it is
 ``WallClock`` below, the only place in the project allowed to read the wall clock.
 
 Units: time is ``int`` nanoseconds since the Unix epoch (UTC), as everywhere in the domain model.
@@ -85,7 +85,7 @@ class Cancellable(Protocol):
 class Clock(Protocol):
     """Time as shared code sees it: now, sleeping and timers, in int nanoseconds.
 
-    Implementations: ``WallClock`` (live) and ``sim.runtime.SimClock`` (virtual). All methods
+    Implementations: ``WallClock`` (live) and ``sim.kernel.runtime.SimClock`` (virtual). All methods
     except ``now_ns``/``monotonic_ns`` must be called from inside the running event loop.
     """
 
@@ -149,7 +149,7 @@ class ManualClock:
     """A clock that moves only when told: for unit tests of synchronous code that reads the time.
 
     ``now`` is the current time (ns); ``advance(ns)`` moves it forward. Sleeping and timers need
-    an event loop in virtual time, which is ``sim.runtime.SimRuntime``'s job: here they raise
+    an event loop in virtual time, which is ``sim.kernel.runtime.SimRuntime``'s job: here they raise
     ``NotImplementedError`` so a test that needs them says so at once.
     """
 
@@ -171,16 +171,16 @@ class ManualClock:
 
     async def sleep_ns(self, ns: int) -> None:
         """Not available: use ``SimRuntime`` for code that sleeps."""
-        raise NotImplementedError("ManualClock cannot sleep; run the code under sim.runtime.SimRuntime")
+        raise NotImplementedError("ManualClock cannot sleep; run the code under sim.kernel.runtime.SimRuntime")
 
     async def sleep(self, seconds: Decimal | int) -> None:
         """Not available: use ``SimRuntime`` for code that sleeps."""
-        raise NotImplementedError("ManualClock cannot sleep; run the code under sim.runtime.SimRuntime")
+        raise NotImplementedError("ManualClock cannot sleep; run the code under sim.kernel.runtime.SimRuntime")
 
     def call_later(self, delay_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
         """Not available: use ``SimRuntime`` for timers."""
-        raise NotImplementedError("ManualClock has no timers; run the code under sim.runtime.SimRuntime")
+        raise NotImplementedError("ManualClock has no timers; run the code under sim.kernel.runtime.SimRuntime")
 
     def call_at(self, when_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
         """Not available: use ``SimRuntime`` for timers."""
-        raise NotImplementedError("ManualClock has no timers; run the code under sim.runtime.SimRuntime")
+        raise NotImplementedError("ManualClock has no timers; run the code under sim.kernel.runtime.SimRuntime")

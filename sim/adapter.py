@@ -29,6 +29,7 @@ from harness.contract import (
     TradeCallback,
     VenueError,
 )
+from harness.data.book import BookStream, BookSync
 from harness.model import (
     Balance,
     BookDelta,
@@ -44,14 +45,13 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
-from sim.candles import CandleBuilder
-from sim.client_tap import ClientTap
-from sim.data.book import BookStream, BookSync
-from sim.fast_trades import TradeRunner
-from sim.latency import LatencyChannel
-from sim.replay import ReplayFeed
-from sim.runtime import SimRuntime
-from sim.venue import RejectedRequest, SimVenue
+from sim.channels import ClientTap
+from sim.kernel.runtime import SimRuntime
+from sim.market.feed import ReplayFeed
+from sim.venue.candles import CandleBuilder
+from sim.venue.latency import LatencyChannel
+from sim.venue.trade_runs import TradeRunner
+from sim.venue.venue import RejectedRequest, SimVenue
 
 _T = TypeVar("_T")
 
@@ -153,7 +153,7 @@ class SimAdapter:
         if name != venue.name or symbol_map:
             rename = (venue.name, dict(symbol_map or {}))
             handlers = tuple(_renamed(h, *rename) for h in handlers)
-        # runs of trades that touch no order may skip the per-trade path (sim.fast_trades)
+        # runs of trades that touch no order may skip the per-trade path (sim.venue.trade_runs)
         handlers[0].fast = TradeRunner(  # type: ignore[attr-defined]
             tap, venue.engines, self.candles, trade_subs, deliver_trade, rename=rename)
         feed.subscribe_trades(handlers[0], venue=name)

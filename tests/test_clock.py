@@ -18,7 +18,7 @@ from harness.clock import (
     ns_to_seconds,
     seconds_to_ns,
 )
-from sim.runtime import SimRuntime
+from sim.kernel.runtime import SimRuntime
 
 
 def test_seconds_to_ns_exact_and_rounded() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from sim.demo import sample_paths
+from scenarios.demo import sample_paths
 
 
 def test_sample_ships_inside_the_package() -> None:
@@ -49,7 +49,7 @@ def test_demo_runs_the_market_maker_and_names_the_run_directory(tmp_path: Path,
 
 def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from sim.demo import import_sample
+    from scenarios.demo import import_sample
 
     data = tmp_path / "data"
     import_sample(data)
@@ -71,7 +71,7 @@ def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
 
 
 def test_replay_router_arguments_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from sim.run_cli import parse_router
+    from scenarios.replay_cli import parse_router
 
     config = parse_router("lowest_fees", "0.5", ["okx", "binance"])
     assert config is not None and config.criteria.value == "LOWEST_FEES" and config.enable_splitting

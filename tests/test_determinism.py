@@ -22,8 +22,8 @@ from typing import Any
 import simpy
 
 from harness.rng import SeededRng
-from sim.runtime import SimRuntime
-from sim.sources import VirtualTime
+from sim.kernel.runtime import SimRuntime
+from sim.kernel.sources import VirtualTime
 
 START_NS = 1_723_161_253_937_085_768
 

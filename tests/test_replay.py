@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.data.schema import F_LAST, F_SNAPSHOT, SCHEMAS
+from harness.data.sink import ParquetSink
 from harness.model import BookDelta, Candle, Quote, Trade
-from sim.data.schema import F_LAST, F_SNAPSHOT, SCHEMAS
-from sim.data.sink import ParquetSink
-from sim.replay import ReplayFeed, ReplayFileError
-from sim.sources import MarketSource
+from sim.kernel.sources import MarketSource
+from sim.market.feed import ReplayFeed, ReplayFileError
 
 # ----------------------------------------------------------------------------- helpers
 

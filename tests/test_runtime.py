@@ -14,12 +14,12 @@ import pytest
 import simpy
 
 from harness.clock import Clock
-from sim.runtime import (
+from sim.kernel.runtime import (
     FutureCancelledError,
     SimRuntime,
     SimulationStalledError,
 )
-from sim.sources import MarketSource, VirtualTime
+from sim.kernel.sources import MarketSource, VirtualTime
 
 EPOCH = 1_723_161_253_937_085_768  # an epoch-scale start, with every ns digit significant
 

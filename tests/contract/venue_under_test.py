@@ -18,7 +18,7 @@ from typing import Any
 from harness.clock import Clock
 from harness.contract import ExchangeAdapter
 from harness.model import Aggressor, SymbolInfo
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 SIM_VENUES = ("binance", "coinbase", "kraken", "okx", "bybit", "bsdex", "bison", "finoa")
 MID = Decimal(60_000)  # every kit symbol is a BTC pair; quotes sit around this price

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
+from harness.data import importing
+from harness.data.errors import DataFormatError
+from harness.data.importers.base import ImportContext, Record, detect, read_head, registry
+from harness.data.importers.binance_msgs import FieldError, seconds_text_to_ns
+from harness.data.importing import import_file
+from harness.data.schema import F_LAST, F_SNAPSHOT, SCHEMAS
+from harness.data.sink import ParquetSink
 from harness.money import to_fixed
-from sim.data import importing
-from sim.data.errors import DataFormatError
-from sim.data.importers.base import ImportContext, Record, detect, read_head, registry
-from sim.data.importers.binance_msgs import FieldError, seconds_text_to_ns
-from sim.data.importing import import_file
-from sim.data.schema import F_LAST, F_SNAPSHOT, SCHEMAS
-from sim.data.sink import ParquetSink
 
 REAL = Path("/work/shared/data/real")
 HFT = REAL / "hftbacktest"

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
+from harness.data.book import BookSync, DiffResult, GapKind, L2Book, Level, SyncMode
+from harness.data.importing import import_file
+from harness.data.verify import format_rate, verify_paths
 from harness.model import BOOK_ASK, BOOK_BID, BookLevel
-from sim.data.book import BookSync, DiffResult, GapKind, L2Book, Level, SyncMode
-from sim.data.importing import import_file
-from sim.data.verify import format_rate, verify_paths
 
 REAL = Path("/work/shared/data/real")
 HFT = REAL / "hftbacktest"

@@ -10,11 +10,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from harness.data.errors import DataFormatError
+from harness.data.importers.base import detect
+from harness.data.importers.ohlcv import parse_time
+from harness.data.importing import import_file
 from harness.money import to_fixed
-from sim.data.errors import DataFormatError
-from sim.data.importers.base import detect
-from sim.data.importers.ohlcv import parse_time
-from sim.data.importing import import_file
 
 REAL = Path("/work/shared/data/real")
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real data set /work/shared/data/real not mounted")

@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from harness.data.errors import DataFormatError, UnsupportedFormatError
+from harness.data.importers.base import detect
+from harness.data.importers.nautilus import float_to_fixed
+from harness.data.importers.textfmt import FieldError, decimal_to_ns, iso8601_to_ns
+from harness.data.importing import import_file
+from harness.data.schema import F_LAST, F_SNAPSHOT
 from harness.money import to_fixed
-from sim.data.errors import DataFormatError, UnsupportedFormatError
-from sim.data.importers.base import detect
-from sim.data.importers.nautilus import float_to_fixed
-from sim.data.importers.textfmt import FieldError, decimal_to_ns, iso8601_to_ns
-from sim.data.importing import import_file
-from sim.data.schema import F_LAST, F_SNAPSHOT
 
 REAL = Path("/work/shared/data/real")
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real data set /work/shared/data/real not mounted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from harness.context import ExecutionContext
 from harness.model import Quote
 from harness.strategy import Strategy
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 
 class QuotesOnly(Strategy):

@@ -23,7 +23,7 @@ from harness.model import (
 from harness.positions import PositionChange, PositionState
 from harness.ratelimit import LimitCategory
 from harness.rng import SeededRng
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 BTC = "BTCUSDT"
 

@@ -39,7 +39,7 @@ from harness.errors import (
     retry,
     scrub,
 )
-from sim.runtime import SimRuntime
+from sim.kernel.runtime import SimRuntime
 
 S = NS_PER_SECOND
 T0 = 1_723_161_600 * S

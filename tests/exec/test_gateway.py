@@ -30,7 +30,7 @@ from harness.errors import BreakerBoard, BreakerState, CircuitOpenError, ErrorHa
 from harness.gateway import ENDPOINTS, VenueGateway
 from harness.model import OrderRequest, OrderType, Side
 from harness.ratelimit import ClientRateLimiter, binance_spot_limits
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 S = NS_PER_SECOND
 POLICY = RetryPolicy(initial_delay_ns=S // 10, multiplier=Decimal(2), max_delay_ns=5 * S, max_retries=3)

@@ -23,7 +23,7 @@ from harness.health import (
     ShuttingDownError,
     percentile_ns,
 )
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 MS = 1_000_000
 

@@ -34,7 +34,7 @@ from harness.model import (
     Side,
     TimeInForce,
 )
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 decimals = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False,
                        places=12)

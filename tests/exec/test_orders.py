@@ -36,8 +36,8 @@ from harness.orders import (
     OrderValidationError,
     validate_request,
 )
+from scenarios.world import SimWorld
 from sim.adapter import SimAdapter
-from sim.world import SimWorld
 
 D = Decimal
 SLOW = settings(max_examples=30, deadline=None)

@@ -24,11 +24,11 @@ from harness.ratelimit import (
     binance_spot_limits,
     limits_from_mapping,
 )
-from sim.profile import load_profile
-from sim.runtime import SimRuntime
-from sim.venue import SimVenue
-from sim.venue_limits import LimitDecision
-from sim.world import SimWorld
+from scenarios.world import SimWorld
+from sim.kernel.runtime import SimRuntime
+from sim.venue.limits import LimitDecision
+from sim.venue.profile import load_profile
+from sim.venue.venue import SimVenue
 
 S = NS_PER_SECOND
 T0 = 1_723_161_600 * S

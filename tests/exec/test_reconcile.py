@@ -36,7 +36,7 @@ from harness.reconcile import (
     reconcile_positions,
     statuses_agree,
 )
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 D = Decimal
 ZERO = D(0)

@@ -23,8 +23,8 @@ from harness.contract import AmbiguousError, OrderNotFoundError, RetryableError
 from harness.model import OrderReport, OrderRequest, OrderStatus, OrderType, Side
 from harness.orders import ManagedOrder, OrderManager, OrderStateError
 from harness.recovery import Resolution, StuckOrderMonitor, recover_unknown, submit_with_recovery
+from scenarios.world import SimWorld
 from sim.adapter import SimAdapter
-from sim.world import SimWorld
 
 D = Decimal
 HANG_NS = 3_600 * 10**9

@@ -36,7 +36,7 @@ from harness.registry import (
     is_loopback_host,
     load_venue_configs,
 )
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 KEY = CredentialVault.generate_key()
 ALL_PRODUCTION = sorted({h for hosts in KNOWN_ENDPOINTS.values() for h in hosts.production})

@@ -37,7 +37,7 @@ from harness.router import (
     estimate_fill,
     size_violation,
 )
-from sim.world import SimWorld
+from scenarios.world import SimWorld
 
 SYMBOL = "X"
 CAPS = VenueCapabilities(frozenset(OrderType), frozenset(TimeInForce))

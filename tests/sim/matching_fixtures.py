@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from harness.model import F_LAST, F_SNAPSHOT, BookDelta, OrderType, Quote, TimeInForce, Trade
 from harness.money import to_fixed
-from sim.matching import MatchingEngine
-from sim.matching_types import DepthMode, MatchEvent, MatchingConfig, SimOrder
-from sim.queue_models import QueueModel
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import DepthMode, MatchEvent, MatchingConfig, SimOrder
+from sim.venue.queue_models import QueueModel
 
 BUY = 1
 SELL = -1

@@ -37,12 +37,12 @@ from harness.model import (
     Trade,
 )
 from harness.money import from_fixed
+from scenarios.world import SimWorld, default_balances
 from sim.adapter import SimAdapter
-from sim.latency import Constant, LatencyProfile
-from sim.matching_types import DepthMode
-from sim.profile import VenueProfile, load_profile
-from sim.venue import SimVenue
-from sim.world import SimWorld, default_balances
+from sim.venue.latency import Constant, LatencyProfile
+from sim.venue.matching.types import DepthMode
+from sim.venue.profile import VenueProfile, load_profile
+from sim.venue.venue import SimVenue
 
 D = Decimal
 V, S = "binance", "BTCUSDT"

@@ -6,7 +6,7 @@ import pytest
 
 from harness.contract import InvalidRequestError
 from harness.model import Trade
-from sim.candles import BASE_INTERVAL_NS, CandleBuilder
+from sim.venue.candles import BASE_INTERVAL_NS, CandleBuilder
 
 M = BASE_INTERVAL_NS
 T0 = 1_723_075_200_000_000_000  # a minute boundary

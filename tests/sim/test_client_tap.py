@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.data.schema import SCHEMAS
 from harness.model import Trade
-from sim.client_tap import ClientTap
-from sim.data.schema import SCHEMAS
-from sim.latency import Constant, Empirical, LatencyChannel, LatencyModel, LogNormal
-from sim.replay import ReplayFeed
-from sim.runtime import SimRuntime
+from sim.channels import ClientTap
+from sim.kernel.runtime import SimRuntime
+from sim.market.feed import ReplayFeed
+from sim.venue.latency import Constant, Empirical, LatencyChannel, LatencyModel, LogNormal
 
 Log = list[tuple[int, str]]
 

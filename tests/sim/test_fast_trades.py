@@ -1,4 +1,4 @@
-"""The replay's trade fast path (``sim.fast_trades``) changes speed, never results.
+"""The replay's trade fast path (``sim.venue.trade_runs``) changes speed, never results.
 
 Every test here runs the same replay twice, once with ``ReplayFeed.fast`` off (one trade at a
 time through the venue, the tap and the client) and once on, and asserts that everything
@@ -26,19 +26,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.context import ExecutionContext
+from harness.data.schema import TRADES
 from harness.model import Fill, OrderReport, OrderType, Side, TimeInForce, Trade
 from harness.money import SCALE
 from harness.strategy import Strategy
+from scenarios.replay import symbol_map_between
 from sim.adapter import SimAdapter
-from sim.candles import BASE_INTERVAL_NS, CandleBuilder
-from sim.data.schema import TRADES
-from sim.latency import Constant, LatencyChannel, LatencyModel, LatencyProfile, LogNormal
-from sim.matching_types import DepthMode
-from sim.profile import load_profile
-from sim.replay import ReplayFeed
-from sim.run import symbol_map_between
-from sim.runtime import SimRuntime
-from sim.venue import SimVenue
+from sim.kernel.runtime import SimRuntime
+from sim.market.feed import ReplayFeed
+from sim.venue.candles import BASE_INTERVAL_NS, CandleBuilder
+from sim.venue.latency import Constant, LatencyChannel, LatencyModel, LatencyProfile, LogNormal
+from sim.venue.matching.types import DepthMode
+from sim.venue.profile import load_profile
+from sim.venue.venue import SimVenue
 from strategies.market_maker import PassiveMarketMaker
 
 START = 1_723_075_200_000_000_000
@@ -323,8 +323,8 @@ def hosted_feed(path: Path, vt: Any, channel: LatencyChannel, client: Any, *, on
                 candles: CandleBuilder | None = None) -> ReplayFeed:
     """A feed whose trades reach ``client`` through a tap, wired as ``SimAdapter.attach_feed``
     does: a venue handler (``on_venue`` first) that pushes into the tap and carries a runner."""
-    from sim.client_tap import ClientTap
-    from sim.fast_trades import TradeRunner
+    from sim.channels import ClientTap
+    from sim.venue.trade_runs import TradeRunner
 
     feed = ReplayFeed([path], order_by="ts_event")
     tap = ClientTap(channel, vt)

@@ -8,7 +8,7 @@ import pytest
 
 from harness.contract import InvalidRequestError, OrderNotFoundError
 from harness.model import OrderRequest, OrderType, Side, TimeInForce
-from sim.filters import (
+from sim.venue.filters import (
     BINANCE_ERRORS,
     POST_ONLY_WOULD_TAKE_MESSAGE,
     LockedFunds,
@@ -16,7 +16,7 @@ from sim.filters import (
     funds_to_lock,
     validate_order,
 )
-from sim.profile import load_profile
+from sim.venue.profile import load_profile
 
 BINANCE = load_profile("binance")
 D = Decimal

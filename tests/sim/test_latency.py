@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.latency import (
+from sim.venue.latency import (
     Constant,
     Empirical,
     LatencyChannel,
@@ -19,7 +19,7 @@ from sim.latency import (
     LogNormal,
     deskew,
 )
-from sim.profile import load_profile
+from sim.venue.profile import load_profile
 
 SENDS = (0, 100_000, 200_000, 300_000, 10_000_000, 10_000_001)
 

@@ -9,8 +9,8 @@ from matching_fixtures import BUY, SELL, delta, engine, fx, limit, market, quote
 
 from harness.model import Liquidity, OrderStatus, OrderType, TimeInForce
 from harness.money import from_fixed
-from sim.matching import MatchingEngine
-from sim.matching_types import (
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import (
     REASON_FOK,
     REASON_GTD,
     REASON_IOC,

@@ -8,9 +8,9 @@ import pytest
 from matching_fixtures import BUY, SELL, delta, engine, fx, limit, quote, snapshot, trade
 
 from harness.model import BookDelta, OrderType, TimeInForce, Trade
-from sim.matching import MatchingEngine
-from sim.matching_types import REASON_GTD, DepthMode, MatchEvent, OrderExpired, OrderFilled, SimOrder
-from sim.queue_models import PowerProbQueueModel
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import REASON_GTD, DepthMode, MatchEvent, OrderExpired, OrderFilled, SimOrder
+from sim.venue.queue_models import PowerProbQueueModel
 
 
 def scripted_run(seed: int) -> list[MatchEvent]:

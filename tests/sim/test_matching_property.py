@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from matching_fixtures import BUY, SELL, delta, engine, trade
 
 from harness.model import Liquidity, OrderType, TimeInForce
-from sim.matching import MatchingEngine
-from sim.matching_types import (
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import (
     CancelRejected,
     DepthMode,
     MatchEvent,

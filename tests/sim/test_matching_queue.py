@@ -9,9 +9,9 @@ import random
 from matching_fixtures import BUY, SELL, delta, engine, fx, limit, quote, snapshot, trade
 
 from harness.model import Liquidity, OrderType
-from sim.matching import MatchingEngine
-from sim.matching_types import DepthMode, OrderFilled, SimOrder
-from sim.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import DepthMode, OrderFilled, SimOrder
+from sim.venue.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
 
 M = Liquidity.MAKER
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from matching_fixtures import BUY, SELL, engine, fx, quote, snapshot, trade
 
 from harness.model import Liquidity, OrderStatus, OrderType, TimeInForce
-from sim.matching import MatchingEngine
-from sim.matching_types import (
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import (
     REASON_GTD,
     REASON_TRIGGER_NOW,
     DepthMode,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.model import OrderType, TimeInForce, VenueInfo, VenueMode
-from sim.filters import BINANCE_ERRORS, RejectReason
-from sim.latency import LogNormal
-from sim.profile import ProfileError, VenueProfile, available_profiles, load_profile, parse_profile
+from sim.venue.filters import BINANCE_ERRORS, RejectReason
+from sim.venue.latency import LogNormal
+from sim.venue.profile import ProfileError, VenueProfile, available_profiles, load_profile, parse_profile
 
 SEED_VENUES = {"binance", "coinbase", "kraken", "okx", "bybit", "bsdex", "bison", "finoa"}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from sim.demo import import_sample
-from sim.run import NS, POLL_NS, VenueSetup, poll_step, run_replay
+from scenarios.demo import import_sample
+from scenarios.replay import NS, POLL_NS, VenueSetup, poll_step, run_replay
 
 MM = "strategies.market_maker:PassiveMarketMaker"
 
@@ -53,8 +53,8 @@ def test_fills_settle_balances_exactly(canonical: list[Path], tmp_path: Path) ->
 
 
 def test_market_data_latency_can_be_resampled_from_the_recording(canonical: list[Path], tmp_path: Path) -> None:
-    from sim.latency import Empirical
-    from sim.run import _profile_for
+    from scenarios.replay import _profile_for
+    from sim.venue.latency import Empirical
 
     setup = VenueSetup("binance", "binance", market_latency="data")
     profile = _profile_for(setup, canonical)
@@ -70,8 +70,8 @@ def test_market_data_latency_can_be_resampled_from_the_recording(canonical: list
 
 
 def test_one_recording_drives_another_venue_under_its_own_symbols(canonical: list[Path], tmp_path: Path) -> None:
-    from sim.profile import load_profile
-    from sim.run import symbol_map_between
+    from scenarios.replay import symbol_map_between
+    from sim.venue.profile import load_profile
 
     assert symbol_map_between("binance", load_profile("okx")) == {"BTCUSDT": "BTC-USDT"}
     assert symbol_map_between(None, load_profile("okx")) == {}
@@ -136,7 +136,7 @@ def test_multi_venue_replay_routes_and_records_decisions(canonical: list[Path], 
 
 
 def test_market_maker_quotes_around_trades_on_trades_only_data(canonical: list[Path], tmp_path: Path) -> None:
-    from sim.matching_types import DepthMode
+    from sim.venue.matching.types import DepthMode
 
     trades_only = [p for p in canonical if p.name.endswith(".trades.parquet")]
     setup = VenueSetup("binance", "binance", depth=DepthMode.TRADES)

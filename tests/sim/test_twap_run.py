@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from sim.demo import import_sample
-from sim.run import VenueSetup, run_replay
+from scenarios.demo import import_sample
+from scenarios.replay import VenueSetup, run_replay
 
 TWAP = "strategies.twap:TwapTaker"
 

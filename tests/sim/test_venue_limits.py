@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sim.profile import load_profile
-from sim.venue_limits import (
+from sim.venue.limits import (
     NS_PER_S,
     LimitDecision,
     LimitRule,
@@ -13,6 +12,7 @@ from sim.venue_limits import (
     VenueRateLimiter,
     binance_interval_name,
 )
+from sim.venue.profile import load_profile
 
 S = NS_PER_S
 T0 = 1_723_161_600 * S  # 2024-08-09 00:00:00 UTC: a whole minute and a whole day

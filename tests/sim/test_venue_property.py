@@ -29,10 +29,10 @@ from hypothesis import strategies as st
 from harness.model import Fill, Liquidity, OrderRequest, OrderType, Quote, Side, TimeInForce, Trade
 from harness.money import from_fixed, to_fixed
 from harness.rng import SeededRng
-from sim.filters import VenueRejection
-from sim.matching_types import DepthMode
-from sim.profile import load_profile
-from sim.venue import RejectedRequest, SimVenue
+from sim.venue.filters import VenueRejection
+from sim.venue.matching.types import DepthMode
+from sim.venue.profile import load_profile
+from sim.venue.venue import RejectedRequest, SimVenue
 
 D = Decimal
 PROFILE = load_profile("binance")

@@ -1,0 +1,52 @@
+"""Implementations behind ``harness data ...`` (printing, exit codes, friendly errors)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from harness.data.errors import DataFormatError, UnsupportedFormatError
+from harness.data.importers.base import registry
+from harness.data.importing import import_files
+
+
+def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: bool) -> int:
+    """Import files, print one line per output file; exit code 2 on bad input."""
+    try:
+        results = import_files(sources, out, fmt=fmt, skip_bad=skip_bad)
+    except (DataFormatError, UnsupportedFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for result in results:
+        for kind, path in result.outputs.items():
+            print(f"{result.source.name} [{result.importer}] -> {path} ({result.rows[kind]} {kind} rows)")
+        if result.bad_rows.count:
+            print(f"{result.source.name}: skipped {result.bad_rows.count} bad rows", file=sys.stderr)
+            for example in result.bad_rows.examples:
+                print(f"  {example}", file=sys.stderr)
+    return 0
+
+
+def run_verify(paths: list[Path], *, fmt: str | None) -> int:
+    """Rebuild the book across files in order and print gaps and the book match rate.
+
+    Exit code 0 when the data is clean, 1 when gaps were found (so scripts can gate on it),
+    2 when a file could not be read.
+    """
+    from harness.data.verify import verify_paths
+
+    try:
+        report = verify_paths(paths, fmt=fmt)
+    except (DataFormatError, UnsupportedFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line)
+    return 1 if report.gaps else 0
+
+
+def run_formats() -> int:
+    """Print the known importers and what they read."""
+    for name, importer in registry().items():
+        print(f"{name:28s} {importer.description}")
+    return 0

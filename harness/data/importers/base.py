@@ -1,0 +1,103 @@
+"""What every importer provides, and the registry that autodetects formats.
+
+An importer reads one raw recording and yields canonical rows ``(kind, row_tuple)`` where the
+tuple follows ``harness.data.schema.SCHEMAS[kind]`` column order. It reports bad rows through the
+``ImportContext`` (which raises or counts them) and never writes files itself.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from harness.data.errors import BadRowLog, DataFormatError, UnsupportedFormatError
+
+Row = tuple[Any, ...]
+Record = tuple[str, Row]
+
+
+@dataclass
+class ImportContext:
+    """Options and bookkeeping shared by importers: bad-row policy and overrides."""
+
+    bad_rows: BadRowLog = field(default_factory=BadRowLog)
+    venue: str | None = None
+    symbol: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def bad(self, path: Path | str, line: int | None, field_name: str | None, reason: str) -> None:
+        """Report a bad row: raises ``DataFormatError`` unless ``--skip-bad`` was given."""
+        self.bad_rows.handle(DataFormatError(path, line, field_name, reason))
+
+
+class Importer(Protocol):
+    """One raw format: detect it from the file's first bytes, then stream canonical rows."""
+
+    name: str
+    description: str
+
+    def sniff(self, path: Path, head: str) -> bool:
+        """True if this importer recognises the file (``head`` is its first few KB, decoded)."""
+
+    def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
+        """Yield ``(kind, row)`` for every row of the file, in file order."""
+
+
+_REGISTRY: dict[str, Importer] = {}
+
+
+def register(importer: Importer) -> Importer:
+    """Add an importer to the registry (order of registration is the autodetect priority)."""
+    _REGISTRY[importer.name] = importer
+    return importer
+
+
+def registry() -> dict[str, Importer]:
+    """All importers by name, loading the built-in ones on first use."""
+    from harness.data import importers as _pkg  # noqa: F401  (imports register the built-ins)
+
+    return dict(_REGISTRY)
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open a possibly gzip-compressed text file for streaming reads."""
+    raw = path.open("rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", newline="")
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def read_head(path: Path, size: int = 8192) -> str:
+    """The first ``size`` characters of a (possibly gzipped) text file, or "" for binary files."""
+    if path.suffix == ".parquet":
+        return ""
+    try:
+        with open_text(path) as handle:
+            return handle.read(size)
+    except (UnicodeDecodeError, OSError):
+        return ""
+
+
+def detect(path: Path, forced: str | None = None) -> Importer:
+    """Pick the importer for a file: ``forced`` by name, else the first whose ``sniff`` accepts it."""
+    importers = registry()
+    if forced is not None:
+        if forced not in importers:
+            raise UnsupportedFormatError(f"unknown format {forced!r}; known: {', '.join(sorted(importers))}")
+        return importers[forced]
+    head = read_head(path)
+    for importer in importers.values():
+        if importer.sniff(path, head):
+            return importer
+    raise UnsupportedFormatError(
+        f"{path}: format not recognised; pass --format with one of: {', '.join(sorted(importers))}"
+    )
+
+
+SniffFn = Callable[[Path, str], bool]

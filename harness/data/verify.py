@@ -1,0 +1,254 @@
+"""``harness data verify``: rebuild order books across files and check them against quotes.
+
+Inputs are raw recordings (read through the importer registry, nothing written) or canonical
+Parquet files from ``harness data import`` (``*.book.parquet`` and ``*.quotes.parquet``; files of
+the same source are merged by ``ts_recv``). All inputs, in the order given, form ONE stream per
+(venue, symbol), so a day file and its continuation chain into one book.
+
+The book is kept by ``harness.data.book.BookSync`` (Binance spot / futures rules, generic otherwise);
+every gap is reported. The check: a bookTicker quote carries the update id of the last change
+to the top of book, so whenever the (valid) book's update id equals a quote's id, the book's
+best bid/ask price and size must equal the quote's. Binance pushes bookTicker in real time but
+diff-depth only at the end of each 100 ms (spot) window, so the quote for id ``X`` usually
+arrives *before* the diff that brings the book to ``X``. Quotes are therefore compared at the
+moment the book reaches their id: on arrival if the book is already there, else when the diff
+that ends at that id is applied (quotes whose id the book never lands on are not comparable).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from harness.data.book import BookStream, BookSync, Gap
+from harness.data.importers.base import ImportContext, Record, Row, detect
+from harness.data.schema import SCHEMAS
+
+MAX_PENDING_QUOTES = 10_000
+MAX_MISMATCH_EXAMPLES = 5
+_BOOK_PRIORITY = {"book": 0, "quotes": 1}
+
+
+@dataclass
+class StreamStats:
+    """The book and the comparison counters of one (venue, symbol) stream."""
+
+    venue: str
+    symbol: str
+    quotes: int = 0
+    quotes_without_id: int = 0
+    compared: int = 0
+    matched: int = 0
+    late: int = 0  # quote id already behind the book when it arrived
+    mismatches: list[str] = field(default_factory=list)
+    pending_quotes: deque[tuple[int, Row]] = field(default_factory=lambda: deque(maxlen=MAX_PENDING_QUOTES))
+    stream: BookStream = field(default_factory=BookStream)
+
+    @property
+    def sync(self) -> BookSync:
+        """The book-sync state machine of this stream."""
+        return self.stream.sync
+
+    @property
+    def where(self) -> str:
+        """The input currently being read (for mismatch examples)."""
+        return self.stream.where
+
+    def line(self) -> str:
+        """One summary line for the report."""
+        s = self.sync
+        return (f"{self.venue} {self.symbol}: mode {s.mode or 'n/a'}, snapshots {s.snapshots} "
+                f"(resyncs {s.resyncs}), diffs applied {s.applied}, dropped old {s.dropped_old}, "
+                f"gaps {len(s.gaps)}; quotes {self.quotes} (no update id {self.quotes_without_id}, "
+                f"late {self.late}), compared {self.compared}, matched {self.matched}, "
+                f"rate {format_rate(self.matched, self.compared)}")
+
+
+def format_rate(matched: int, compared: int) -> str:
+    """``matched / compared`` with 4 decimals, rounded down (1.0000 only when all matched)."""
+    if compared == 0:
+        return "0.0000"
+    return str((Decimal(matched) / Decimal(compared)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
+
+
+@dataclass
+class VerifyReport:
+    """Everything ``verify_paths`` found: per-stream stats, gaps, inputs and ignored kinds."""
+
+    files: list[str] = field(default_factory=list)
+    streams: dict[tuple[str, str], StreamStats] = field(default_factory=dict)
+    ignored: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def gaps(self) -> list[Gap]:
+        """All gaps of all streams, stream by stream."""
+        return [gap for stats in self.streams.values() for gap in stats.sync.gaps]
+
+    @property
+    def compared(self) -> int:
+        """Quotes compared against a book at the same update id."""
+        return sum(s.compared for s in self.streams.values())
+
+    @property
+    def matched(self) -> int:
+        """Compared quotes whose best bid/ask price and size equal the book's."""
+        return sum(s.matched for s in self.streams.values())
+
+    @property
+    def rate(self) -> Decimal:
+        """Match rate as an exact Decimal (0 when nothing was compared)."""
+        return Decimal(self.matched) / Decimal(self.compared) if self.compared else Decimal(0)
+
+    def lines(self) -> list[str]:
+        """The printable report; the last line is ``book match rate: R (N of M)``."""
+        out = [f"files: {', '.join(self.files)}"]
+        gaps = self.gaps
+        out.extend(f"gap: {gap.describe()}" for gap in gaps)
+        if not gaps:
+            out.append("gaps: none")
+        for stats in self.streams.values():
+            out.append(stats.line())
+            out.extend(f"  mismatch: {m}" for m in stats.mismatches)
+        if self.ignored:
+            out.append("ignored rows: " + ", ".join(f"{k} {n}" for k, n in sorted(self.ignored.items())))
+        out.append(f"book match rate: {format_rate(self.matched, self.compared)} "
+                   f"({self.matched} of {self.compared})")
+        return out
+
+
+class _Verifier:
+    """Feeds canonical records into per-stream books and compares quotes."""
+
+    def __init__(self) -> None:
+        self.report = VerifyReport()
+
+    def _stats(self, venue: str, symbol: str) -> StreamStats:
+        key = (venue, symbol)
+        stats = self.report.streams.get(key)
+        if stats is None:
+            stats = self.report.streams[key] = StreamStats(venue, symbol)
+            stats.stream.on_message = lambda _sync: self._after_message(stats)
+        return stats
+
+    def feed(self, label: str, records: Iterable[Record]) -> None:
+        """Process one input's records in order, then close its open book messages."""
+        self.report.files.append(label)
+        streams = self.report.streams
+        for kind, row in records:
+            if kind == "book":
+                stats = streams.get((row[2], row[3])) or self._stats(row[2], row[3])
+                stats.stream.where = label
+                stats.stream.push(row)
+            elif kind == "quotes":
+                stats = streams.get((row[2], row[3])) or self._stats(row[2], row[3])
+                stats.stream.flush()
+                self._quote(stats, row)
+            else:
+                self.report.ignored[kind] += 1
+        for stats in streams.values():
+            stats.stream.flush()
+
+    def _after_message(self, stats: StreamStats) -> None:
+        sync = stats.sync
+        if sync.valid and stats.pending_quotes:
+            book_id = sync.update_id
+            queue = stats.pending_quotes
+            while queue and queue[0][0] < book_id:
+                queue.popleft()  # the book never stood at this quote's id
+            if queue and queue[0][0] == book_id:
+                self._compare(stats, queue.popleft()[1])
+
+    def _quote(self, stats: StreamStats, row: Row) -> None:
+        stats.quotes += 1
+        update_id = row[8]
+        if update_id < 0:
+            stats.quotes_without_id += 1
+            return
+        sync = stats.sync
+        if sync.valid and update_id == sync.update_id:
+            self._compare(stats, row)
+        elif update_id > sync.update_id or not sync.valid:
+            stats.pending_quotes.append((update_id, row))
+        else:
+            stats.late += 1
+
+    @staticmethod
+    def _compare(stats: StreamStats, row: Row) -> None:
+        book = stats.sync.book
+        bid, ask = book.best_bid(), book.best_ask()
+        stats.compared += 1
+        if (bid is not None and ask is not None and bid.price == row[4] and bid.size == row[5]
+                and ask.price == row[6] and ask.size == row[7]):
+            stats.matched += 1
+        elif len(stats.mismatches) < MAX_MISMATCH_EXAMPLES:
+            stats.mismatches.append(
+                f"{stats.where}: update id {row[8]}: book bid {bid} ask {ask}, quote bid "
+                f"({row[4]}, {row[5]}) ask ({row[6]}, {row[7]})")
+
+    def finish(self) -> VerifyReport:
+        """Close every stream (reporting books left without a usable snapshot)."""
+        last = self.report.files[-1] if self.report.files else ""
+        for stats in self.report.streams.values():
+            stats.sync.finish(last)
+        return self.report
+
+
+def _parquet_kind(path: Path, file: pq.ParquetFile) -> str:
+    meta = file.schema_arrow.metadata or {}
+    kind = str(meta.get(b"harness.kind", b"").decode())
+    if not kind:
+        parts = path.name.split(".")
+        kind = parts[-2] if len(parts) >= 3 else ""
+    return kind
+
+
+def _parquet_records(path: Path, kind: str) -> Iterator[Record]:
+    file = pq.ParquetFile(path)
+    names = SCHEMAS[kind].names
+    for batch in file.iter_batches(batch_size=65_536, columns=names):
+        for row in zip(*(batch.column(i).to_pylist() for i in range(len(names))), strict=True):
+            yield kind, row
+
+
+def _sources(paths: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable[Record]]]:
+    """(label, records) per input; Parquet files of one source are merged by ts_recv."""
+    groups: dict[str, list[tuple[str, Path]]] = {}
+    order: list[tuple[str, Path | str]] = []
+    for given in paths:
+        path = Path(given)
+        if path.suffix != ".parquet":
+            order.append(("raw", path))
+            continue
+        file = pq.ParquetFile(path)
+        kind = _parquet_kind(path, file)
+        source = (file.schema_arrow.metadata or {}).get(b"harness.source", b"").decode()
+        source = source or path.name.split(".")[0]
+        if source not in groups:
+            groups[source] = []
+            order.append(("parquet", source))
+        groups[source].append((kind, path))
+    for what, item in order:
+        if what == "raw":
+            path = Path(item)
+            importer = detect(path, fmt)
+            yield path.name, importer.read(path, ImportContext())
+            continue
+        members = sorted(groups[str(item)], key=lambda kp: _BOOK_PRIORITY.get(kp[0], 2))
+        used = [(k, p) for k, p in members if k in _BOOK_PRIORITY]
+        label = " + ".join(p.name for _, p in members)
+        streams = [_parquet_records(p, k) for k, p in used]
+        yield label, heapq.merge(*streams, key=lambda record: int(record[1][1]))
+
+
+def verify_paths(paths: list[Path], fmt: str | None = None) -> VerifyReport:
+    """Rebuild books across ``paths`` (in order, one stream per symbol) and compare quotes."""
+    verifier = _Verifier()
+    for label, records in _sources(list(paths), fmt):
+        verifier.feed(label, records)
+    return verifier.finish()

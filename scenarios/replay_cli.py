@@ -1,0 +1,142 @@
+"""``harness replay``: turn command-line arguments into a replay run and print its summary.
+
+Argument grammar (every value is checked here, with an error naming the argument):
+
+* ``--data PATH...``: canonical Parquet files, or directories whose ``*.parquet`` are used;
+* ``--venue NAME[=PROFILE]`` (repeatable): a simulated venue; the profile defaults to the name;
+  ``--data-venue NAME=DATAVENUE`` drives a venue from another venue's recorded data (one
+  Binance recording can drive a simulated Binance and a simulated OKX);
+* ``--balance VENUE:ASSET=AMOUNT`` (repeatable) replaces that venue's starting balances;
+* ``--param KEY=VALUE`` (repeatable): strategy parameters, passed as strings;
+* ``--depth book|quotes|trades``, ``--queue-model conservative|power|log``;
+* ``--router best_price|lowest_fees|highest_liquidity|user_preference`` gives the engine an order
+  router (venue priority and preference follow the ``--venue`` order) for strategies that
+  route (``ctx.route``); ``--split-threshold QTY`` lets it split larger orders across venues;
+* ``--market-latency profile|data``: the profile's market-data latency model, or the recorded
+  ``ts_recv - ts_event`` delays of the trade data resampled (empirical).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from harness.router import RouterConfig, RouterConfigError
+from harness.strategy import StrategyLoadError, load_strategy
+from reports.summary import run_summary
+from scenarios.replay import DEFAULT_BALANCES, VenueSetup, run_replay
+from sim.venue.matching.types import DepthMode
+from sim.venue.profile import ProfileError, load_profile
+from sim.venue.venue import QUEUE_MODELS
+
+__all__ = ["ReplayArgumentError", "data_files", "parse_venues", "replay_command"]
+
+
+class ReplayArgumentError(ValueError):
+    """A ``harness replay`` argument is malformed; the message names it."""
+
+
+def _pair(text: str, sep: str, what: str) -> tuple[str, str]:
+    left, found, right = text.partition(sep)
+    if not found or not left or not right:
+        raise ReplayArgumentError(f"{what}: expected KEY{sep}VALUE, got {text!r}")
+    return left, right
+
+
+def data_files(paths: Sequence[Path]) -> list[Path]:
+    """The Parquet files named by ``paths`` (a directory stands for its ``*.parquet``), sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise ReplayArgumentError(f"--data {path}: directory holds no .parquet files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ReplayArgumentError(f"--data {path}: no such file or directory")
+    return files
+
+
+def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Sequence[str], *,
+                 depth: str, queue_model: str, market_latency: str = "profile") -> list[VenueSetup]:
+    """``VenueSetup``s from the ``--venue``, ``--balance`` and ``--data-venue`` arguments."""
+    try:
+        depth_mode = DepthMode(depth.upper())
+    except ValueError:
+        choices = [m.value.lower() for m in DepthMode]
+        raise ReplayArgumentError(f"--depth: expected one of {choices}, got {depth!r}") from None
+    if queue_model not in QUEUE_MODELS:
+        raise ReplayArgumentError(f"--queue-model: expected one of {QUEUE_MODELS}, got {queue_model!r}")
+    if market_latency not in ("profile", "data"):
+        raise ReplayArgumentError(f"--market-latency: expected 'profile' or 'data', got {market_latency!r}")
+    names: dict[str, str] = {}
+    for spec in venues or ["binance"]:
+        name, _, profile = spec.partition("=")
+        if not name:
+            raise ReplayArgumentError(f"--venue: empty venue name in {spec!r}")
+        if name in names:
+            raise ReplayArgumentError(f"--venue: {name!r} given twice")
+        names[name] = profile or name
+    starting: dict[str, dict[str, Decimal]] = {}
+    for spec in balances:
+        where, amount = _pair(spec, "=", "--balance")
+        venue, _, asset = where.partition(":")
+        if venue not in names or not asset:
+            raise ReplayArgumentError(f"--balance {spec!r}: expected VENUE:ASSET=AMOUNT with a --venue name")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            raise ReplayArgumentError(f"--balance {spec!r}: {amount!r} is not a number") from None
+        if not value.is_finite() or value < 0:
+            raise ReplayArgumentError(f"--balance {spec!r}: amount must be a non-negative number")
+        starting.setdefault(venue, {})[asset] = value
+    sources: dict[str, str] = {}
+    for spec in data_venues:
+        venue, source = _pair(spec, "=", "--data-venue")
+        if venue not in names:
+            raise ReplayArgumentError(f"--data-venue {spec!r}: {venue!r} is not a --venue")
+        sources[venue] = source
+    return [VenueSetup(name, profile, balances=starting.get(name, dict(DEFAULT_BALANCES)), depth=depth_mode,
+                       queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency)
+            for name, profile in names.items()]
+
+
+def parse_router(criteria: str | None, split_threshold: str | None, venues: Sequence[str]) -> RouterConfig | None:
+    """The router of ``--router CRITERIA [--split-threshold QTY]`` (venue priority: ``--venue`` order)."""
+    if criteria is None:
+        if split_threshold is not None:
+            raise ReplayArgumentError("--split-threshold needs --router")
+        return None
+    data: dict[str, object] = {"criteria": criteria.upper(), "priority": list(venues), "preferred": list(venues)}
+    if split_threshold is not None:
+        data["enable_splitting"] = True
+        data["split_threshold"] = split_threshold
+    return RouterConfig.from_mapping(data)
+
+
+def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *, params: Sequence[str] = (),
+                   balances: Sequence[str] = (), data_venues: Sequence[str] = (), seed: int = 0,
+                   out_dir: Path = Path("runs"), depth: str = "book", queue_model: str = "conservative",
+                   market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
+                   progress: bool | None = None) -> int:
+    """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""
+    try:
+        files = data_files(data)
+        setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
+                              market_latency=market_latency)
+        strategy_params = dict(_pair(p, "=", "--param") for p in params)
+        router_config = parse_router(router, split_threshold, [s.name for s in setups])
+        load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
+        for setup in setups:
+            load_profile(setup.profile)
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
+        print(f"harness replay: {error}")
+        return 2
+    result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
+                        progress=progress, router=router_config)
+    for line in run_summary(result.run_dir):
+        print(line)
+    return 0

@@ -1,0 +1,245 @@
+"""The replay's trade fast path: runs of trades that touch no order, delivered in one tight loop.
+
+Most public trades in a backtest change nothing at the venue: no order rests at or through
+their price, no stop triggers, no GTD order expires. For such a trade the venue only records
+the last price and folds it into a candle, and the client receives it after market-data
+latency. ``ReplayFeed`` normally does that one trade at a time through three layers of Python
+calls; here a run of them is done at once:
+
+* the matching engine's ``quiet_band`` says which prices and times leave it untouched, and a
+  numpy scan over the batch's price and time columns finds where the run of such trades ends;
+* the run's delivery times are computed in one vector operation from exactly the latency draws
+  the one-at-a-time path would make (``LatencyChannel.take``), with the same FIFO rule;
+* the client's callback is called in a plain loop over (delivery time, trade), re-reading the
+  runtime's horizon before each call, as the feed's own loop does;
+* the venue's side (last price, candles) is applied in bulk when the loop stops, before
+  anything else can look at the venue (every client request reaches the venue through the
+  runtime's calendar, after the loop has returned).
+
+The merged order of venue events, client deliveries and the runtime's calendar is the one the
+general path produces, so a replay gives byte-identical results with or without the fast path
+(``tests/sim/test_fast_trades.py`` checks this). The rules that make it so: a delivery at or
+after the next venue event's time waits for it (the venue goes first at equal times); a
+delivery past the horizon stops the loop, and a callback may lower the horizon at any time;
+the loop starts only when nothing became ready at the current nanosecond (``now < horizon``)
+and quiet trades never make anything ready, so the feed's tie rule after a venue callback
+(``sim.channels``) cannot arise inside a run. A trade the engine must see (it may fill or
+trigger something) ends the run and takes the general path, as does the rest of a run when
+the loop stops: the trades the venue has seen but the client not yet go to the tap's queue.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from itertools import islice, repeat
+from operator import length_hint
+from typing import Final, NamedTuple
+
+import numpy as np
+
+from harness.contract import TradeCallback
+from harness.model import Trade
+from sim.channels import ClientTap
+from sim.kernel.sources import VirtualTime
+from sim.market.cursor import Batch
+from sim.venue.candles import CandleBuilder
+from sim.venue.matching.engine import MatchingEngine
+
+__all__ = ["MIN_RUN", "SCAN_ROWS", "TradeRunner"]
+
+MIN_RUN: Final = 8
+"""Shorter runs take the general path: the fast path's fixed cost (a few numpy calls) would
+exceed what it saves."""
+
+SCAN_ROWS: Final = 1_024
+"""Rows classified per numpy scan; the rows the engine must see are remembered until its band changes."""
+
+_I64_MIN: Final = -(2**63)
+_I64_MAX: Final = 2**63 - 1
+
+
+class TradeRunner:
+    """Delivers runs of quiet trades of one simulated venue's trade route (see the module docstring).
+
+    ``SimAdapter.attach_feed`` makes one and hangs it on its trade handler as ``fast``; the feed
+    offers it every row of a window of that route (``ReplayFeed._deliver_window``). ``engines``
+    are the venue's matching engines by symbol, ``trade_subs`` the adapter's client
+    subscriptions and ``deliver`` its general delivery callback (used for trades still in flight
+    when a run stops). ``rename`` (venue, symbol map) is set when the venue is driven by another
+    venue's recording: trades then reach the venue and the client under the venue's own names.
+    """
+
+    __slots__ = ("_band", "_batch", "_candles", "_deliver", "_engines", "_loud", "_rename", "_scan_end",
+                 "_scan_from", "_subs", "position", "tap")
+
+    def __init__(self, tap: ClientTap, engines: Mapping[str, MatchingEngine], candles: CandleBuilder,
+                 trade_subs: Mapping[str, list[TradeCallback]],
+                 deliver: Callable[[Trade], None], *,
+                 rename: tuple[str, Mapping[str, str]] | None = None) -> None:
+        self.tap = tap
+        self._rename = rename
+        self._engines = engines
+        self._candles = candles
+        self._subs = trade_subs
+        self._deliver = deliver
+        # the last scan: in rows [_scan_from, _scan_end) of _batch, under _band, the engine must
+        # see exactly the rows _loud
+        self._batch: Batch | None = None
+        self._band: tuple[int, int, int] | None = None
+        self._scan_from = self._scan_end = 0
+        self._loud: list[int] = []
+        self.position = 0
+        """The first row not handed to the venue by the last ``run``, kept even when a callback raised."""
+
+    def run(self, batch: Batch, start: int, end: int, vt: VirtualTime) -> int:
+        """Deliver a run of quiet trades from row ``start`` of ``batch`` (rows up to ``end`` are
+        the feed's current window); return the first row not handed to the venue.
+
+        Returns ``start`` when there is no run worth taking (the feed then takes the general path
+        for that row). On return every row before the result has been seen by the venue; those
+        the client has not received yet are in the tap's queue, as the general path leaves them.
+        """
+        self.position = start
+        symbol = batch.routes[0][1]
+        trades: Iterator[Trade] = batch.events
+        if self._rename is not None:
+            venue, symbols = self._rename
+            symbol = symbols.get(symbol, symbol)
+            trades = map(partial(_as_venue, venue, symbol), trades)
+        engine = self._engines.get(symbol)
+        quiet_end = self._quiet_until(batch, start, end, engine)
+        stop = bisect_right(batch.keys, vt.horizon_ns, start, quiet_end)
+        if stop - start < MIN_RUN:
+            return start
+        run = _Run(batch, trades, symbol, engine, start, stop)
+        subs = self._subs.get(symbol)
+        if subs is None:  # nobody subscribed: the venue's side only, nothing in flight
+            deque(islice(batch.events, stop - start), maxlen=0)
+            self._venue_side(run, stop, vt)
+            self.position = stop
+            return stop
+        next_venue = batch.keys[stop] if stop < end else batch.keys[end - 1]
+        return self._deliver_run(run, subs, next_venue, vt)
+
+    def _deliver_run(self, run: _Run, subs: list[TradeCallback], next_venue: int,
+                     vt: VirtualTime) -> int:
+        """The run's client deliveries in a tight loop, then the venue's side and what is in flight.
+
+        ``next_venue`` is the time of the first venue event after the run (a delivery at or after
+        it waits for it).
+        """
+        batch, start, stop = run.batch, run.start, run.stop
+        channel = self.tap.channel
+        delays = channel.take(stop - start)
+        times = np.maximum.accumulate(batch.keys_np[start:stop] + np.array(delays, dtype=np.int64))
+        arrivals: list[int] = np.maximum(times, channel.last_delivery_ns).tolist()
+        due = arrivals[:bisect_left(arrivals, next_venue)]
+        pending = iter(due)
+        callback: Callable[[Trade], object] = subs[0] if len(subs) == 1 else self._deliver
+        next_trade = run.trades.__next__  # pulled only once due, so no trade is pulled early
+        held = False  # the loop stopped at a delivery that is not due yet
+        failed = True  # until the loop ends normally: a callback may raise
+        try:
+            if self.tap.queue and not self._drain(next_venue, vt):
+                pending = iter(())  # what is still in flight goes first: the run waits behind it
+                due = []
+            for at in pending:
+                if at > vt.horizon_ns:
+                    held = True
+                    break
+                vt.now_ns = at
+                callback(next_trade())
+            failed = False
+        finally:
+            # the venue has seen the run's rows up to the horizon, or up to a callback that raised
+            reached = vt.now_ns if failed else vt.horizon_ns
+            delivered = start + len(due) - length_hint(pending) - held
+            processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
+            self._in_flight(run.trades, arrivals[delivered - start:processed - start], processed - delivered)
+            channel.give_back(delays[processed - start:])
+            if processed > start:
+                channel.last_delivery_ns = arrivals[processed - start - 1]
+            self._venue_side(run, processed, vt)
+            self.position = processed
+        return processed
+
+    def _drain(self, next_venue: int, vt: VirtualTime) -> bool:
+        """Deliver what was already in flight (it arrives before the run's trades); False if the
+        horizon or the next venue event stopped it first.
+
+        The tap set's own flush does it: the runner is its only tap, and a run starts only when
+        ``now < horizon``, so flush's tie rule cannot apply here.
+        """
+        tapset = self.tap.tapset
+        assert tapset is not None
+        tapset.flush(vt, next_venue, True)
+        return not self.tap.queue
+
+    def _in_flight(self, trades: Iterator[Trade], arrivals: list[int], count: int) -> None:
+        """Queue the next ``count`` trades, which the venue has seen but the client not yet."""
+        if not count:
+            return
+        tap = self.tap
+        tap.queue.extend(zip(arrivals, repeat(self._deliver), islice(trades, count)))
+        tapset = tap.tapset
+        if tapset is not None and arrivals[0] < tapset.due_ns:
+            tapset.due_ns = arrivals[0]
+
+    def _venue_side(self, run: _Run, stop: int, vt: VirtualTime) -> None:
+        """What the venue does with the run's rows before ``stop``: last price and candles."""
+        batch, start = run.batch, run.start
+        if stop <= start:
+            return
+        arrays = batch.arrays
+        assert arrays is not None
+        price = arrays["price"]
+        if run.engine is not None:
+            run.engine.note_trades(int(price[stop - 1]))
+        self._candles.add_many(run.symbol, arrays["ts_event"][start:stop], price[start:stop],
+                               arrays["size"][start:stop])
+        vt.now_ns = max(vt.now_ns, batch.keys[stop - 1])
+
+    def _quiet_until(self, batch: Batch, start: int, end: int, engine: MatchingEngine | None) -> int:
+        """The first row at or after ``start`` (before ``end``) that the engine must see, or ``end``.
+
+        Classifies ``SCAN_ROWS`` rows at a time with numpy and keeps the result until the batch
+        or the engine's quiet band changes, so passing one such row does not rescan.
+        """
+        if engine is None:
+            return end
+        band = engine.quiet_band()
+        if not (batch is self._batch and band == self._band and self._scan_from <= start < self._scan_end):
+            lo, hi, expiry = band
+            arrays = batch.arrays
+            assert arrays is not None
+            scan_end = min(batch.n, start + SCAN_ROWS)
+            price = arrays["price"][start:scan_end]
+            ts = arrays["ts_event"][start:scan_end]
+            loud = (price <= max(lo, _I64_MIN)) | (price >= min(hi, _I64_MAX)) | (ts >= min(expiry, _I64_MAX))
+            self._loud = (np.flatnonzero(loud) + start).tolist()
+            self._batch, self._band = batch, band
+            self._scan_from, self._scan_end = start, scan_end
+        loud_rows = self._loud
+        k = bisect_left(loud_rows, start)
+        first = loud_rows[k] if k < len(loud_rows) else self._scan_end
+        return min(first, end)
+
+
+class _Run(NamedTuple):
+    """Rows [start, stop) of ``batch``, all quiet for ``engine``; ``trades`` yields them as the
+    venue knows them (under ``symbol``)."""
+
+    batch: Batch
+    trades: Iterator[Trade]
+    symbol: str
+    engine: MatchingEngine | None
+    start: int
+    stop: int
+
+
+def _as_venue(venue: str, symbol: str, trade: Trade) -> Trade:
+    """``trade`` under another venue and symbol (what ``SimAdapter``'s renaming handler delivers)."""
+    return tuple.__new__(Trade, (trade[0], trade[1], venue, symbol, *trade[4:]))

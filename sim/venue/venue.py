@@ -1,0 +1,546 @@
+"""A simulated exchange: accounts, one matching engine per symbol, venue rules and rate limits.
+
+``SimVenue`` is what sits behind ``SimAdapter``. It lives entirely at *venue time*: the adapter
+delays requests by the order-entry latency before calling it and delays its answers and pushed
+updates by the response latency. Market data reaches it at exchange time from the replay feed.
+
+What it does, in the order a request meets it:
+
+1. rate limits (``sim.venue.limits``): 429 with Retry-After, then 418 bans, as the venue does;
+2. filters and balance (``sim.venue.filters`` via the profile): the venue's own codes and messages;
+3. locking of funds on open orders (``funds_to_lock``), released as orders fill or end;
+4. matching (``sim.venue.matching.engine``): queue position, partial fills, order types, time in force.
+
+Balances are ``Decimal`` (they change only on orders and fills); the engines work in
+fixed-point ints. Conservation holds by construction: free + locked of every asset changes only
+by the cash flows of fills (cost, proceeds and fees). Every amount is kept on the 1e-9 grid of
+``harness.money`` (so balances print as ``Decimal('999400.010000000')``): holds are rounded up
+onto it (an order never holds less than it needs), a fill's cost ``price * qty`` is rounded
+half-even (exact on every shipped profile, whose tick x lot has at most 9 decimals), and fees
+are already on it. Moves between free and locked are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Context, Decimal
+from typing import TypeVar
+
+from harness.contract import RateLimitedError
+from harness.data.book import BookStream
+from harness.model import (
+    F_LAST,
+    F_SNAPSHOT,
+    Balance,
+    BookDelta,
+    BookLevel,
+    BookSnapshot,
+    Fill,
+    Liquidity,
+    OrderModification,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    PositionReport,
+    Quote,
+    Side,
+    Trade,
+)
+from harness.money import from_fixed, to_fixed
+from harness.positions import PositionState, apply_fill
+from harness.rng import SeededRng
+from sim.venue.filters import RejectReason, VenueRejection, funds_to_lock
+from sim.venue.limits import LimitDecision, VenueRateLimiter
+from sim.venue.matching.engine import MatchingEngine
+from sim.venue.matching.types import (
+    REASON_POST_ONLY,
+    CancelRejected,
+    DepthMode,
+    MatchEvent,
+    MatchingConfig,
+    ModifyRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderModified,
+    OrderRejected,
+    OrderTriggered,
+    SimOrder,
+    compute_fee,
+    rate_units,
+)
+from sim.venue.profile import VenueProfile
+from sim.venue.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
+
+ZERO = Decimal(0)
+_UNIT = Decimal(1).scaleb(-9)  # the grid of harness.money (SCALE = 10**9)
+_WIDE = Context(prec=80)
+
+
+def on_grid(amount: Decimal) -> Decimal:
+    """``amount`` on the 1e-9 grid, rounded half-even (exact amounts only change exponent)."""
+    return amount.quantize(_UNIT, context=_WIDE)
+
+
+def hold_on_grid(amount: Decimal) -> Decimal:
+    """A hold on the 1e-9 grid, rounded up so that it always covers what the order needs."""
+    return amount.quantize(_UNIT, rounding=ROUND_CEILING, context=_WIDE)
+ONE = 10**9  # a price of 1.0 in fixed-point units (fees in base asset)
+QUEUE_MODELS = ("conservative", "power", "log")
+
+
+def make_queue_model(name: str, rng: SeededRng, venue: str) -> QueueModel:
+    """The queue model called ``name``, seeded from the venue's own RNG stream."""
+    if name == "conservative":
+        return ConservativeQueueModel()
+    if name == "power":
+        return PowerProbQueueModel(rng=rng.stream(f"queue.{venue}"))
+    if name == "log":
+        return LogProbQueueModel(rng=rng.stream(f"queue.{venue}"))
+    raise ValueError(f"unknown queue model {name!r}; expected one of {', '.join(QUEUE_MODELS)}")
+
+
+@dataclass(slots=True)
+class VenueOrder:
+    """The venue's record of one order: the request, the engine's order, funds held, progress."""
+
+    request: OrderRequest
+    engine_order: SimOrder
+    venue_order_id: str
+    lock_asset: str
+    locked: Decimal
+    status: OrderStatus
+    filled: Decimal
+    cum_quote: Decimal
+    created_ns: int
+    updated_ns: int
+    reason: str = ""
+
+
+_R = TypeVar("_R", OrderRejected, CancelRejected, ModifyRejected)
+
+
+def _refusal_of(events: list[MatchEvent], order_id: int, kind: type[_R]) -> _R | None:
+    """The engine's refusal of the command for ``order_id`` (other orders' events may come first)."""
+    for event in events:
+        if isinstance(event, kind) and event.order_id == order_id:
+            return event
+    return None
+
+
+class RejectedRequest(Exception):  # noqa: N818  (a refusal, not a failure of ours)
+    """The venue refused a request in its own terms; ``rejection`` has the code and message."""
+
+    def __init__(self, rejection: VenueRejection) -> None:
+        super().__init__(rejection.message)
+        self.rejection = rejection
+
+
+OrderListener = Callable[[OrderReport], None]
+FillListener = Callable[[Fill], None]
+
+
+class SimVenue:
+    """One simulated exchange serving orders, account queries and market-data queries."""
+
+    def __init__(self, profile: VenueProfile, *, balances: Mapping[str, Decimal], rng: SeededRng,
+                 now: Callable[[], int], depth: DepthMode = DepthMode.BOOK,
+                 queue_model: str = "conservative", name: str | None = None) -> None:
+        self.profile = profile
+        self.name = name or profile.name
+        self.now = now
+        self.depth = depth
+        self.limiter = VenueRateLimiter(profile.rate_limits)
+        self.free: dict[str, Decimal] = {asset: on_grid(Decimal(v)) for asset, v in balances.items()}
+        self.locked: dict[str, Decimal] = dict.fromkeys(self.free, on_grid(ZERO))
+        self.orders: dict[str, VenueOrder] = {}  # by client order id
+        self._by_engine_id: dict[int, VenueOrder] = {}
+        self.fills: list[Fill] = []
+        self.positions: dict[str, PositionState] = {}
+        self.quotes: dict[str, Quote] = {}
+        self.books: dict[str, BookStream] = {}
+        self.order_listeners: list[OrderListener] = []
+        self.fill_listeners: list[FillListener] = []
+        self._next_id = 1
+        self._book_ts = 0
+        self._maker_rate = rate_units(profile.fees.maker)
+        self._taker_rate = rate_units(profile.fees.taker)
+        self.engines: dict[str, MatchingEngine] = {}
+        for symbol, rules in profile.symbols.items():
+            config = MatchingConfig(depth=depth, maker_fee=profile.fees.maker, taker_fee=profile.fees.taker,
+                                    tick_size=to_fixed(rules.tick_size),
+                                    queue_model=make_queue_model(queue_model, rng, f"{self.name}.{symbol}"))
+            self.engines[symbol] = MatchingEngine(config)
+
+    # ------------------------------------------------------------------ market data (exchange time)
+
+    def on_trade(self, trade: Trade) -> None:
+        """A public trade happened on this venue."""
+        engine = self.engines.get(trade.symbol)
+        if engine is not None:
+            events = engine.on_trade(trade)
+            if events:
+                self._apply(events)
+
+    def on_quote(self, quote: Quote) -> None:
+        """The venue's best bid/offer changed."""
+        self.quotes[quote.symbol] = quote
+        engine = self.engines.get(quote.symbol)
+        if engine is not None:
+            events = engine.on_quote(quote)
+            if events:
+                self._apply(events)
+
+    def on_book(self, delta: BookDelta) -> None:
+        """One row of an L2 book message (snapshot or diff).
+
+        Rows go through the venue's ``BookStream`` first, so the matching engine only ever sees
+        the book as the Binance sync rules rebuild it: diffs older than the snapshot are
+        dropped, diffs that arrived before it are replayed, and after a gap the engine's book
+        stays frozen until a new snapshot (a real venue never has a gap in its own book).
+        """
+        stream = self.books.get(delta.symbol)
+        if stream is None:
+            stream = self._book_stream(delta.symbol)
+        self._book_ts = delta.ts_event
+        stream.push(delta)
+
+    def _book_stream(self, symbol: str) -> BookStream:
+        stream = self.books[symbol] = BookStream()
+        engine = self.engines.get(symbol)
+        if engine is not None and self.depth is DepthMode.BOOK:
+            stream.sync.on_apply = lambda levels, snapshot: self._engine_levels(symbol, engine, levels, snapshot)
+        return stream
+
+    def _engine_levels(self, symbol: str, engine: MatchingEngine, levels: list[tuple[int, int, int]],
+                       snapshot: bool) -> None:
+        """Hand levels the synced book applied to the engine, as canonical rows.
+
+        Rows with side 0 only carry update ids and are skipped; an empty snapshot becomes one
+        removal row, so the engine still clears its book.
+        """
+        ts = self._book_ts
+        name = self.name
+        real = [level for level in levels if level[0] != 0]
+        if snapshot and not real:
+            real = [(1, 0, 0)]
+        base = F_SNAPSHOT if snapshot else 0
+        last = len(real) - 1
+        for i, (side, price, size) in enumerate(real):
+            row = BookDelta(ts, ts, name, symbol, side, price, size, -1, -1, -1, base | F_LAST if i == last else base)
+            events = engine.on_book_delta(row)
+            if events:
+                self._apply(events)
+
+    # ------------------------------------------------------------------ requests (venue time)
+
+    def check_rate(self, endpoint: str, *, weight: int | None = None, is_order: bool = False) -> LimitDecision:
+        """Count a request against the venue's limits; raises ``RateLimitedError`` when refused."""
+        decision = self.limiter.check(self.now(), endpoint, weight, is_order)
+        if not decision.allowed:
+            raise RateLimitedError(decision.message, retry_after_s=Decimal(decision.retry_after_s or 0),
+                                   banned=decision.http_status == 418, venue=self.name, code=decision.code,
+                                   http_status=decision.http_status)
+        return decision
+
+    def submit(self, request: OrderRequest) -> OrderReport:
+        """Accept (and possibly fill at once) or reject a new order; raises ``VenueRejection``."""
+        now = self.now()
+        errors = self.profile.errors
+        if request.client_order_id in self.orders:
+            raise RejectedRequest(errors.reject(RejectReason.DUPLICATE_ORDER))
+        rules = self.profile.symbols.get(request.symbol)
+        reference = self._reference_price(request.symbol, request.side)
+        rejection = self.profile.validate_order(request, reference_price=reference, free_balances=self.free)
+        if rejection is not None:
+            raise RejectedRequest(rejection)
+        assert rules is not None  # validate_order rejects unknown symbols
+        try:
+            lock = funds_to_lock(request, rules, best_ask=reference if request.side is Side.BUY else None,
+                                 fee_rate_reserve=self.profile.fee_rate_reserve,
+                                 market_buy_margin=self.profile.market_buy_margin)
+        except ValueError:  # a market buy with no ask to price it: the venue has no liquidity
+            raise RejectedRequest(self._new_order_rejected("No liquidity to price the market order.")) from None
+        engine_id = self._next_id
+        self._next_id += 1
+        order = VenueOrder(
+            request=request, engine_order=self._engine_order(engine_id, request),
+            venue_order_id=str(engine_id), lock_asset=lock.asset, locked=hold_on_grid(lock.amount),
+            status=OrderStatus.PENDING, filled=ZERO, cum_quote=ZERO, created_ns=now, updated_ns=now)
+        self.free[lock.asset] = self.free.get(lock.asset, ZERO) - order.locked
+        self.locked[lock.asset] = self.locked.get(lock.asset, ZERO) + order.locked
+        self.orders[request.client_order_id] = order
+        self._by_engine_id[engine_id] = order
+        events = self.engines[request.symbol].submit(order.engine_order, now)
+        refusal = _refusal_of(events, engine_id, OrderRejected)
+        if refusal is not None:
+            self._release(order)
+            del self.orders[request.client_order_id]
+            del self._by_engine_id[engine_id]
+            self._apply([e for e in events if e.order_id != engine_id])  # e.g. GTD expiries of others
+            reason = refusal.reason
+            if reason == REASON_POST_ONLY:
+                raise RejectedRequest(errors.reject(RejectReason.POST_ONLY_WOULD_TAKE))
+            raise RejectedRequest(self._new_order_rejected(reason))
+        self._apply(events)
+        return self.report(order)
+
+    def cancel(self, symbol: str, client_order_id: str) -> OrderReport:
+        """Cancel an open order; raises ``VenueRejection`` (unknown order) otherwise."""
+        order = self._open_order(symbol, client_order_id, RejectReason.UNKNOWN_ORDER)
+        events = self.engines[symbol].cancel(order.engine_order.id, self.now())
+        if _refusal_of(events, order.engine_order.id, CancelRejected) is not None:
+            self._apply(events)
+            raise RejectedRequest(self.profile.errors.reject(RejectReason.UNKNOWN_ORDER))
+        self._apply(events)
+        return self.report(order)
+
+    def modify(self, symbol: str, client_order_id: str, modification: OrderModification) -> OrderReport:
+        """Change price and/or quantity of an open order, re-locking funds; keeps the client id."""
+        order = self._open_order(symbol, client_order_id, RejectReason.UNKNOWN_ORDER)
+        request = order.request
+        new_price = modification.new_price if modification.new_price is not None else request.price
+        new_qty = modification.new_quantity if modification.new_quantity is not None else request.quantity
+        probe = OrderRequest(client_order_id=request.client_order_id, venue=request.venue, symbol=symbol,
+                             side=request.side, order_type=request.order_type, quantity=new_qty,
+                             price=new_price, stop_price=modification.new_stop_price or request.stop_price,
+                             trailing_delta=request.trailing_delta, time_in_force=request.time_in_force,
+                             expire_at_ns=request.expire_at_ns, post_only=request.post_only,
+                             strategy_id=request.strategy_id)
+        free_plus_own = dict(self.free)
+        free_plus_own[order.lock_asset] = free_plus_own.get(order.lock_asset, ZERO) + order.locked
+        rejection = self.profile.validate_order(probe, reference_price=self._reference_price(symbol, request.side),
+                                                free_balances=free_plus_own)
+        if rejection is not None:
+            raise RejectedRequest(rejection)
+        events = self.engines[symbol].modify(order.engine_order.id, self.now(), price=to_fixed(new_price)
+                                             if new_price is not None else None, qty=to_fixed(new_qty))
+        refused = _refusal_of(events, order.engine_order.id, ModifyRejected)
+        if refused is not None:
+            self._apply(events)
+            code = self.profile.errors.entries[RejectReason.UNKNOWN_ORDER][0]
+            raise RejectedRequest(VenueRejection(RejectReason.UNKNOWN_ORDER, code, refused.reason,
+                                                 http_status=self.profile.errors.http_status))
+        order.request = probe
+        self._apply(events)
+        return self.report(order)
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """The venue's current view of an order; raises ``VenueRejection`` (no such order)."""
+        order = self.orders.get(client_order_id)
+        if order is None or order.request.symbol != symbol:
+            raise RejectedRequest(self.profile.errors.reject(RejectReason.NO_SUCH_ORDER))
+        return self.report(order)
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """Reports of every order still working, oldest first."""
+        return [self.report(o) for o in self.orders.values()
+                if o.status.is_open or o.status is OrderStatus.PENDING
+                if symbol is None or o.request.symbol == symbol]
+
+    def fills_since(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
+        """Our executions at or after ``since_ns``, oldest first."""
+        return [f for f in self.fills if f.ts_ns >= since_ns and (symbol is None or f.symbol == symbol)]
+
+    def balances(self) -> dict[str, Balance]:
+        """Free and locked funds per asset."""
+        assets = sorted(set(self.free) | set(self.locked))
+        return {a: Balance(a, self.free.get(a, ZERO), self.locked.get(a, ZERO)) for a in assets}
+
+    def position_reports(self) -> list[PositionReport]:
+        """Net position per symbol built from our fills (non-zero only)."""
+        now = self.now()
+        return [PositionReport(self.name, symbol, state.quantity, state.average_price, now)
+                for symbol, state in sorted(self.positions.items()) if state.quantity != 0]
+
+    def ticker(self, symbol: str) -> Quote:
+        """Best bid/offer: the last quote, or the top of the rebuilt book."""
+        self._known_symbol(symbol)
+        stream = self.books.get(symbol)
+        if stream is not None and stream.sync.valid:
+            bid, ask = stream.sync.book.best_bid(), stream.sync.book.best_ask()
+            if bid is not None and ask is not None:
+                now = self.now()
+                return Quote(now, now, self.name, symbol, bid.price, bid.size, ask.price, ask.size,
+                             stream.sync.update_id)
+        quote = self.quotes.get(symbol)
+        if quote is None:
+            now = self.now()
+            return Quote(now, now, self.name, symbol, 0, 0, 0, 0, -1)
+        return quote
+
+    def order_book(self, symbol: str, depth: int) -> BookSnapshot:
+        """Top ``depth`` levels per side of the rebuilt book (or the quote in L1 modes)."""
+        self._known_symbol(symbol)
+        now = self.now()
+        stream = self.books.get(symbol)
+        if stream is not None and stream.sync.valid:
+            book = stream.sync.book
+            return BookSnapshot(now, self.name, symbol, tuple(book.depth(1, depth)), tuple(book.depth(-1, depth)),
+                                stream.sync.update_id)
+        quote = self.ticker(symbol)
+        bids = (BookLevel(quote.bid_price, quote.bid_size),) if quote.bid_size else ()
+        asks = (BookLevel(quote.ask_price, quote.ask_size),) if quote.ask_size else ()
+        return BookSnapshot(now, self.name, symbol, bids, asks, quote.update_id)
+
+    # ------------------------------------------------------------------ internals
+
+    def _new_order_rejected(self, message: str) -> VenueRejection:
+        """A matching-engine refusal in the venue's words (Binance: -2010 NEW_ORDER_REJECTED)."""
+        errors = self.profile.errors
+        code = errors.entries[RejectReason.POST_ONLY_WOULD_TAKE][0]
+        return VenueRejection(RejectReason.POST_ONLY_WOULD_TAKE, code, message,
+                              http_status=errors.http_status)
+
+    def _known_symbol(self, symbol: str) -> None:
+        if symbol not in self.profile.symbols:
+            raise RejectedRequest(self.profile.errors.reject(RejectReason.INVALID_SYMBOL))
+
+    def _reference_price(self, symbol: str, side: Side) -> Decimal | None:
+        quote = self.ticker(symbol) if symbol in self.profile.symbols else None
+        if quote is None:
+            return None
+        px = quote.ask_price if side is Side.BUY else quote.bid_price
+        return from_fixed(px) if px > 0 else None
+
+    def _open_order(self, symbol: str, client_order_id: str, reason: RejectReason) -> VenueOrder:
+        order = self.orders.get(client_order_id)
+        if order is None or order.request.symbol != symbol or order.status.is_terminal:
+            raise RejectedRequest(self.profile.errors.reject(reason))
+        return order
+
+    @staticmethod
+    def _engine_order(engine_id: int, request: OrderRequest) -> SimOrder:
+        return SimOrder(
+            engine_id, request.side.sign, request.order_type, to_fixed(request.quantity),
+            price=to_fixed(request.price) if request.price is not None else 0,
+            stop=to_fixed(request.stop_price) if request.stop_price is not None else 0,
+            trail=to_fixed(request.trailing_delta) if request.trailing_delta is not None else 0,
+            tif=request.time_in_force, expire_at_ns=request.expire_at_ns or 0,
+            post_only=request.post_only, client_id=request.client_order_id)
+
+    def _apply(self, events: list[MatchEvent]) -> None:
+        for event in events:
+            order = self._by_engine_id.get(event.order_id)
+            if order is None:
+                continue
+            order.updated_ns = event.ts_ns
+            if isinstance(event, OrderFilled):
+                self._fill(order, event)
+                continue
+            if isinstance(event, OrderAccepted):
+                if order.status is OrderStatus.PENDING:
+                    order.status = OrderStatus.OPEN
+            elif isinstance(event, OrderCancelled):
+                order.status = OrderStatus.CANCELLED
+                self._release(order)
+            elif isinstance(event, OrderExpired):
+                order.status = OrderStatus.EXPIRED
+                order.reason = event.reason
+                self._release(order)
+            elif isinstance(event, OrderRejected):
+                order.status = OrderStatus.REJECTED
+                order.reason = event.reason
+                self._release(order)
+            elif isinstance(event, OrderModified):
+                self._relock(order)
+            elif isinstance(event, OrderTriggered):
+                order.reason = f"triggered at {from_fixed(event.trigger_price)}"
+            else:
+                continue
+            self._notify(order)
+
+    def _fill(self, order: VenueOrder, event: OrderFilled) -> None:
+        request = order.request
+        rules = self.profile.symbols[request.symbol]
+        base, quote = rules.base_asset, rules.quote_asset
+        price, qty = from_fixed(event.price), from_fixed(event.qty)
+        cost = on_grid(price * qty)
+        rate = self._maker_rate if event.liquidity is Liquidity.MAKER else self._taker_rate
+        buy = event.side > 0
+        if buy and not self.profile.hold_fee_in_quote:
+            fee_asset, fee = base, from_fixed(compute_fee(ONE, event.qty, rate))
+        else:
+            fee_asset, fee = quote, from_fixed(event.fee)
+        # funds: release what this fill used from the order's hold, then settle the trade
+        if buy:
+            need = cost + (fee if fee_asset == quote else ZERO)
+            priced = request.price is not None
+            release = self._hold_after_fill(order, event) if priced else min(order.locked, need)
+            self._unlock(order, release)
+            self.free[quote] = self.free.get(quote, ZERO) - need
+            self.free[base] = self.free.get(base, ZERO) + qty - (fee if fee_asset == base else ZERO)
+        else:
+            self._unlock(order, min(order.locked, qty))
+            self.free[base] = self.free.get(base, ZERO) - qty
+            self.free[quote] = self.free.get(quote, ZERO) + cost - fee
+        order.filled += qty
+        order.cum_quote += cost
+        order.status = OrderStatus.FILLED if event.leaves_qty == 0 else OrderStatus.PARTIALLY_FILLED
+        fill = Fill(self.name, request.symbol, f"{self.name}-{request.symbol}-{event.exec_id}",
+                    request.client_order_id, order.venue_order_id, request.side, price, qty, fee, fee_asset,
+                    event.liquidity, event.ts_ns)
+        self.fills.append(fill)
+        state = self.positions.get(request.symbol, PositionState())
+        self.positions[request.symbol], _ = apply_fill(state, qty if buy else -qty, price)
+        if event.leaves_qty == 0:
+            self._release(order)
+        for listener in self.fill_listeners:
+            listener(fill)
+        self._notify(order)
+
+    def _hold_after_fill(self, order: VenueOrder, event: OrderFilled) -> Decimal:
+        """How much of a priced buy's hold this fill frees: hold(before) - hold(leaves after)."""
+        request = order.request
+        assert request.price is not None
+        leaves = from_fixed(event.leaves_qty)
+        remaining_hold = hold_on_grid(request.price * leaves * (1 + self.profile.fee_rate_reserve))
+        return max(order.locked - remaining_hold, ZERO)
+
+    def _relock(self, order: VenueOrder) -> None:
+        """After a modify: hold exactly what the order now needs (difference from free)."""
+        request = order.request
+        rules = self.profile.symbols[request.symbol]
+        leaves = request.quantity - order.filled
+        remaining = OrderRequest(request.client_order_id, request.venue, request.symbol, request.side,
+                                 request.order_type, leaves, request.price, request.stop_price)
+        want = funds_to_lock(remaining, rules, best_ask=self._reference_price(request.symbol, Side.BUY),
+                             fee_rate_reserve=self.profile.fee_rate_reserve,
+                             market_buy_margin=self.profile.market_buy_margin).amount
+        want = hold_on_grid(want)
+        delta = want - order.locked
+        asset = order.lock_asset
+        self.free[asset] = self.free.get(asset, ZERO) - delta
+        self.locked[asset] = self.locked.get(asset, ZERO) + delta
+        order.locked = want
+
+    def _unlock(self, order: VenueOrder, amount: Decimal) -> None:
+        if amount <= 0:
+            return
+        asset = order.lock_asset
+        order.locked -= amount
+        self.locked[asset] -= amount
+        self.free[asset] = self.free.get(asset, ZERO) + amount
+
+    def _release(self, order: VenueOrder) -> None:
+        self._unlock(order, order.locked)
+
+    def _notify(self, order: VenueOrder) -> None:
+        if self.order_listeners:
+            report = self.report(order)
+            for listener in self.order_listeners:
+                listener(report)
+
+    def report(self, order: VenueOrder) -> OrderReport:
+        """The contract's view of a venue order right now."""
+        request = order.request
+        average = order.cum_quote / order.filled if order.filled else None
+        return OrderReport(
+            venue=self.name, symbol=request.symbol, client_order_id=request.client_order_id,
+            venue_order_id=order.venue_order_id, status=order.status, side=request.side,
+            order_type=request.order_type, quantity=request.quantity, filled_quantity=order.filled,
+            price=request.price, average_price=average, ts_ns=order.updated_ns,
+            time_in_force=request.time_in_force, stop_price=request.stop_price, reason=order.reason)
+
