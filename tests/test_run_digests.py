@@ -1,0 +1,56 @@
+"""Run outputs stay byte-for-byte what they were: the demo's run and a replay on each venue profile.
+
+Each case replays known data with a fixed seed and compares the content digest of its run
+directory (``tests/run_digest.py``: every table's rows and the journal) with the digest kept in
+``tests/golden/run_digests.json``. A restructuring or an optimisation must leave them unchanged;
+a change that alters results on purpose updates the file (``UPDATE_GOLDEN=1 pytest
+tests/test_run_digests.py``) and says in its commit message which tables changed and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from run_digest import run_digest
+from synthetic import write_tape
+
+from scenarios.demo import DEMO_STRATEGY, import_sample
+from scenarios.replay import VenueSetup, run_replay
+
+GOLDEN = Path(__file__).parent / "golden" / "run_digests.json"
+MM = "strategies.market_maker:PassiveMarketMaker"
+PROFILE_SYMBOLS = {"binance": "BTCUSDT", "okx": "BTC-USDT", "bybit": "BTCUSDT", "bsdex": "BTC/EUR"}
+
+
+def _check(case: str, run_dir: Path) -> None:
+    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+    got = run_digest(run_dir)
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden[case] = got
+        GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
+        return
+    assert case in golden, f"no golden digest for {case}; run with UPDATE_GOLDEN=1 once"
+    changed = {name: (golden[case].get(name), digest) for name, digest in got.items()
+               if golden[case].get(name) != digest}
+    missing = sorted(set(golden[case]) - set(got))
+    assert not changed and not missing, f"{case}: changed {changed}, missing {missing}"
+
+
+def test_demo_run_is_unchanged(tmp_path: Path) -> None:
+    results = import_sample(tmp_path / "demo-data")
+    files = [r.outputs[kind] for r in results for kind in ("book", "quotes", "trades") if kind in r.outputs]
+    run = run_replay(sorted(files), [VenueSetup("binance", "binance")], DEMO_STRATEGY, seed=7,
+                     out_dir=tmp_path / "runs", progress=False)
+    _check("demo", run.run_dir)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_SYMBOLS))
+def test_profile_replay_is_unchanged(profile: str, tmp_path: Path) -> None:
+    symbol = PROFILE_SYMBOLS[profile]
+    data = write_tape(tmp_path / "data", profile, symbol)
+    run = run_replay(data, [VenueSetup(profile, profile)], MM, params={"venue": profile, "symbol": symbol},
+                     seed=3, out_dir=tmp_path / "runs", progress=False)
+    _check(f"profile-{profile}", run.run_dir)
