@@ -1,4 +1,4 @@
-"""A simulated exchange: accounts, one matching engine per symbol, venue rules and rate limits.
+"""A simulated exchange's order lifecycle: one matching engine per symbol, venue rules, rate limits.
 
 ``SimVenue`` is what sits behind ``SimAdapter``. It lives entirely at *venue time*: the adapter
 delays requests by the order-entry latency before calling it and delays its answers and pushed
@@ -11,20 +11,18 @@ What it does, in the order a request meets it:
 3. locking of funds on open orders (``funds_to_lock``), released as orders fill or end;
 4. matching (``sim.venue.matching.engine``): queue position, partial fills, order types, time in force.
 
-Balances are ``Decimal`` (they change only on orders and fills); the engines work in
-fixed-point ints. Conservation holds by construction: free + locked of every asset changes only
-by the cash flows of fills (cost, proceeds and fees). Every amount is kept on the 1e-9 grid of
-``harness.money`` (so balances print as ``Decimal('999400.010000000')``): holds are rounded up
-onto it (an order never holds less than it needs), a fill's cost ``price * qty`` is rounded
-half-even (exact on every shipped profile, whose tick x lot has at most 9 decimals), and fees
-are already on it. Moves between free and locked are exact.
+The account (free and locked funds, ``sim.venue.accounts``) is ``Decimal`` and changes only on
+orders and fills; the engines work in fixed-point ints. This module decides how much an order
+holds and releases as it lives; a fill's cost ``price * qty`` is rounded half-even onto the
+1e-9 grid (exact on every shipped profile, whose tick x lot has at most 9 decimals), and fees
+are already on it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Context, Decimal
+from decimal import Decimal
 from typing import TypeVar
 
 from harness.contract import RateLimitedError
@@ -50,6 +48,7 @@ from harness.model import (
 from harness.money import from_fixed, to_fixed
 from harness.positions import PositionState, apply_fill
 from harness.rng import SeededRng
+from sim.venue.accounts import ZERO, Accounts, hold_on_grid, on_grid
 from sim.venue.filters import RejectReason, VenueRejection, funds_to_lock
 from sim.venue.limits import LimitDecision, VenueRateLimiter
 from sim.venue.matching.engine import MatchingEngine
@@ -74,19 +73,6 @@ from sim.venue.matching.types import (
 from sim.venue.profile import VenueProfile
 from sim.venue.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
 
-ZERO = Decimal(0)
-_UNIT = Decimal(1).scaleb(-9)  # the grid of harness.money (SCALE = 10**9)
-_WIDE = Context(prec=80)
-
-
-def on_grid(amount: Decimal) -> Decimal:
-    """``amount`` on the 1e-9 grid, rounded half-even (exact amounts only change exponent)."""
-    return amount.quantize(_UNIT, context=_WIDE)
-
-
-def hold_on_grid(amount: Decimal) -> Decimal:
-    """A hold on the 1e-9 grid, rounded up so that it always covers what the order needs."""
-    return amount.quantize(_UNIT, rounding=ROUND_CEILING, context=_WIDE)
 ONE = 10**9  # a price of 1.0 in fixed-point units (fees in base asset)
 QUEUE_MODELS = ("conservative", "power", "log")
 
@@ -153,8 +139,9 @@ class SimVenue:
         self.now = now
         self.depth = depth
         self.limiter = VenueRateLimiter(profile.rate_limits)
-        self.free: dict[str, Decimal] = {asset: on_grid(Decimal(v)) for asset, v in balances.items()}
-        self.locked: dict[str, Decimal] = dict.fromkeys(self.free, on_grid(ZERO))
+        self.accounts = Accounts(balances)
+        self.free = self.accounts.free  # the same dicts: free and locked funds per asset
+        self.locked = self.accounts.locked
         self.orders: dict[str, VenueOrder] = {}  # by client order id
         self._by_engine_id: dict[int, VenueOrder] = {}
         self.fills: list[Fill] = []
@@ -269,8 +256,7 @@ class SimVenue:
             request=request, engine_order=self._engine_order(engine_id, request),
             venue_order_id=str(engine_id), lock_asset=lock.asset, locked=hold_on_grid(lock.amount),
             status=OrderStatus.PENDING, filled=ZERO, cum_quote=ZERO, created_ns=now, updated_ns=now)
-        self.free[lock.asset] = self.free.get(lock.asset, ZERO) - order.locked
-        self.locked[lock.asset] = self.locked.get(lock.asset, ZERO) + order.locked
+        self.accounts.hold(lock.asset, order.locked)
         self.orders[request.client_order_id] = order
         self._by_engine_id[engine_id] = order
         events = self.engines[request.symbol].submit(order.engine_order, now)
@@ -309,8 +295,7 @@ class SimVenue:
                              trailing_delta=request.trailing_delta, time_in_force=request.time_in_force,
                              expire_at_ns=request.expire_at_ns, post_only=request.post_only,
                              strategy_id=request.strategy_id)
-        free_plus_own = dict(self.free)
-        free_plus_own[order.lock_asset] = free_plus_own.get(order.lock_asset, ZERO) + order.locked
+        free_plus_own = self.accounts.free_plus(order.lock_asset, order.locked)
         rejection = self.profile.validate_order(probe, reference_price=self._reference_price(symbol, request.side),
                                                 free_balances=free_plus_own)
         if rejection is not None:
@@ -346,8 +331,7 @@ class SimVenue:
 
     def balances(self) -> dict[str, Balance]:
         """Free and locked funds per asset."""
-        assets = sorted(set(self.free) | set(self.locked))
-        return {a: Balance(a, self.free.get(a, ZERO), self.locked.get(a, ZERO)) for a in assets}
+        return self.accounts.balances()
 
     def position_reports(self) -> list[PositionReport]:
         """Net position per symbol built from our fills (non-zero only)."""
@@ -470,12 +454,10 @@ class SimVenue:
             priced = request.price is not None
             release = self._hold_after_fill(order, event) if priced else min(order.locked, need)
             self._unlock(order, release)
-            self.free[quote] = self.free.get(quote, ZERO) - need
-            self.free[base] = self.free.get(base, ZERO) + qty - (fee if fee_asset == base else ZERO)
+            self.accounts.transfer(quote, need, base, qty - (fee if fee_asset == base else ZERO))
         else:
             self._unlock(order, min(order.locked, qty))
-            self.free[base] = self.free.get(base, ZERO) - qty
-            self.free[quote] = self.free.get(quote, ZERO) + cost - fee
+            self.accounts.transfer(base, qty, quote, cost - fee)
         order.filled += qty
         order.cum_quote += cost
         order.status = OrderStatus.FILLED if event.leaves_qty == 0 else OrderStatus.PARTIALLY_FILLED
@@ -510,19 +492,14 @@ class SimVenue:
                              fee_rate_reserve=self.profile.fee_rate_reserve,
                              market_buy_margin=self.profile.market_buy_margin).amount
         want = hold_on_grid(want)
-        delta = want - order.locked
-        asset = order.lock_asset
-        self.free[asset] = self.free.get(asset, ZERO) - delta
-        self.locked[asset] = self.locked.get(asset, ZERO) + delta
+        self.accounts.hold(order.lock_asset, want - order.locked)
         order.locked = want
 
     def _unlock(self, order: VenueOrder, amount: Decimal) -> None:
         if amount <= 0:
             return
-        asset = order.lock_asset
         order.locked -= amount
-        self.locked[asset] -= amount
-        self.free[asset] = self.free.get(asset, ZERO) + amount
+        self.accounts.release(order.lock_asset, amount)
 
     def _release(self, order: VenueOrder) -> None:
         self._unlock(order, order.locked)
