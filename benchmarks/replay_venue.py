@@ -8,7 +8,7 @@ measures over the same ticks:
     no-op function per trade;
 (b) ``simpy``: the naive SimPy floor, one ``env.timeout`` per tick whose process calls the no-op;
 (c) ``noop``: the full replay path, ``ReplayFeed`` -> ``SimVenue`` (matching engine) ->
-    ``SimAdapter`` (market-data latency, ``ClientTap``) -> ``ExecutionContext`` -> a no-op
+    ``SimAdapter`` (market-data latency on its ``MarketDataChannel``) -> ``ExecutionContext`` -> a no-op
     strategy's ``on_trade``, once per trade, driven by ``SimRuntime`` as ``scenarios.replay.run_replay``
     wires it (without writing a run directory);
 (d) ``mm``: the same with ``strategies.market_maker:PassiveMarketMaker`` quoting from trades
@@ -53,7 +53,7 @@ from harness.model import Trade
 from harness.money import SCALE
 from harness.strategy import Strategy
 from scenarios.replay import data_time_range, poll_step
-from sim.adapter import SimAdapter
+from scenarios.world import VenueSetup, build_venue
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 from sim.venue.matching.types import DepthMode
@@ -161,7 +161,7 @@ def run_simpy(path: Path) -> int:
 def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, SimVenue, ExecutionContext]:
     """(c)/(d) Replay ``path`` through one Binance ``SimVenue`` + ``SimAdapter`` into ``strategy``.
 
-    Wired as ``scenarios.replay.run_replay`` does (feed first, then the adapter's tap; the execution
+    Wired as ``scenarios.replay.run_replay`` does (feed first, then the venue's market side and channel; the execution
     context in front of the strategy; the main task polls for the end of the data with
     ``scenarios.replay.poll_step``), in TRADES depth since the data has trades only. Returns how many trades
     reached the strategy (its ``trades_seen``), the venue and the context.
@@ -173,10 +173,9 @@ def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, S
     # start a second early: the strategy subscribes after connecting, before the first trade
     with SimRuntime(seed=seed, start_ns=(first or SCALE) - SCALE) as runtime:
         runtime.add_source(feed)
-        venue = SimVenue(load_profile("binance"), balances=balances, rng=runtime.rng.child("venue.binance"),
-                         now=runtime.now_ns, depth=DepthMode.TRADES, name="binance")
-        adapter = SimAdapter(venue, runtime)
-        adapter.attach_feed(feed)
+        venue, adapter, market = build_venue(runtime, VenueSetup("binance", "binance", balances=balances),
+                                             load_profile("binance"), depth=DepthMode.TRADES)
+        market.connect(feed)
         context = ExecutionContext({"binance": adapter}, runtime.clock, runtime.rng.stream("strategy"))
 
         async def main() -> None:

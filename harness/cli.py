@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="drive a venue from another venue's recorded data")
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--out", type=Path, default=Path("runs"), help="parent directory of the run directory")
-    rep.add_argument("--depth", default="book", help="matching depth: book, quotes or trades")
+    rep.add_argument("--depth", default="auto",
+                     help="matching depth: auto (the deepest the data supports), book, quotes or trades")
     rep.add_argument("--queue-model", default="conservative", help="conservative, power or log")
     rep.add_argument("--market-latency", default="profile",
                      help="market-data latency: the profile's model, or 'data' (recorded delays resampled)")

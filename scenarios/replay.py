@@ -1,7 +1,7 @@
 """A replay run: canonical market data, simulated venues, one strategy, a run directory out.
 
 ``run_replay`` wires the pieces: a ``ReplayFeed`` over the data (ordered by exchange time), one
-``SimVenue`` + ``SimAdapter`` per venue inside one ``SimRuntime``, the shared
+simulated venue per ``VenueSetup`` (``scenarios.world.build_venue``) inside one ``SimRuntime``, the shared
 ``ExecutionContext`` in front of the strategy, and a ``RunRecorder`` that writes the run's
 tables and manifest. Everything is seeded from the run's seed, so the same inputs give
 byte-identical outputs.
@@ -13,7 +13,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,37 +31,20 @@ from harness.router import OrderRouter, RouterConfig
 from harness.strategy import load_strategy
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
+from scenarios.world import VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 from sim.venue.latency import Empirical
-from sim.venue.matching.types import DepthMode
-from sim.venue.profile import ProfileError, VenueProfile, load_profile
+from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
+
+__all__ = ["NS", "POLL_NS", "RunResult", "VenueSetup", "data_time_range", "poll_step", "run_id_for",
+           "run_replay", "symbol_map_between"]
 
 NS = 1_000_000_000
 POLL_NS = 10 * NS
 """Longest sleep of a replay's main task while data remains (see ``poll_step``)."""
-DEFAULT_BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10)}
-
-
-@dataclass(frozen=True)
-class VenueSetup:
-    """One simulated venue of a run: its profile, starting balances and matching settings.
-
-    ``data_venue`` names the venue in the market data that drives it (default: its own name),
-    so one recording can drive several simulated venues.
-    """
-
-    name: str
-    profile: str
-    balances: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
-    depth: DepthMode = DepthMode.BOOK
-    queue_model: str = "conservative"
-    data_venue: str | None = None
-    market_latency: str = "profile"
-    """``profile``: the profile's market-data model; ``data``: resample the recorded
-    ``ts_recv - ts_event`` delays of the run's trade data (de-skewed to the profile's floor)."""
 
 
 @dataclass
@@ -101,18 +84,23 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
                progress: bool | None = None, router: RouterConfig | None = None) -> RunResult:
     """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run."""
     files = [Path(p) for p in data]
+    feed = ReplayFeed(files, order_by="ts_event")
+    depth = depth_for(feed.kinds)
+    profiles = {v.name: _profile_for(v, files) for v in venues}
+    setups = [replace(v, depth=v.depth or depth,
+                      balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))
+              for v in venues]
     config: dict[str, Any] = {
         "strategy": strategy, "params": dict(params or {}), "seed": seed,
-        "venues": [{"name": v.name, "profile": v.profile, "depth": v.depth.value, "queue_model": v.queue_model,
-                    "market_latency": v.market_latency,
+        "venues": [{"name": v.name, "profile": v.profile, "depth": v.depth.value if v.depth else "",
+                    "queue_model": v.queue_model, "market_latency": v.market_latency,
                     "data_venue": v.data_venue or v.name,
-                    "balances": {a: str(b) for a, b in sorted(v.balances.items())}} for v in venues],
+                    "balances": {a: str(b) for a, b in sorted((v.balances or {}).items())}} for v in setups],
         "data": [p.name for p in files],
     }
     if router is not None:
         config["router"] = {"criteria": router.criteria.value, "enable_splitting": router.enable_splitting,
                             "split_threshold": str(router.split_threshold), "priority": list(router.priority)}
-    feed = ReplayFeed(files, order_by="ts_event")
     start_ns, end_ns = data_time_range(files)
     first = feed.peek_ts()
     recorder = RunRecorder()
@@ -131,16 +119,12 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         runtime.add_source(feed)  # before the adapters' taps: at equal times the venue sees data first
         adapters: dict[str, SimAdapter] = {}
         sim_venues: dict[str, SimVenue] = {}
-        for setup in venues:
-            venue = SimVenue(_profile_for(setup, files), balances=setup.balances,
-                             rng=runtime.rng.child(f"venue.{setup.name}"), now=runtime.now_ns,
-                             depth=setup.depth, queue_model=setup.queue_model, name=setup.name)
-            venue.fill_listeners.append(_balance_recorder(recorder, venue))
-            sim_venues[setup.name] = venue
-            adapter = SimAdapter(venue, runtime)
-            adapter.attach_feed(feed, data_venue=setup.data_venue,
-                                symbol_map=symbol_map_between(setup.data_venue, venue.profile))
-            adapters[setup.name] = adapter
+        for setup in setups:
+            assert setup.depth is not None
+            built = build_venue(runtime, setup, profiles[setup.name], depth=setup.depth)
+            built.venue.fill_listeners.append(_balance_recorder(recorder, built.venue))
+            built.market.connect(feed)
+            sim_venues[setup.name], adapters[setup.name] = built.venue, built.adapter
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
                                  router=order_router)
@@ -194,23 +178,6 @@ def poll_step(now_ns: int, end_ns: int) -> int:
     time, so the run ends within a second of the data's last delivery.
     """
     return min(POLL_NS, end_ns - now_ns) if now_ns < end_ns else NS
-
-
-def symbol_map_between(data_venue: str | None, profile: VenueProfile) -> dict[str, str]:
-    """Recorded symbols of ``data_venue`` mapped to ``profile``'s symbols of the same base and quote.
-
-    Empty when the data venue is the venue itself or has no profile of its own (then symbols
-    are taken as they are).
-    """
-    if data_venue is None or data_venue == profile.name:
-        return {}
-    try:
-        source = load_profile(data_venue)
-    except ProfileError:
-        return {}
-    ours = {(rules.base_asset, rules.quote_asset): symbol for symbol, rules in profile.symbols.items()}
-    return {symbol: ours[(rules.base_asset, rules.quote_asset)] for symbol, rules in source.symbols.items()
-            if (rules.base_asset, rules.quote_asset) in ours}
 
 
 def _profile_for(setup: VenueSetup, files: Sequence[Path]) -> VenueProfile:

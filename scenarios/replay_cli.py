@@ -8,7 +8,8 @@ Argument grammar (every value is checked here, with an error naming the argument
   Binance recording can drive a simulated Binance and a simulated OKX);
 * ``--balance VENUE:ASSET=AMOUNT`` (repeatable) replaces that venue's starting balances;
 * ``--param KEY=VALUE`` (repeatable): strategy parameters, passed as strings;
-* ``--depth book|quotes|trades``, ``--queue-model conservative|power|log``;
+* ``--depth auto|book|quotes|trades`` (auto: the deepest the data supports), ``--queue-model
+  conservative|power|log``;
 * ``--router best_price|lowest_fees|highest_liquidity|user_preference`` gives the engine an order
   router (venue priority and preference follow the ``--venue`` order) for strategies that
   route (``ctx.route``); ``--split-threshold QTY`` lets it split larger orders across venues;
@@ -25,7 +26,7 @@ from pathlib import Path
 from harness.router import RouterConfig, RouterConfigError
 from harness.strategy import StrategyLoadError, load_strategy
 from reports.summary import run_summary
-from scenarios.replay import DEFAULT_BALANCES, VenueSetup, run_replay
+from scenarios.replay import VenueSetup, run_replay
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
@@ -63,11 +64,13 @@ def data_files(paths: Sequence[Path]) -> list[Path]:
 def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Sequence[str], *,
                  depth: str, queue_model: str, market_latency: str = "profile") -> list[VenueSetup]:
     """``VenueSetup``s from the ``--venue``, ``--balance`` and ``--data-venue`` arguments."""
-    try:
-        depth_mode = DepthMode(depth.upper())
-    except ValueError:
-        choices = [m.value.lower() for m in DepthMode]
-        raise ReplayArgumentError(f"--depth: expected one of {choices}, got {depth!r}") from None
+    depth_mode: DepthMode | None = None
+    if depth != "auto":
+        try:
+            depth_mode = DepthMode(depth.upper())
+        except ValueError:
+            choices = ["auto", *(m.value.lower() for m in DepthMode)]
+            raise ReplayArgumentError(f"--depth: expected one of {choices}, got {depth!r}") from None
     if queue_model not in QUEUE_MODELS:
         raise ReplayArgumentError(f"--queue-model: expected one of {QUEUE_MODELS}, got {queue_model!r}")
     if market_latency not in ("profile", "data"):
@@ -99,7 +102,7 @@ def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Se
         if venue not in names:
             raise ReplayArgumentError(f"--data-venue {spec!r}: {venue!r} is not a --venue")
         sources[venue] = source
-    return [VenueSetup(name, profile, balances=starting.get(name, dict(DEFAULT_BALANCES)), depth=depth_mode,
+    return [VenueSetup(name, profile, balances=starting.get(name), depth=depth_mode,
                        queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency)
             for name, profile in names.items()]
 
@@ -119,7 +122,7 @@ def parse_router(criteria: str | None, split_threshold: str | None, venues: Sequ
 
 def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *, params: Sequence[str] = (),
                    balances: Sequence[str] = (), data_venues: Sequence[str] = (), seed: int = 0,
-                   out_dir: Path = Path("runs"), depth: str = "book", queue_model: str = "conservative",
+                   out_dir: Path = Path("runs"), depth: str = "auto", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
                    progress: bool | None = None) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""

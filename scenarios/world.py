@@ -1,34 +1,46 @@
-"""A hand-driven simulated world: venues, their adapters and a market you move yourself.
+"""Building a simulated world: venues, their adapters and market sides, with one set of defaults.
 
-``SimWorld`` is for tests, the contract kit and small examples that need a venue but no
-recorded data: build one, set a quote or print a trade on a venue, and run async execution
-code against the adapters in virtual time::
+Every simulated run is built here, so a replay, a scenario and a hand-driven test world agree
+on what a venue starts with:
+
+* ``VenueSetup`` says what one venue of a run is: its profile, starting balances (default:
+  ``default_balances`` of the profile), matching depth (default: what the market data can
+  support, ``depth_for``), queue model, the recording that drives it and its latency source;
+* ``build_venue`` turns a setup into a ``SimulatedVenue``: the ``SimVenue``, its ``SimAdapter``
+  (the contract, with the venue's channels) and its ``VenueMarketSide`` (what market data does
+  at the venue and sends on to the client);
+* ``SimWorld`` is a hand-driven world for tests, the contract kit and small examples that need a
+  venue but no recorded data: set a quote or print a trade on a venue, and run async execution
+  code against the adapters in virtual time::
 
     with SimWorld(["binance", "okx"], seed=1) as world:
         world.quote("binance", "BTCUSDT", bid="60000", ask="60001")
         report = world.run(world.adapters["binance"].submit_order(request))
 
-Market events reach the venue at the current virtual time and subscribers after the venue's
-market-data latency, exactly as replayed data does. Balances default to a comfortable account
-in every asset the venue's symbols use.
+Market events of a hand-driven world reach the venue at the current virtual time and the
+client after the venue's market-data latency, exactly as replayed data does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from harness.model import BOOK_ASK, BOOK_BID, F_LAST, F_SNAPSHOT, Aggressor, BookDelta, Quote, Trade
 from harness.money import to_fixed
+from harness.rng import SeededRng
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
+from sim.venue.market_side import VenueMarketSide
 from sim.venue.matching.types import DepthMode
-from sim.venue.profile import VenueProfile, load_profile
+from sim.venue.profile import ProfileError, VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["DEFAULT_START_NS", "SimWorld", "default_balances"]
+__all__ = ["DEFAULT_START_NS", "SimWorld", "SimulatedVenue", "VenueSetup", "build_venue", "default_balances",
+           "depth_for", "symbol_map_between"]
 
 _T = TypeVar("_T")
 
@@ -36,7 +48,7 @@ DEFAULT_START_NS = 1_723_075_200_000_000_000  # 2024-08-08T00:00:00Z, the day of
 
 
 def default_balances(profile: VenueProfile) -> dict[str, Decimal]:
-    """A test account: 10 of every base asset and 1,000,000 of every quote asset of the profile."""
+    """A comfortable account: 10 of every base asset and 1,000,000 of every quote asset of the profile."""
     balances: dict[str, Decimal] = {}
     for rules in profile.symbols.values():
         balances.setdefault(rules.base_asset, Decimal(10))
@@ -44,29 +56,98 @@ def default_balances(profile: VenueProfile) -> dict[str, Decimal]:
     return balances
 
 
+def depth_for(kinds: Collection[str]) -> DepthMode:
+    """The deepest matching the market data supports: the L2 book, else quotes, else trades alone."""
+    if "book" in kinds:
+        return DepthMode.BOOK
+    if "quotes" in kinds:
+        return DepthMode.QUOTES
+    return DepthMode.TRADES
+
+
+@dataclass(frozen=True)
+class VenueSetup:
+    """One simulated venue of a run: its profile, starting balances and matching settings.
+
+    ``balances`` None means ``default_balances`` of the profile; ``depth`` None means what the
+    run's market data supports (``depth_for``). ``data_venue`` names the venue in the market data
+    that drives it (default: its own name), so one recording can drive several simulated venues.
+    """
+
+    name: str
+    profile: str
+    balances: Mapping[str, Decimal] | None = None
+    depth: DepthMode | None = None
+    queue_model: str = "conservative"
+    data_venue: str | None = None
+    market_latency: str = "profile"
+    """``profile``: the profile's market-data model; ``data``: resample the recorded
+    ``ts_recv - ts_event`` delays of the run's trade data (de-skewed to the profile's floor)."""
+
+
+class SimulatedVenue(NamedTuple):
+    """A venue of a built world: the venue, the adapter serving the contract, its market side."""
+
+    venue: SimVenue
+    adapter: SimAdapter
+    market: VenueMarketSide
+
+
+def symbol_map_between(data_venue: str | None, profile: VenueProfile) -> dict[str, str]:
+    """Recorded symbols of ``data_venue`` mapped to ``profile``'s symbols of the same base and quote.
+
+    Empty when the data venue is the venue itself or has no profile of its own (then symbols
+    are taken as they are).
+    """
+    if data_venue is None or data_venue == profile.name:
+        return {}
+    try:
+        source = load_profile(data_venue)
+    except ProfileError:
+        return {}
+    ours = {(rules.base_asset, rules.quote_asset): symbol for symbol, rules in profile.symbols.items()}
+    return {symbol: ours[(rules.base_asset, rules.quote_asset)] for symbol, rules in source.symbols.items()
+            if (rules.base_asset, rules.quote_asset) in ours}
+
+
+def build_venue(runtime: SimRuntime, setup: VenueSetup, profile: VenueProfile, *,
+                depth: DepthMode) -> SimulatedVenue:
+    """The venue of ``setup`` inside ``runtime`` (``profile`` already loaded, ``depth`` resolved)."""
+    balances = dict(setup.balances) if setup.balances is not None else default_balances(profile)
+    rng: SeededRng = runtime.rng.child(f"venue.{setup.name}")
+    venue = SimVenue(profile, balances=balances, rng=rng, now=runtime.now_ns, depth=depth,
+                     queue_model=setup.queue_model, name=setup.name)
+    adapter = SimAdapter(venue, runtime)
+    market = VenueMarketSide(venue, adapter.market_channel, data_venue=setup.data_venue,
+                             symbol_map=symbol_map_between(setup.data_venue, profile))
+    return SimulatedVenue(venue, adapter, market)
+
+
 class SimWorld:
     """One ``SimRuntime`` with named simulated venues (profile per venue) and a ``SimAdapter`` each.
 
-    ``venues`` maps a venue name to its profile name (a plain list uses each name as its
-    profile). ``balances`` overrides the starting account per venue name.
+    ``venues`` maps a venue name to its profile: a shipped profile's name or a ``VenueProfile``
+    (e.g. one with constant latencies for exact timing tests); a plain list uses each name as
+    its profile. ``balances`` overrides the starting account per venue name. A hand-driven world
+    has no recording, so its depth defaults to QUOTES (you set quotes by hand); pass
+    ``depth=DepthMode.BOOK`` to match against books set with ``book``.
     """
 
-    def __init__(self, venues: Sequence[str] | Mapping[str, str] = ("binance",), *, seed: int = 0,
+    def __init__(self, venues: Sequence[str] | Mapping[str, str | VenueProfile] = ("binance",), *, seed: int = 0,
                  start_ns: int = DEFAULT_START_NS, depth: DepthMode = DepthMode.QUOTES,
                  balances: Mapping[str, Mapping[str, Decimal]] | None = None,
                  queue_model: str = "conservative", connect: bool = True) -> None:
-        profiles = dict(venues) if isinstance(venues, Mapping) else {name: name for name in venues}
+        profiles: dict[str, str | VenueProfile] = (dict(venues) if isinstance(venues, Mapping)
+                                                   else {name: name for name in venues})
         self.runtime = SimRuntime(seed=seed, start_ns=start_ns)
         self.venues: dict[str, SimVenue] = {}
         self.adapters: dict[str, SimAdapter] = {}
-        for name, profile_name in profiles.items():
-            profile = load_profile(profile_name)
-            start = dict((balances or {}).get(name) or default_balances(profile))
-            venue = SimVenue(profile, balances=start, rng=self.runtime.rng.child(f"venue.{name}"),
-                             now=self.runtime.now_ns, depth=depth, queue_model=queue_model, name=name)
-            self.venues[name] = venue
-            adapter = SimAdapter(venue, self.runtime)
-            self.adapters[name] = adapter
+        self.markets: dict[str, VenueMarketSide] = {}
+        for name, given in profiles.items():
+            profile = load_profile(given) if isinstance(given, str) else given
+            setup = VenueSetup(name, profile.name, balances=(balances or {}).get(name), queue_model=queue_model)
+            built = build_venue(self.runtime, setup, profile, depth=depth)
+            self.venues[name], self.adapters[name], self.markets[name] = built
         self._trade_seq = 0
         if connect:
             self.run(self._connect_all())
@@ -83,7 +164,7 @@ class SimWorld:
         now = self.runtime.now_ns()
         quote = Quote(now, now, venue, symbol, to_fixed(Decimal(bid)), to_fixed(Decimal(bid_size)),
                       to_fixed(Decimal(ask)), to_fixed(Decimal(ask_size)), -1)
-        self.adapters[venue].inject_market(quote)
+        self.markets[venue].on_quote(quote)
         return quote
 
     def trade(self, venue: str, symbol: str, *, price: str | Decimal, size: str | Decimal,
@@ -93,7 +174,7 @@ class SimWorld:
         self._trade_seq += 1
         trade = Trade(now, now, venue, symbol, to_fixed(Decimal(price)), to_fixed(Decimal(size)), int(aggressor),
                       f"w{self._trade_seq}")
-        self.adapters[venue].inject_market(trade)
+        self.markets[venue].on_trade(trade)
         return trade
 
     def book(self, venue: str, symbol: str, *, bids: Sequence[tuple[str, str]],
@@ -111,7 +192,7 @@ class SimWorld:
                           F_SNAPSHOT | (F_LAST if i == len(levels) - 1 else 0))
                 for i, (side, p, q) in enumerate(levels)]
         for row in rows:
-            self.adapters[venue].inject_market(row)
+            self.markets[venue].on_book(row)
         return rows
 
     # ------------------------------------------------------------------ driving

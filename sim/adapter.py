@@ -1,10 +1,15 @@
 """``SimAdapter``: the adapter contract served by a simulated venue, in virtual time.
 
-Every request travels like a real one: it waits the order-entry latency before the venue sees
-it, is counted against the venue's rate limits, and its answer (or error) waits the response
-latency before the caller gets it. Order updates and fills the venue pushes travel on a separate
-FIFO channel (Binance's user-data stream is another connection than REST), and public market
-data reaches subscribers through a ``ClientTap`` delayed by the market-data latency.
+The adapter is the contract and nothing else; every stream between it and the venue is a
+channel of ``sim.channels``, where latency is applied and faults plug in:
+
+* a request (``RequestChannel``) waits the order-entry latency before the venue sees it, is
+  counted against the venue's rate limits, and its answer (or error) waits the response latency
+  before the caller gets it;
+* order updates and fills the venue pushes travel on the user stream (``UserStreamChannel``:
+  Binance's user-data stream is another connection than REST);
+* public market data reaches subscribers on the market-data channel (``MarketDataChannel``),
+  which the venue side (``sim.venue.market_side``) publishes to for the streams subscribed here.
 
 Errors cross the contract exactly as a live adapter raises them: venue rejections become
 ``InvalidRequestError``/``OrderNotFoundError`` with the venue's own code, refusals by rate
@@ -13,7 +18,7 @@ limits ``RateLimitedError`` with Retry-After, and a call while disconnected ``Re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,7 +32,6 @@ from harness.contract import (
     RateLimitStatus,
     RetryableError,
     TradeCallback,
-    VenueError,
 )
 from harness.data.book import BookStream, BookSync
 from harness.model import (
@@ -41,16 +45,11 @@ from harness.model import (
     OrderRequest,
     PositionReport,
     Quote,
-    Trade,
     VenueInfo,
     VenueMode,
 )
-from sim.channels import ClientTap
+from sim.channels import Deliver, MarketDataChannel, RequestChannel, UserStreamChannel
 from sim.kernel.runtime import SimRuntime
-from sim.market.feed import ReplayFeed
-from sim.venue.candles import CandleBuilder
-from sim.venue.latency import LatencyChannel
-from sim.venue.trade_runs import TradeRunner
 from sim.venue.venue import RejectedRequest, SimVenue
 
 _T = TypeVar("_T")
@@ -61,10 +60,11 @@ MARKET_LATENCY_BATCH = 4096
 
 @dataclass
 class _Subscription:
-    """A handle whose ``close`` removes one callback from one list."""
+    """A handle whose ``close`` removes one callback from one list and tells its stream."""
 
     registry: list[Any]
     callback: Any
+    on_close: Callable[[], None] | None = None
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -73,13 +73,20 @@ class _Subscription:
             self.closed = True
             if self.callback in self.registry:
                 self.registry.remove(self.callback)
+            if self.on_close is not None:
+                self.on_close()
 
 
-def _renamed(handler: Callable[[Any], None], venue: str, symbols: Mapping[str, str]) -> Callable[[Any], None]:
-    """Wrap a market-data handler so events arrive under ``venue`` with translated symbols."""
-    def renamed(event: Any) -> None:
-        handler(event._replace(venue=venue, symbol=symbols.get(event.symbol, event.symbol)))
-    return renamed
+def _stream_handler(callbacks: list[Any]) -> Deliver:
+    """What a market-data stream hands each event to: the one subscriber itself, or all in order."""
+    if len(callbacks) == 1:
+        return callbacks[0]  # type: ignore[no-any-return]
+
+    def to_all(event: Any) -> None:
+        for callback in list(callbacks):
+            callback(event)
+
+    return to_all
 
 
 class SimAdapter:
@@ -87,16 +94,21 @@ class SimAdapter:
 
     def __init__(self, venue: SimVenue, runtime: SimRuntime, *, mode: VenueMode = VenueMode.SANDBOX) -> None:
         self._venue = venue
-        self._runtime = runtime
         self._clock = runtime.clock
         self._mode = mode
         latency = venue.profile.latency
         streams = runtime.rng.child(f"latency.{venue.name}")
-        self._entry: LatencyChannel = latency.channel("order_entry", streams.stream("order_entry"))
-        self._response: LatencyChannel = latency.channel("response", streams.stream("response"))
-        self._user_stream: LatencyChannel = latency.channel("response", streams.stream("user_stream"))
-        self._market_channel: LatencyChannel = latency.channel("market_data", streams.stream("market_data"),
-                                                               fifo=True, batch=MARKET_LATENCY_BATCH)
+        self.requests_channel = RequestChannel(latency.channel("order_entry", streams.stream("order_entry")),
+                                               latency.channel("response", streams.stream("response")),
+                                               self._clock)
+        """Requests to the venue and their answers (order-entry and response latency)."""
+        self.user_stream = UserStreamChannel(latency.channel("response", streams.stream("user_stream")),
+                                             self._clock)
+        """Order updates and fills the venue pushes."""
+        self.market_channel = MarketDataChannel(
+            latency.channel("market_data", streams.stream("market_data"), fifo=True, batch=MARKET_LATENCY_BATCH),
+            runtime.vt, self._clock)
+        """Public market data, for the streams subscribed here (the venue side publishes to it)."""
         self._connected = False
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
@@ -104,93 +116,22 @@ class SimAdapter:
         self._quote_subs: dict[str, list[QuoteCallback]] = {}
         self._book_subs: dict[str, list[tuple[BookCallback, int]]] = {}
         self._client_books: dict[str, BookStream] = {}
-        self._tap: ClientTap | None = None
         self.requests = 0
-        self.candles = CandleBuilder(venue.name)
         venue.order_listeners.append(self._on_venue_order)
         venue.fill_listeners.append(self._on_venue_fill)
 
-    # ------------------------------------------------------------------ wiring to market data
+    # ------------------------------------------------------------------ market-data streams
 
-    def attach_feed(self, feed: ReplayFeed, *, data_venue: str | None = None,
-                    symbol_map: Mapping[str, str] | None = None) -> None:
-        """Route a replay feed's events for this venue to the venue and, delayed, to subscribers.
-
-        ``data_venue`` drives this venue from another venue's recording; its events are then
-        renamed to this venue, with symbols translated by ``symbol_map`` (``BTCUSDT`` recorded on
-        Binance becomes ``BTC-USDT`` on a simulated OKX), so everything downstream sees one venue.
-        """
-        tap = ClientTap(self._market_channel, self._runtime.vt)
-        self._tap = tap
-        venue = self._venue
-        name = data_venue or venue.name
-        trade_subs, quote_subs, book_subs = self._trade_subs, self._quote_subs, self._book_subs
-        push = tap.push
-
-        # the hot path (once per event): everything it calls is bound here, not looked up per event
-        add_to_bar = self.candles.add
-        venue_trade, venue_quote, venue_book = venue.on_trade, venue.on_quote, venue.on_book
-        deliver_trade, deliver_quote, deliver_book = self._deliver_trade, self._deliver_quote, self._deliver_book_row
-
-        def on_trade(trade: Trade) -> None:
-            venue_trade(trade)
-            add_to_bar(trade)
-            if trade.symbol in trade_subs:
-                push(trade, deliver_trade)
-
-        def on_quote(quote: Quote) -> None:
-            venue_quote(quote)
-            if quote.symbol in quote_subs:
-                push(quote, deliver_quote)
-
-        def on_book(delta: BookDelta) -> None:
-            venue_book(delta)
-            if delta.symbol in book_subs:
-                push(delta, deliver_book)
-
-        handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book)
-        rename = None
-        if name != venue.name or symbol_map:
-            rename = (venue.name, dict(symbol_map or {}))
-            handlers = tuple(_renamed(h, *rename) for h in handlers)
-        # runs of trades that touch no order may skip the per-trade path (sim.venue.trade_runs)
-        handlers[0].fast = TradeRunner(  # type: ignore[attr-defined]
-            tap, venue.engines, self.candles, trade_subs, deliver_trade, rename=rename)
-        feed.subscribe_trades(handlers[0], venue=name)
-        feed.subscribe_quotes(handlers[1], venue=name)
-        feed.subscribe_book(handlers[2], venue=name)
-        feed.add_tap(tap)  # the feed delivers the tap's arrivals, merged with its own events
-
-    def inject_market(self, event: Trade | Quote | BookDelta) -> None:
-        """Hand one market event to the venue now and to subscribers after market-data latency.
-
-        The hand-driven counterpart of ``attach_feed`` (tests, the contract kit's market driver,
-        scenario scripts): the venue sees the event at the current virtual time, subscribers see
-        it when the FIFO market-data channel delivers it.
-        """
-        venue = self._venue
-        if isinstance(event, Trade):
-            venue.on_trade(event)
-            self.candles.add(event)
-            deliver: Callable[[Any], None] = self._deliver_trade
-        elif isinstance(event, Quote):
-            venue.on_quote(event)
-            deliver = self._deliver_quote
+    def _open_stream(self, kind: str, symbol: str, callbacks: list[Any]) -> None:
+        """Point the channel's ``kind`` stream of ``symbol`` at its subscribers (or close it)."""
+        streams = self.market_channel.streams[kind]
+        if callbacks:
+            streams[symbol] = _stream_handler(callbacks)
         else:
-            venue.on_book(event)
-            deliver = self._deliver_book_row
-        at = self._market_channel.delivery_time(self._clock.now_ns())
-        self._clock.call_at(at, deliver, event)
+            streams.pop(symbol, None)
 
-    def _deliver_trade(self, trade: Trade) -> None:
-        for callback in self._trade_subs.get(trade.symbol, ()):
-            callback(trade)
-
-    def _deliver_quote(self, quote: Quote) -> None:
-        for callback in self._quote_subs.get(quote.symbol, ()):
-            callback(quote)
-
-    def _deliver_book_row(self, delta: BookDelta) -> None:
+    def _client_book_row(self, delta: BookDelta) -> None:
+        """A book row reached the client: rebuild its book; after each message, notify subscribers."""
         stream = self._client_books.get(delta.symbol)
         if stream is None:
             symbol = delta.symbol
@@ -211,45 +152,36 @@ class SimAdapter:
 
     async def _call(self, endpoint: str, fn: Callable[[], _T], *, weight: int | None = None,
                     is_order: bool = False) -> _T:
-        """One request: entry latency, rate limits, the venue, response latency, typed errors."""
+        """One request on the request channel: rate limits and the venue at the far end, typed errors."""
         if not self._connected:
             raise RetryableError(f"{endpoint}: not connected", venue=self._venue.name)
         self.requests += 1
-        clock = self._clock
-        arrive = self._entry.delivery_time(clock.now_ns())
-        await clock.sleep_ns(arrive - clock.now_ns())
-        error: VenueError | None = None
-        result: _T | None = None
-        try:
-            self._venue.check_rate(endpoint, weight=weight, is_order=is_order)
-            result = fn()
-        except RejectedRequest as refused:
-            error = refused.rejection.to_error(self._venue.name)
-        except VenueError as venue_error:
-            error = venue_error
-        back = self._response.delivery_time(clock.now_ns())
-        await clock.sleep_ns(back - clock.now_ns())
-        if error is not None:
-            raise error
-        return result  # type: ignore[return-value]
+        venue = self._venue
 
-    def _push(self, callbacks: list[Any], item: Any) -> None:
-        """Send an order update or fill down the user stream; lost while disconnected (as over a
-        dropped WebSocket: only a query or reconciliation after reconnecting recovers it)."""
-        if callbacks and self._connected:
-            at = self._user_stream.delivery_time(self._clock.now_ns())
-            self._clock.call_at(at, self._fan_out, callbacks, item)
+        def at_venue() -> _T:
+            try:
+                venue.check_rate(endpoint, weight=weight, is_order=is_order)
+                return fn()
+            except RejectedRequest as refused:
+                raise refused.rejection.to_error(venue.name) from None
 
-    @staticmethod
-    def _fan_out(callbacks: list[Any], item: Any) -> None:
-        for callback in list(callbacks):
-            callback(item)
+        return await self.requests_channel.round_trip(endpoint, at_venue)
 
     def _on_venue_order(self, report: OrderReport) -> None:
-        self._push(self._order_subs, report)
+        if self._order_subs:
+            self.user_stream.push(report, self._deliver_order_update)
 
     def _on_venue_fill(self, fill: Fill) -> None:
-        self._push(self._fill_subs, fill)
+        if self._fill_subs:
+            self.user_stream.push(fill, self._deliver_fill)
+
+    def _deliver_order_update(self, report: OrderReport) -> None:
+        for callback in list(self._order_subs):
+            callback(report)
+
+    def _deliver_fill(self, fill: Fill) -> None:
+        for callback in list(self._fill_subs):
+            callback(fill)
 
     # ------------------------------------------------------------------ the contract
 
@@ -269,15 +201,17 @@ class SimAdapter:
         return self._venue
 
     async def connect(self) -> None:
-        """Open the (simulated) connections after one round trip."""
+        """Open the (simulated) connections after the way in of one request."""
         if self._connected:
             return
-        await self._clock.sleep_ns(self._entry.delivery_time(self._clock.now_ns()) - self._clock.now_ns())
+        await self.requests_channel.reach_venue()
         self._connected = True
+        self.user_stream.open = True
 
     async def disconnect(self) -> None:
-        """Close the connections; later calls raise ``RetryableError``."""
+        """Close the connections; later calls raise ``RetryableError``, pushed updates are lost."""
         self._connected = False
+        self.user_stream.open = False
 
     def is_connected(self) -> bool:
         """True between ``connect`` and ``disconnect``."""
@@ -338,7 +272,7 @@ class SimAdapter:
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
         """OHLCV bars from the venue's own trade tape (whole minutes, epoch-aligned, like klines)."""
         return await self._call("GET /api/v3/klines",
-                                lambda: self.candles.candles(symbol, interval_ns, limit, self._clock.now_ns()))
+                                lambda: self._venue.candles.candles(symbol, interval_ns, limit, self._clock.now_ns()))
 
     async def get_server_time(self) -> int:
         """The venue's clock (virtual time at the venue)."""
@@ -358,20 +292,29 @@ class SimAdapter:
         """Receive public trades (market-data latency)."""
         subs = self._trade_subs.setdefault(symbol, [])
         subs.append(callback)
-        return _Subscription(subs, callback)
+        self._open_stream("trades", symbol, subs)
+        return _Subscription(subs, callback, lambda: self._open_stream("trades", symbol, subs))
 
     async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> _Subscription:
         """Receive best bid/offer updates."""
         subs = self._quote_subs.setdefault(symbol, [])
         subs.append(callback)
-        return _Subscription(subs, callback)
+        self._open_stream("quotes", symbol, subs)
+        return _Subscription(subs, callback, lambda: self._open_stream("quotes", symbol, subs))
 
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> _Subscription:
         """Receive the client's rebuilt book (top ``depth`` levels) after every book message."""
         subs = self._book_subs.setdefault(symbol, [])
         entry = (callback, depth)
         subs.append(entry)
-        return _Subscription(subs, entry)
+        rows = self.market_channel.streams["book"]
+        rows[symbol] = self._client_book_row
+
+        def on_close() -> None:
+            if not subs:
+                rows.pop(symbol, None)
+
+        return _Subscription(subs, entry, on_close)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
         """The venue's limit usage (as its response headers would report it)."""

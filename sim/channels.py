@@ -1,68 +1,146 @@
-"""Market data on its way from a simulated venue to the client, delayed by a latency model.
+"""Every stream between a simulated venue and its client: where latency is added and faults plug in.
 
-The replay feed delivers each event to the venue at exchange time. What the client (strategy,
-execution layer) sees is the same stream later: ``ClientTap`` holds the events in flight, each
-with its arrival time ``event time + market-data latency``. The channel is FIFO (one WebSocket
-connection never reorders), so arrival times are non-decreasing and a deque suffices.
+A real venue connection is several streams, each with its own delay and its own ways of
+breaking. One channel object per stream, so both are applied in exactly one place:
 
-Taps are not sources of their own: the feed that fills them hosts them (``ReplayFeed.add_tap``)
-and, inside its own delivery loop, flushes every entry that arrives before its next event
-(``TapSet.flush``). So market data and its delayed copies are one merged stream that the runtime
-delivers in one batch up to the next calendar item, instead of stopping the feed at every
-arrival and switching sources (which cost more than everything else on the hot path).
+* ``MarketDataChannel``: public market data (the venue's WebSocket market streams). FIFO. It
+  carries the client's stream subscriptions (``streams``): the venue side publishes an event only
+  on a stream somebody subscribed to, as a real venue only sends subscribed streams.
+* ``UserStreamChannel``: order updates and executions the venue pushes (the user-data stream).
+  FIFO; lost while the channel is closed, as over a dropped WebSocket (only a query or a
+  reconciliation after reconnecting recovers them).
+* ``RequestChannel``: a request's way to the venue (order-entry latency) and its answer's way
+  back (response latency), as for REST or a WebSocket API.
 
-Order of the merged stream (the same as when feed and taps were separate runtime sources, the
-feed added first): by time; at equal times the feed's events (the venue) first, then the taps
-in the order they were added. Entries are delivered only up to the runtime's horizon. When a
-callback makes something ready (``call_soon``: the horizon comes down to now), the current
-stream may finish its entries at that nanosecond, but switching to another stream at the same
-nanosecond waits until the ready callbacks have run: ``flush`` returns and the runtime calls the
-feed again afterwards.
+Faults. Each stream channel has a ``faults`` list of ``StreamFault``: while it is non-empty,
+every message is offered to each fault in turn, which returns the arrival times of the copies
+that get through (none drops the message, two duplicate it, a later time delays it, and a delay
+past later messages reorders them). A ``RequestChannel`` has ``RequestFault``s, asked before the
+request reaches the venue and after the venue handled it (a 5xx or timeout that the venue never
+saw, or one that hides an order it did accept). With no faults the channels take their fast,
+fault-free paths.
+
+How market data reaches the client without one calendar item per tick. A ``MarketDataChannel``
+hosted by a replay feed (``ReplayFeed.add_tap``) holds the events in flight, each with its
+arrival time ``event time + market-data latency``; the feed's ``TapSet`` flushes, inside the
+feed's own delivery loop, every entry that arrives before its next event. So market data and
+its delayed copies are one merged stream delivered in one batch up to the next calendar item.
+A channel no feed hosts (a hand-driven world) schedules each arrival on the clock instead.
+
+Order of the merged stream: by time; at equal times the feed's events (the venue) first, then
+the channels in the order they were added. Entries are delivered only up to the runtime's
+horizon. When a callback makes something ready (``call_soon``: the horizon comes down to now),
+the current stream may finish its entries at that nanosecond, but switching to another stream at
+the same nanosecond waits until the ready callbacks have run: ``flush`` returns and the runtime
+calls the feed again afterwards.
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Protocol, TypeVar
 
+from harness.clock import Clock
+from harness.contract import VenueError
 from sim.kernel.sources import VirtualTime
 from sim.venue.latency import LatencyChannel
 
-__all__ = ["IDLE", "ClientTap", "TapSet"]
+__all__ = ["IDLE", "MarketDataChannel", "RequestChannel", "RequestFault", "StreamFault", "TapSet",
+           "UserStreamChannel"]
 
 IDLE: Final = 2**63 - 1
 """The arrival time of "nothing in flight" (the largest int64, above any real time)."""
 
+_T = TypeVar("_T")
+Deliver = Callable[[Any], object]
+"""The client-side callback a message is handed to when it arrives."""
 
-class ClientTap:
-    """Delays market events by a latency channel and hands them to client callbacks in order.
 
-    ``push`` is called from the feed's callbacks (the venue side, at exchange time); the hosting
-    feed's ``TapSet`` later calls ``callback(event)`` at the arrival time.
+class StreamFault(Protocol):
+    """A fault on a stream: decides what becomes of one message on its way to the client."""
+
+    def on_message(self, sent_ns: int, arrival_ns: int, item: object) -> Sequence[int]:
+        """Arrival times of the copies of ``item`` that reach the client (empty: dropped)."""
+
+
+class RequestFault(Protocol):
+    """A fault on a request channel, asked on each request's way in and out.
+
+    Either hook returns an exception to raise to the caller instead of the venue's answer, or
+    None to let the request pass. ``before_venue`` refusals never reach the venue; ``after_venue``
+    ones replace an answer the venue already produced (the order may exist: ambiguous).
     """
 
-    __slots__ = ("channel", "queue", "tapset", "vt")
+    def before_venue(self, method: str, now_ns: int) -> BaseException | None:
+        """An error for a request that the venue will never see, or None."""
 
-    def __init__(self, channel: LatencyChannel, vt: VirtualTime) -> None:
-        if not channel.fifo:
-            raise ValueError("a market-data tap needs a FIFO channel (one connection never reorders)")
-        self.channel = channel
+    def after_venue(self, method: str, now_ns: int) -> BaseException | None:
+        """An error that hides the venue's answer from the caller, or None."""
+
+
+def _arrivals(faults: Sequence[StreamFault], sent_ns: int, at: int, item: object) -> list[int]:
+    """Arrival times of ``item``'s copies after every fault of the stream had its say, in order."""
+    times = [at]
+    for fault in faults:
+        times = [t for arrival in times for t in fault.on_message(sent_ns, arrival, item)]
+    return sorted(times)
+
+
+class MarketDataChannel:
+    """Public market data on its way to the client, delayed by a FIFO latency channel.
+
+    ``streams`` maps each data kind (``trades``, ``quotes``, ``book``) to the subscribed symbols'
+    client handlers: the venue side publishes ``push(event, streams[kind][symbol])``. A hosting
+    feed's ``TapSet`` later calls ``handler(event)`` at the arrival time; an unhosted channel
+    schedules it on ``clock``.
+    """
+
+    __slots__ = ("clock", "faults", "latency", "queue", "streams", "tapset", "vt")
+
+    def __init__(self, latency: LatencyChannel, vt: VirtualTime, clock: Clock | None = None) -> None:
+        if not latency.fifo:
+            raise ValueError("a market-data channel needs FIFO latency (one connection never reorders)")
+        self.latency = latency
         self.vt = vt
-        self.queue: deque[tuple[int, Callable[[Any], None], Any]] = deque()
+        self.clock = clock
+        self.queue: deque[tuple[int, Deliver, Any]] = deque()
         self.tapset: TapSet | None = None
+        self.streams: dict[str, dict[str, Deliver]] = {"trades": {}, "quotes": {}, "book": {}}
+        self.faults: list[StreamFault] = []
 
-    def push(self, event: Any, callback: Callable[[Any], None]) -> None:
+    def push(self, event: Any, callback: Deliver) -> None:
         """Send ``event`` towards the client now; ``callback(event)`` runs when it arrives."""
-        channel = self.channel  # LatencyChannel.delivery_time, inlined: this runs once per tick
-        delays = channel.delays
-        at = self.vt.now_ns + (delays.pop() if delays else channel.refill())
-        at = max(at, channel.last_delivery_ns)
-        channel.last_delivery_ns = at
-        self.queue.append((at, callback, event))
+        latency = self.latency  # LatencyChannel.delivery_time, inlined: this runs once per tick
+        delays = latency.delays
+        at = self.vt.now_ns + (delays.pop() if delays else latency.refill())
+        at = max(at, latency.last_delivery_ns)
+        latency.last_delivery_ns = at
+        if self.faults:
+            self._push_through_faults(at, event, callback)
+            return
         tapset = self.tapset
-        if tapset is not None and at < tapset.due_ns:
-            tapset.due_ns = at
+        if tapset is None:
+            self._schedule(at, callback, event)
+            return
+        self.queue.append((at, callback, event))
+        tapset.due_ns = min(tapset.due_ns, at)
+
+    def _push_through_faults(self, at: int, event: Any, callback: Deliver) -> None:
+        """``push`` while faults are attached: each surviving copy is queued in arrival order."""
+        tapset = self.tapset
+        for arrival in _arrivals(self.faults, self.vt.now_ns, at, event):
+            if tapset is None:
+                self._schedule(arrival, callback, event)
+                continue
+            insort(self.queue, (arrival, callback, event), key=lambda entry: entry[0])
+            tapset.due_ns = min(tapset.due_ns, arrival)
+
+    def _schedule(self, at: int, callback: Deliver, event: Any) -> None:
+        if self.clock is None:
+            raise RuntimeError("a market-data channel needs a hosting feed or a clock")
+        self.clock.call_at(at, callback, event)
 
     def peek_ts(self) -> int | None:
         """Arrival time of the next event in flight, None when nothing is."""
@@ -71,28 +149,28 @@ class ClientTap:
 
 
 class TapSet:
-    """The taps one feed hosts, in the order they were added, and the earliest arrival among them.
+    """The market-data channels one feed hosts, in the order they were added, and their earliest arrival.
 
-    ``due_ns`` is the arrival time of the next entry of any tap (``IDLE`` when none is in
-    flight): taps lower it as they are pushed, ``flush`` keeps it exact as it delivers.
+    ``due_ns`` is the arrival time of the next entry of any channel (``IDLE`` when none is in
+    flight): channels lower it as they are pushed, ``flush`` keeps it exact as it delivers.
     """
 
     __slots__ = ("due_ns", "taps")
 
     def __init__(self) -> None:
-        self.taps: list[ClientTap] = []
+        self.taps: list[MarketDataChannel] = []
         self.due_ns: int = IDLE
 
-    def add(self, tap: ClientTap) -> None:
-        """Host ``tap``: it is flushed after the taps added before it at equal times."""
+    def add(self, tap: MarketDataChannel) -> None:
+        """Host ``tap``: it is flushed after the channels added before it at equal times."""
         if tap.tapset is not None:
-            raise ValueError("this tap is already hosted by a feed")
+            raise ValueError("this channel is already hosted by a feed")
         tap.tapset = self
         self.taps.append(tap)
         self._recompute()
 
     def _recompute(self) -> None:
-        """Set ``due_ns`` from the heads of the taps' queues."""
+        """Set ``due_ns`` from the heads of the channels' queues."""
         due = IDLE
         for tap in self.taps:
             queue = tap.queue
@@ -127,11 +205,11 @@ class TapSet:
                 return
 
     def _flush_merged(self, vt: VirtualTime, before_ns: int, started: bool) -> None:
-        """``flush`` over several taps: earliest arrival first, ties in the order taps were added."""
-        previous: ClientTap | None = None
+        """``flush`` over several channels: earliest arrival first, ties in the order they were added."""
+        previous: MarketDataChannel | None = None
         try:
             while True:
-                best: ClientTap | None = None
+                best: MarketDataChannel | None = None
                 best_at = IDLE
                 for tap in self.taps:
                     queue = tap.queue
@@ -148,3 +226,81 @@ class TapSet:
                 callback(event)
         finally:
             self._recompute()
+
+
+class UserStreamChannel:
+    """Order updates and executions pushed by the venue, delayed by a FIFO latency channel.
+
+    ``open`` is False while the stream is down: what the venue pushes then is lost.
+    """
+
+    __slots__ = ("clock", "faults", "latency", "open")
+
+    def __init__(self, latency: LatencyChannel, clock: Clock) -> None:
+        self.latency = latency
+        self.clock = clock
+        self.open = False
+        self.faults: list[StreamFault] = []
+
+    def push(self, item: Any, callback: Deliver) -> None:
+        """Send ``item`` to the client now; ``callback(item)`` runs when it arrives (lost if closed)."""
+        if not self.open:
+            return
+        now = self.clock.now_ns()
+        at = self.latency.delivery_time(now)
+        if not self.faults:
+            self.clock.call_at(at, callback, item)
+            return
+        for arrival in _arrivals(self.faults, now, at, item):
+            self.clock.call_at(arrival, callback, item)
+
+
+class RequestChannel:
+    """A request's trip to the venue and its answer's trip back, each with its own latency."""
+
+    __slots__ = ("clock", "entry", "faults", "response")
+
+    def __init__(self, entry: LatencyChannel, response: LatencyChannel, clock: Clock) -> None:
+        self.entry = entry
+        self.response = response
+        self.clock = clock
+        self.faults: list[RequestFault] = []
+
+    async def round_trip(self, method: str, at_venue: Callable[[], _T]) -> _T:
+        """Travel to the venue, run ``at_venue`` there, travel back; return or raise what it gave.
+
+        The venue's answer (a result, or a ``VenueError`` it raised) reaches the caller only after
+        the response latency, as a client sees it. Faults may refuse the request on its way in or
+        replace the answer on its way out. Any other exception is a bug and propagates at once.
+        """
+        clock = self.clock
+        await clock.sleep_ns(self.entry.delivery_time(clock.now_ns()) - clock.now_ns())
+        error: BaseException | None = None
+        result: _T | None = None
+        refused = self._refusal(method) if self.faults else None
+        if refused is None:
+            try:
+                result = at_venue()
+            except VenueError as venue_error:
+                error = venue_error
+            if self.faults:
+                error = self._hidden(method) or error
+        else:
+            error = refused
+        await clock.sleep_ns(self.response.delivery_time(clock.now_ns()) - clock.now_ns())
+        if error is not None:
+            raise error
+        return result  # type: ignore[return-value]
+
+    def _refusal(self, method: str) -> BaseException | None:
+        now = self.clock.now_ns()
+        return next((e for e in (f.before_venue(method, now) for f in self.faults) if e is not None), None)
+
+    def _hidden(self, method: str) -> BaseException | None:
+        now = self.clock.now_ns()
+        return next((e for e in (f.after_venue(method, now) for f in self.faults) if e is not None), None)
+
+    async def reach_venue(self) -> None:
+        """The way in alone, with nothing done there (opening a connection)."""
+        clock = self.clock
+        await clock.sleep_ns(self.entry.delivery_time(clock.now_ns()) - clock.now_ns())

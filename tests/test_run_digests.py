@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,14 @@ from synthetic import write_tape
 
 from scenarios.demo import DEMO_STRATEGY, import_sample
 from scenarios.replay import VenueSetup, run_replay
+from sim.venue.matching.types import DepthMode
 
 GOLDEN = Path(__file__).parent / "golden" / "run_digests.json"
 MM = "strategies.market_maker:PassiveMarketMaker"
 PROFILE_SYMBOLS = {"binance": "BTCUSDT", "okx": "BTC-USDT", "bybit": "BTCUSDT", "bsdex": "BTC/EUR"}
+FIRST_BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10)}
+"""The replay's default account before defaults came from the profile: the cases that set it (and
+BOOK depth) explicitly keep the digests taken before the restructuring of the simulated world."""
 
 
 def _check(case: str, run_dir: Path) -> None:
@@ -39,18 +44,21 @@ def _check(case: str, run_dir: Path) -> None:
     assert not changed and not missing, f"{case}: changed {changed}, missing {missing}"
 
 
-def test_demo_run_is_unchanged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", ["demo", "demo-first-balances"])
+def test_demo_run_is_unchanged(case: str, tmp_path: Path) -> None:
     results = import_sample(tmp_path / "demo-data")
     files = [r.outputs[kind] for r in results for kind in ("book", "quotes", "trades") if kind in r.outputs]
-    run = run_replay(sorted(files), [VenueSetup("binance", "binance")], DEMO_STRATEGY, seed=7,
+    balances = FIRST_BALANCES if case == "demo-first-balances" else None
+    run = run_replay(sorted(files), [VenueSetup("binance", "binance", balances=balances)], DEMO_STRATEGY, seed=7,
                      out_dir=tmp_path / "runs", progress=False)
-    _check("demo", run.run_dir)
+    _check(case, run.run_dir)
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILE_SYMBOLS))
 def test_profile_replay_is_unchanged(profile: str, tmp_path: Path) -> None:
     symbol = PROFILE_SYMBOLS[profile]
     data = write_tape(tmp_path / "data", profile, symbol)
-    run = run_replay(data, [VenueSetup(profile, profile)], MM, params={"venue": profile, "symbol": symbol},
+    setup = VenueSetup(profile, profile, balances=FIRST_BALANCES, depth=DepthMode.BOOK)
+    run = run_replay(data, [setup], MM, params={"venue": profile, "symbol": symbol},
                      seed=3, out_dir=tmp_path / "runs", progress=False)
     _check(f"profile-{profile}", run.run_dir)

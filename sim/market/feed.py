@@ -18,10 +18,14 @@ How it stays fast (this is the hot loop of every backtest):
   each row's subscriber is resolved per (venue, symbol), not per row.
 * Files are merged a *window* at a time instead of one heap operation per event: the rows of
   all buffered batches that can safely go next (they sort before anything not yet read) are
-  ordered with one stable numpy sort, then delivered by a single tight loop
-  ``for ts, event, handler in run``. When only one file contributes to a window (sequential
+  ordered with one stable numpy sort. When only one file contributes to a window (sequential
   day files, or one file far ahead of the others) there is no sort and no copy at all.
-* The per-event work is: unpack, compare with ``vt.horizon_ns``, store ``vt.now_ns``, call.
+* Every window, merged or not, is delivered by the one loop of ``_deliver_window``: per event
+  it compares with the next arrival of the hosted market-data channels and with
+  ``vt.horizon_ns``, stores ``vt.now_ns``, and calls the row's handler on the next event.
+* A subscriber registered with a ``TradeRunTaker`` (``subscribe_trades(..., runs=...)``) is
+  offered the rows of each window of its own route and may take a whole run at once (the
+  venue's trade fast path, ``sim.venue.trade_runs``).
 
 Semantics worth knowing: ``vt.now_ns`` is the event's order key, which is its timestamp except
 for rows that go back in time within a file (delivered in file order at the time already
@@ -34,19 +38,18 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from harness.model import BookDelta, Candle, Quote, Trade
 from harness.money import INT64_MAX
-from sim.channels import IDLE, ClientTap, TapSet
+from sim.channels import IDLE, MarketDataChannel, TapSet
 from sim.kernel.sources import VirtualTime
 from sim.market.cursor import (
     EVENT_TYPES,
-    KIND_OF_TYPE,
     ORDER_COLUMNS,
     Batch,
     FileCursor,
@@ -54,9 +57,9 @@ from sim.market.cursor import (
     ReplayFileError,
     open_cursors,
 )
-from sim.venue.trade_runs import TradeRunner
 
-__all__ = ["BUFFERED_ROWS", "DEFAULT_BATCH_SIZE", "MIN_BATCH_SIZE", "ReplayFeed", "ReplayFileError"]
+__all__ = ["BUFFERED_ROWS", "DEFAULT_BATCH_SIZE", "MIN_BATCH_SIZE", "ReplayFeed", "ReplayFileError",
+           "TradeRunTaker"]
 
 DEFAULT_BATCH_SIZE = 65_536
 """Most rows per record batch read from one file: big enough to amortise conversions."""
@@ -66,9 +69,6 @@ BUFFERED_ROWS = 262_144
 trades); with many files each one gets a smaller batch, never below ``MIN_BATCH_SIZE``."""
 
 MIN_BATCH_SIZE = 4_096
-
-_Event = tuple[int, Any, Handler]
-
 
 def _noop(event: Any) -> None:
     """Handler of events nobody subscribed to."""
@@ -94,13 +94,45 @@ class _Unbounded:
         self.horizon_ns = INT64_MAX
 
 
+class TradeRunTaker(Protocol):
+    """A trade subscriber's companion that can take a run of a window's rows at once.
+
+    Offered every row of a window of its subscriber's route (one file, one venue and symbol) when
+    that subscriber is the route's only one; it returns the first row it did not take (``start``
+    when it takes nothing). ``position`` holds that row even when a callback raised inside.
+    """
+
+    position: int
+
+    def take(self, batch: Batch, start: int, end: int, vt: VirtualTime, taps: TapSet) -> int:
+        """Hand rows ``[start, result)`` of ``batch`` to the venue and the client; rows up to ``end``
+        are the window's."""
+
+
 class _Window:
-    """Rows [pos, end) of one file's batch, delivered by index so a ``TradeRunner`` can take runs."""
+    """The next rows to deliver: order keys, a lazy event iterator and each row's handler.
 
-    __slots__ = ("batch", "end", "pos")
+    A single file's window reads its batch's own lists from ``pos`` to ``end``; a merged window
+    holds the interleaved keys and handlers of several files (``sources`` rebuilds the handlers
+    when subscriptions change). ``batch`` is set for a single-route trade window, whose rows a
+    ``TradeRunTaker`` may take.
+    """
 
-    def __init__(self, batch: Batch, pos: int, end: int) -> None:
-        self.batch, self.pos, self.end = batch, pos, end
+    __slots__ = ("batch", "end", "events", "handlers", "keys", "pos", "sources")
+
+    def __init__(self, keys: list[int], events: Any, handlers: list[Handler], pos: int, end: int, *,
+                 batch: Batch | None = None,
+                 sources: tuple[list[Batch], list[int], list[int]] | None = None) -> None:
+        self.keys, self.events, self.handlers = keys, events, handlers
+        self.pos, self.end = pos, end
+        self.batch = batch
+        self.sources = sources
+
+    def resolve(self) -> None:
+        """Re-read the merged rows' handlers from their batches (after ``Batch.resolve``)."""
+        if self.sources is not None:
+            batches, source, rows = self.sources
+            self.handlers[:] = [batches[s].handlers[r] for s, r in zip(source, rows, strict=True)]
 
 
 class ReplayFeed:
@@ -138,21 +170,19 @@ class ReplayFeed:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, not {batch_size}")
         self.order_by = order_by
-        self._subscriptions: list[tuple[str, str | None, str | None, Handler]] = []
+        self._subscriptions: list[tuple[str, str | None, str | None, Handler, TradeRunTaker | None]] = []
         self._routes: dict[tuple[str, str, str], Handler] = {}
         self._cursors = open_cursors(
             files, order_by=order_by, batch_size=batch_size,
             venues=None if venues is None else frozenset(venues),
             symbols=None if symbols is None else frozenset(symbols))
         self._live: list[FileCursor] = list(self._cursors)
-        self._run: Iterator[_Event] = iter(())
-        self._pending: _Event | None = None
         self._win: _Window | None = None
         self.fast = True
-        """Let trade handlers with a ``TradeRunner`` take runs of quiet trades (``sim.venue.trade_runs``);
+        """Let trade subscribers with a ``TradeRunTaker`` take runs of trades (``sim.venue.trade_runs``);
         False forces the one-event-at-a-time path (the fast path's tests compare the two)."""
         self._busy = False
-        self._taps: TapSet | None = None
+        self._taps = TapSet()
         for kind, callback in (("trades", on_trade), ("quotes", on_quote), ("book", on_book),
                                ("candles", on_candle)):
             if callback is not None:
@@ -166,27 +196,29 @@ class ReplayFeed:
         return [cursor.kind for cursor in self._cursors]
 
     def subscribe(self, kind: str, callback: Callable[[Any], None], *, venue: str | None = None,
-                  symbol: str | None = None) -> None:
+                  symbol: str | None = None, runs: TradeRunTaker | None = None) -> None:
         """Call ``callback(event)`` for every event of ``kind`` (optionally one venue/symbol).
 
         ``kind`` is ``"trades"``, ``"quotes"``, ``"book"`` or ``"candles"``. Several
-        subscribers of one event are called in subscription order.
+        subscribers of one event are called in subscription order. ``runs`` (trades only) may
+        take runs of the subscriber's rows at once while it is the only subscriber of a route.
         """
         if kind not in EVENT_TYPES:
             raise ValueError(f"kind must be one of {tuple(EVENT_TYPES)}, not {kind!r}")
-        self._subscriptions.append((kind, venue, symbol, callback))
+        if runs is not None and kind != "trades":
+            raise ValueError("only trade subscriptions take runs")
+        self._subscriptions.append((kind, venue, symbol, callback, runs))
         self._routes.clear()
         for cursor in self._cursors:
             if cursor.batch is not None:
                 cursor.batch.resolve(cursor.kind, self._route)
-        if self._pending is not None:
-            ts, event, _ = self._pending
-            self._pending = (ts, event, self._route(KIND_OF_TYPE[type(event)], event.venue, event.symbol))
+        if self._win is not None:
+            self._win.resolve()
 
     def subscribe_trades(self, callback: Callable[[Trade], None], *, venue: str | None = None,
-                         symbol: str | None = None) -> None:
-        """Subscribe ``callback`` to trades (optionally of one venue and/or symbol)."""
-        self.subscribe("trades", callback, venue=venue, symbol=symbol)
+                         symbol: str | None = None, runs: TradeRunTaker | None = None) -> None:
+        """Subscribe ``callback`` to trades (optionally of one venue and/or symbol; see ``subscribe``)."""
+        self.subscribe("trades", callback, venue=venue, symbol=symbol, runs=runs)
 
     def subscribe_quotes(self, callback: Callable[[Quote], None], *, venue: str | None = None,
                          symbol: str | None = None) -> None:
@@ -208,196 +240,124 @@ class ReplayFeed:
         key = (kind, venue, symbol)
         handler = self._routes.get(key)
         if handler is None:
-            callbacks = tuple(cb for k, v, s, cb in self._subscriptions
+            callbacks = tuple(cb for k, v, s, cb, _ in self._subscriptions
                               if k == kind and v in (None, venue) and s in (None, symbol))
             handler = _noop if not callbacks else callbacks[0] if len(callbacks) == 1 else _fanout(callbacks)
             self._routes[key] = handler
         return handler
 
+    def _runs_for(self, win: _Window) -> TradeRunTaker | None:
+        """The ``TradeRunTaker`` that may take runs of this window: a single-route trade window whose
+        route has exactly one subscriber, registered with one."""
+        batch = win.batch
+        if not self.fast or batch is None:
+            return None
+        venue, symbol = batch.routes[0]
+        matching = [runs for k, v, s, _, runs in self._subscriptions
+                    if k == "trades" and v in (None, venue) and s in (None, symbol)]
+        return matching[0] if len(matching) == 1 else None
+
     # ----------------------------------------------------------------- MarketSource
 
-    def add_tap(self, tap: ClientTap) -> None:
-        """Host a ``ClientTap`` that this feed's callbacks push into (``SimAdapter.attach_feed``).
+    def add_tap(self, tap: MarketDataChannel) -> None:
+        """Host a market-data channel that this feed's subscribers push into.
 
-        From then on the feed is the tap's source too: it delivers the tap's entries (the
-        client's delayed copies of the market data) merged with its own events, by time, its
-        own events first at equal times, taps in the order they were added (``sim.channels``).
+        From then on the feed is the channel's source too: it delivers the channel's entries
+        (the client's delayed copies of the market data) merged with its own events, by time,
+        its own events first at equal times, channels in the order they were added
+        (``sim.channels``).
         """
-        if self._taps is None:
-            self._taps = TapSet()
         self._taps.add(tap)
 
     def peek_ts(self) -> int | None:
-        """Time (ns) of the next undelivered event or tap arrival, or None when nothing is left."""
+        """Time (ns) of the next undelivered event or channel arrival, or None when nothing is left."""
         self._check_not_busy()
         ts = self._next_key()
-        due = IDLE if self._taps is None else self._taps.due_ns
+        due = self._taps.due_ns
         if ts is None:
             return None if due == IDLE else due
         return ts if ts <= due else due
 
     def _next_key(self) -> int | None:
-        """Order key of the next undelivered feed event (not tap arrival), None when none is left."""
-        while True:
-            win = self._win
-            if win is not None:
-                if win.pos < win.end:
-                    return win.batch.keys[win.pos]
-                self._win = None
-            if self._pending is None:
-                self._pending = next(self._run, None)
-            if self._pending is not None:
-                return self._pending[0]
-            if not self._next_run():
+        """Order key of the next undelivered feed event (not channel arrival), None when none is left."""
+        win = self._window()
+        return None if win is None else win.keys[win.pos]
+
+    def _window(self) -> _Window | None:
+        """The window holding the next undelivered event, reading on as needed; None at the end."""
+        win = self._win
+        while win is None or win.pos >= win.end:
+            win = self._win = self._next_window()
+            if win is None:
                 return None
+        return win
 
     def deliver(self, vt: VirtualTime) -> None:
-        """Deliver events (and hosted taps' arrivals) in time order up to ``vt.horizon_ns``.
+        """Deliver events (and hosted channels' arrivals) in time order up to ``vt.horizon_ns``.
 
         Sets ``vt.now_ns`` to each event's timestamp before its callbacks and re-reads
         ``vt.horizon_ns`` before every event, so a callback that lowers the horizon stops the
         batch right after itself (the rest of the current nanosecond still comes first). Returns
-        when the next event is beyond the horizon or everything is delivered; with taps it may
-        also return at a tie with the current time after a callback made something ready
+        when the next event is beyond the horizon or everything is delivered; with channels it
+        may also return at a tie with the current time after a callback made something ready
         (``sim.channels``), the one case where its next time equals the horizon.
         """
         self._check_not_busy()
         self._busy = True
+        taps = self._taps
+        started = False
         try:
-            if self._taps is None:
-                self._deliver_plain(vt)
-            else:
-                self._deliver_tapped(vt, self._taps)
+            while True:
+                win = self._window()
+                if win is None:
+                    if taps.due_ns <= vt.horizon_ns:
+                        taps.flush(vt, IDLE, started)
+                    return
+                done, started = self._deliver_window(win, vt, taps, started)
+                if not done:
+                    return
         finally:
             self._busy = False
 
-    def _deliver_plain(self, vt: VirtualTime) -> None:
-        """``deliver`` without taps."""
-        pending = self._pending
-        while True:
-            win = self._win
-            if win is not None:
-                if not self._deliver_window_plain(win, vt):
-                    return
-                self._win = None
-            if pending is None:
-                pending = next(self._run, None)
-                if pending is None:
-                    if not self._next_run():
-                        return
-                    continue
-            ts, event, handler = pending
-            if ts > vt.horizon_ns:
-                self._pending = pending
-                return
-            self._pending = None
-            vt.now_ns = ts
-            handler(event)
-            # The hot loop: everything else in this class exists to keep it this small.
-            for ts, event, handler in self._run:
-                if ts > vt.horizon_ns:
-                    self._pending = (ts, event, handler)
-                    return
-                vt.now_ns = ts
-                handler(event)
-            pending = None
+    def _deliver_window(self, win: _Window, vt: VirtualTime, taps: TapSet, started: bool) -> tuple[bool, bool]:
+        """The one delivery loop: a window's rows merged with the channels' arrivals due before each.
 
-    @staticmethod
-    def _deliver_window_plain(win: _Window, vt: VirtualTime) -> bool:
-        """A window's rows without taps; True when the window is done, False at the horizon."""
-        batch, end = win.batch, win.end
-        keys, handlers = batch.keys, batch.handlers
-        i = win.pos
+        Returns (the window is done, something was delivered in this batch). A ``TradeRunTaker``
+        for the window is offered each row while nothing is ready at the current nanosecond.
+        """
+        keys, handlers, end = win.keys, win.handlers, win.end
+        pull = win.events.__next__
+        runs = self._runs_for(win)
+        pos = win.pos
         try:
-            while i < end:
-                ts = keys[i]
-                if ts > vt.horizon_ns:
-                    return False
-                vt.now_ns = ts
-                i += 1
-                handlers[i - 1](next(batch.events))
-            return True
-        finally:
-            win.pos = i
-
-    def _deliver_tapped(self, vt: VirtualTime, taps: TapSet) -> None:
-        """``deliver`` merged with hosted taps: before each event, flush the arrivals due before it."""
-        pending = self._pending
-        started = False
-        while True:
-            if self._win is not None:
-                if not self._deliver_window(self._win, vt, taps, started):
-                    return
-                started = True
-                self._win = None
-            if pending is None:
-                pending = next(self._run, None)
-                if pending is None:
-                    if not self._next_run():
-                        if taps.due_ns <= vt.horizon_ns:
-                            taps.flush(vt, IDLE, started)
-                        return
-                    continue
-            ts, event, handler = pending
-            if ts > taps.due_ns:
-                taps.flush(vt, ts, started)
-                started = True
-            if ts > vt.horizon_ns or ts > taps.due_ns:
-                self._pending = pending
-                return
-            self._pending = None
-            vt.now_ns = ts
-            handler(event)
-            started = True
-            # The hot loop: the client's copies usually arrive between two events.
-            for ts, event, handler in self._run:
-                if ts > taps.due_ns:
-                    taps.flush(vt, ts, True)
-                    if ts > taps.due_ns or ts > vt.horizon_ns:
-                        pending = (ts, event, handler)
-                        break
-                elif ts > vt.horizon_ns:
-                    pending = (ts, event, handler)
-                    break
-                vt.now_ns = ts
-                handler(event)
-            else:
-                pending = None
-
-    def _deliver_window(self, win: _Window, vt: VirtualTime, taps: TapSet, started: bool) -> bool:
-        """Deliver a window's rows like ``_deliver_tapped`` does, handing runs of quiet trades to
-        its ``TradeRunner``; True when the window is done, False when the horizon stopped it."""
-        batch, end = win.batch, win.end
-        runner = self._runner_for(batch)
-        keys, handlers = batch.keys, batch.handlers
-        i = win.pos
-        try:
-            while i < end:
-                ts = keys[i]
-                if ts > taps.due_ns:
-                    taps.flush(vt, ts, started)
-                    started = True
-                    if ts > taps.due_ns or ts > vt.horizon_ns:
-                        return False
-                elif ts > vt.horizon_ns:
-                    return False
-                if runner is not None and vt.now_ns < vt.horizon_ns:
-                    try:
-                        taken = runner.run(batch, i, end, vt)
-                    except BaseException:
-                        i = runner.position
-                        raise
-                    if taken != i:
-                        i = taken
+            while pos < end:
+                for i in range(pos, end):
+                    ts = keys[i]
+                    if ts > taps.due_ns:
+                        taps.flush(vt, ts, started)
                         started = True
-                        continue
-                vt.now_ns = ts
-                i += 1
-                handlers[i - 1](next(batch.events))
-                started = True
-            return True
+                        if ts > taps.due_ns or ts > vt.horizon_ns:
+                            return False, started
+                    elif ts > vt.horizon_ns:
+                        return False, started
+                    if runs is not None and vt.now_ns < vt.horizon_ns:
+                        assert win.batch is not None
+                        try:
+                            taken = runs.take(win.batch, i, end, vt, taps)
+                        except BaseException:
+                            pos = runs.position
+                            raise
+                        if taken != i:
+                            pos = taken
+                            started = True
+                            break  # go on after the run
+                    vt.now_ns = ts
+                    pos = i + 1  # before the call: a callback that raises counts as delivered
+                    handlers[i](pull())
+                    started = True
+            return True, started
         finally:
-            win.pos = i
+            win.pos = pos
 
     def run_all(self) -> None:
         """Deliver every remaining event, ignoring time (for tools and benchmarks)."""
@@ -409,8 +369,6 @@ class ReplayFeed:
             cursor.close()
             cursor.batch = None
         self._live = []
-        self._run = iter(())
-        self._pending = None
         self._win = None
 
     def __enter__(self) -> ReplayFeed:
@@ -426,8 +384,8 @@ class ReplayFeed:
 
     # ----------------------------------------------------------------- merging
 
-    def _next_run(self) -> bool:
-        """Set ``self._run`` to the next window of events in order; False when nothing is left.
+    def _next_window(self) -> _Window | None:
+        """The next window of events in order; None when nothing is left.
 
         Every file keeps one batch buffered. Let ``t`` be the file, among those with unread
         rows, whose buffered batch ends with the smallest (key, file index), ``B`` its last key.
@@ -443,14 +401,14 @@ class ReplayFeed:
             live.append(cursor)
         self._live = live
         if not live:
-            return False
+            return None
         limit: FileCursor | None = None
         bound = 0
         for cursor in live:
             assert cursor.batch is not None
             if not cursor.exhausted and (limit is None or cursor.batch.keys[-1] < bound):
                 limit, bound = cursor, cursor.batch.keys[-1]
-        takes: list[tuple[FileCursor, int, int]] = []
+        takes: list[tuple[Batch, int, int]] = []
         for cursor in live:
             batch = cursor.batch
             assert batch is not None
@@ -460,54 +418,31 @@ class ReplayFeed:
                 search = bisect_right if cursor.file_idx <= limit.file_idx else bisect_left
                 end = search(batch.keys, bound, batch.pos)
             if end > batch.pos:
-                takes.append((cursor, batch.pos, end))
+                takes.append((batch, batch.pos, end))
+                batch.pos = end
         if len(takes) == 1:
-            cursor, start, end = takes[0]
-            batch = cursor.batch
-            assert batch is not None
-            batch.pos = end
-            if batch.arrays is not None and batch.route_codes is None:  # trades of one route
-                self._win = _Window(batch, start, end)
-                self._run = iter(())
-                return True
-            keys = batch.keys if start == 0 and end == batch.n else batch.keys[start:end]
-            self._run = zip(keys, batch.events, batch.handlers_from(start), strict=False)
-            return True
-        self._run = self._merge(takes)
-        return True
-
-    def _runner_for(self, batch: Batch) -> TradeRunner | None:
-        """The ``TradeRunner`` that may take runs of this batch: only for a batch of one route whose
-        handler has one, when that handler's tap is the only one this feed hosts."""
-        if not self.fast or batch.route_codes is not None or not batch.handlers or batch.arrays is None:
-            return None
-        runner = getattr(batch.handlers[0], "fast", None)
-        if not isinstance(runner, TradeRunner) or self._taps is None or self._taps.taps != [runner.tap]:
-            return None
-        return runner
+            batch, start, end = takes[0]
+            single_trades = batch.arrays is not None and batch.route_codes is None
+            return _Window(batch.keys, batch.events, batch.handlers, start, end,
+                           batch=batch if single_trades else None)
+        return self._merge(takes)
 
     @staticmethod
-    def _merge(takes: list[tuple[FileCursor, int, int]]) -> Iterator[_Event]:
+    def _merge(takes: list[tuple[Batch, int, int]]) -> _Window:
         """Interleave row ranges of several files by (key, file index, row) with one stable sort.
 
         Rows of one file stay in file order, so the merged events are pulled from each file's
-        own lazy event and handler iterators, picked by a per-row source index.
+        own lazy event iterator, picked by a per-row source index.
         """
-        events: list[Iterator[Any]] = []
-        handlers: list[Iterator[Handler]] = []
-        key_parts = []
-        counts = []
-        for cursor, start, end in takes:
-            batch = cursor.batch
-            assert batch is not None
-            key_parts.append(batch.keys_np[start:end])
-            counts.append(end - start)
-            events.append(batch.events)
-            handlers.append(batch.handlers_from(start))
-            batch.pos = end
-        keys = np.concatenate(key_parts)
+        batches = [batch for batch, _, _ in takes]
+        keys = np.concatenate([batch.keys_np[start:end] for batch, start, end in takes])
         order = np.argsort(keys, kind="stable")
-        source: list[int] = np.repeat(np.arange(len(takes)), counts)[order].tolist()
-        return zip(keys[order].tolist(),
-                   map(next, map(events.__getitem__, source)),
-                   map(next, map(handlers.__getitem__, source)), strict=False)
+        counts = [end - start for _, start, end in takes]
+        source_np = np.repeat(np.arange(len(takes)), counts)[order]
+        rows_np = np.concatenate([np.arange(start, end) for _, start, end in takes])[order]
+        source: list[int] = source_np.tolist()
+        events = map(next, map([batch.events for batch in batches].__getitem__, source))
+        win = _Window(keys[order].tolist(), events, [], 0, len(source),
+                      sources=(batches, source, rows_np.tolist()))
+        win.resolve()
+        return win

@@ -12,9 +12,12 @@ calls; here a run of them is done at once:
   the one-at-a-time path would make (``LatencyChannel.take``), with the same FIFO rule;
 * the client's callback is called in a plain loop over (delivery time, trade), re-reading the
   runtime's horizon before each call, as the feed's own loop does;
-* the venue's side (last price, candles) is applied in bulk when the loop stops, before
-  anything else can look at the venue (every client request reaches the venue through the
-  runtime's calendar, after the loop has returned).
+* the venue's side (last price, candles) is applied in bulk when the loop stops
+  (``SimVenue.on_quiet_trades``), before anything else can look at the venue (every client
+  request reaches the venue through the runtime's calendar, after the loop has returned).
+
+``TradeRunner`` is the ``sim.market.feed.TradeRunTaker`` of one venue's trade route: the
+feed offers it the rows of each window of that route and it takes what it can.
 
 The merged order of venue events, client deliveries and the runtime's calendar is the one the
 general path produces, so a replay gives byte-identical results with or without the fast path
@@ -32,23 +35,21 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import partial
 from itertools import islice, repeat
 from operator import length_hint
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import numpy as np
 
-from harness.contract import TradeCallback
 from harness.model import Trade
-from sim.channels import ClientTap
+from sim.channels import Deliver, MarketDataChannel, TapSet
 from sim.kernel.sources import VirtualTime
 from sim.market.cursor import Batch
-from sim.venue.candles import CandleBuilder
-from sim.venue.matching.engine import MatchingEngine
+from sim.venue.venue import Int64Array
 
-__all__ = ["MIN_RUN", "SCAN_ROWS", "TradeRunner"]
+__all__ = ["MIN_RUN", "SCAN_ROWS", "QuietTradeVenue", "TradeRunner"]
 
 MIN_RUN: Final = 8
 """Shorter runs take the general path: the fast path's fixed cost (a few numpy calls) would
@@ -61,30 +62,33 @@ _I64_MIN: Final = -(2**63)
 _I64_MAX: Final = 2**63 - 1
 
 
+class QuietTradeVenue(Protocol):
+    """The venue side a ``TradeRunner`` needs (``SimVenue`` is one)."""
+
+    def quiet_band(self, symbol: str) -> tuple[int, int, int] | None:
+        """``(lo, hi, expiry)``: trades strictly inside, before expiry, touch nothing; None: all do."""
+
+    def on_quiet_trades(self, symbol: str, ts_event: Int64Array, price: Int64Array, size: Int64Array) -> None:
+        """Apply a run of quiet trades in one call."""
+
+
 class TradeRunner:
     """Delivers runs of quiet trades of one simulated venue's trade route (see the module docstring).
 
-    ``SimAdapter.attach_feed`` makes one and hangs it on its trade handler as ``fast``; the feed
-    offers it every row of a window of that route (``ReplayFeed._deliver_window``). ``engines``
-    are the venue's matching engines by symbol, ``trade_subs`` the adapter's client
-    subscriptions and ``deliver`` its general delivery callback (used for trades still in flight
-    when a run stops). ``rename`` (venue, symbol map) is set when the venue is driven by another
-    venue's recording: trades then reach the venue and the client under the venue's own names.
+    ``channel`` is the venue's market-data channel to its client (its ``trades`` streams say who
+    subscribed); ``venue`` applies the runs' effect. ``rename`` (venue, symbol map) is set when
+    the venue is driven by another venue's recording: trades then reach the venue and the client
+    under the venue's own names.
     """
 
-    __slots__ = ("_band", "_batch", "_candles", "_deliver", "_engines", "_loud", "_rename", "_scan_end",
-                 "_scan_from", "_subs", "position", "tap")
+    __slots__ = ("_band", "_batch", "_loud", "_rename", "_scan_end", "_scan_from", "_venue", "channel",
+                 "position")
 
-    def __init__(self, tap: ClientTap, engines: Mapping[str, MatchingEngine], candles: CandleBuilder,
-                 trade_subs: Mapping[str, list[TradeCallback]],
-                 deliver: Callable[[Trade], None], *,
+    def __init__(self, channel: MarketDataChannel, venue: QuietTradeVenue, *,
                  rename: tuple[str, Mapping[str, str]] | None = None) -> None:
-        self.tap = tap
+        self.channel = channel
+        self._venue = venue
         self._rename = rename
-        self._engines = engines
-        self._candles = candles
-        self._subs = trade_subs
-        self._deliver = deliver
         # the last scan: in rows [_scan_from, _scan_end) of _batch, under _band, the engine must
         # see exactly the rows _loud
         self._batch: Batch | None = None
@@ -92,58 +96,64 @@ class TradeRunner:
         self._scan_from = self._scan_end = 0
         self._loud: list[int] = []
         self.position = 0
-        """The first row not handed to the venue by the last ``run``, kept even when a callback raised."""
+        """The first row not handed to the venue by the last ``take``, kept even when a callback raised."""
 
-    def run(self, batch: Batch, start: int, end: int, vt: VirtualTime) -> int:
+    def take(self, batch: Batch, start: int, end: int, vt: VirtualTime, taps: TapSet) -> int:
         """Deliver a run of quiet trades from row ``start`` of ``batch`` (rows up to ``end`` are
         the feed's current window); return the first row not handed to the venue.
 
         Returns ``start`` when there is no run worth taking (the feed then takes the general path
-        for that row). On return every row before the result has been seen by the venue; those
-        the client has not received yet are in the tap's queue, as the general path leaves them.
+        for that row): also whenever ``taps`` hosts another channel than this venue's (arrivals
+        of another stream could interleave) or a fault is attached to the channel.
         """
         self.position = start
+        channel = self.channel
+        if channel.faults or len(taps.taps) != 1 or taps.taps[0] is not channel:
+            return start
+        return self._take(batch, start, end, vt)
+
+    def _take(self, batch: Batch, start: int, end: int, vt: VirtualTime) -> int:
+        """``take`` once the run may go fast: on return every row before the result has been seen
+        by the venue; those the client has not received yet are in the channel's queue, as the
+        general path leaves them."""
         symbol = batch.routes[0][1]
         trades: Iterator[Trade] = batch.events
         if self._rename is not None:
             venue, symbols = self._rename
             symbol = symbols.get(symbol, symbol)
             trades = map(partial(_as_venue, venue, symbol), trades)
-        engine = self._engines.get(symbol)
-        quiet_end = self._quiet_until(batch, start, end, engine)
+        quiet_end = self._quiet_until(batch, start, end, self._venue.quiet_band(symbol))
         stop = bisect_right(batch.keys, vt.horizon_ns, start, quiet_end)
         if stop - start < MIN_RUN:
             return start
-        run = _Run(batch, trades, symbol, engine, start, stop)
-        subs = self._subs.get(symbol)
-        if subs is None:  # nobody subscribed: the venue's side only, nothing in flight
+        run = _Run(batch, trades, symbol, start, stop)
+        handler = self.channel.streams["trades"].get(symbol)
+        if handler is None:  # nobody subscribed: the venue's side only, nothing in flight
             deque(islice(batch.events, stop - start), maxlen=0)
             self._venue_side(run, stop, vt)
             self.position = stop
             return stop
         next_venue = batch.keys[stop] if stop < end else batch.keys[end - 1]
-        return self._deliver_run(run, subs, next_venue, vt)
+        return self._deliver_run(run, handler, next_venue, vt)
 
-    def _deliver_run(self, run: _Run, subs: list[TradeCallback], next_venue: int,
-                     vt: VirtualTime) -> int:
+    def _deliver_run(self, run: _Run, handler: Deliver, next_venue: int, vt: VirtualTime) -> int:
         """The run's client deliveries in a tight loop, then the venue's side and what is in flight.
 
-        ``next_venue`` is the time of the first venue event after the run (a delivery at or after
-        it waits for it).
+        ``handler`` is the client's trade stream of the run's symbol; ``next_venue`` the time of
+        the first venue event after the run (a delivery at or after it waits for it).
         """
         batch, start, stop = run.batch, run.start, run.stop
-        channel = self.tap.channel
-        delays = channel.take(stop - start)
+        latency = self.channel.latency
+        delays = latency.take(stop - start)
         times = np.maximum.accumulate(batch.keys_np[start:stop] + np.array(delays, dtype=np.int64))
-        arrivals: list[int] = np.maximum(times, channel.last_delivery_ns).tolist()
+        arrivals: list[int] = np.maximum(times, latency.last_delivery_ns).tolist()
         due = arrivals[:bisect_left(arrivals, next_venue)]
         pending = iter(due)
-        callback: Callable[[Trade], object] = subs[0] if len(subs) == 1 else self._deliver
         next_trade = run.trades.__next__  # pulled only once due, so no trade is pulled early
         held = False  # the loop stopped at a delivery that is not due yet
         failed = True  # until the loop ends normally: a callback may raise
         try:
-            if self.tap.queue and not self._drain(next_venue, vt):
+            if self.channel.queue and not self._drain(next_venue, vt):
                 pending = iter(())  # what is still in flight goes first: the run waits behind it
                 due = []
             for at in pending:
@@ -151,17 +161,18 @@ class TradeRunner:
                     held = True
                     break
                 vt.now_ns = at
-                callback(next_trade())
+                handler(next_trade())
             failed = False
         finally:
             # the venue has seen the run's rows up to the horizon, or up to a callback that raised
             reached = vt.now_ns if failed else vt.horizon_ns
             delivered = start + len(due) - length_hint(pending) - held
             processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
-            self._in_flight(run.trades, arrivals[delivered - start:processed - start], processed - delivered)
-            channel.give_back(delays[processed - start:])
+            self._in_flight(run.trades, handler, arrivals[delivered - start:processed - start],
+                            processed - delivered)
+            latency.give_back(delays[processed - start:])
             if processed > start:
-                channel.last_delivery_ns = arrivals[processed - start - 1]
+                latency.last_delivery_ns = arrivals[processed - start - 1]
             self._venue_side(run, processed, vt)
             self.position = processed
         return processed
@@ -170,47 +181,44 @@ class TradeRunner:
         """Deliver what was already in flight (it arrives before the run's trades); False if the
         horizon or the next venue event stopped it first.
 
-        The tap set's own flush does it: the runner is its only tap, and a run starts only when
-        ``now < horizon``, so flush's tie rule cannot apply here.
+        The tap set's own flush does it: the runner's channel is its only one, and a run starts
+        only when ``now < horizon``, so flush's tie rule cannot apply here.
         """
-        tapset = self.tap.tapset
+        tapset = self.channel.tapset
         assert tapset is not None
         tapset.flush(vt, next_venue, True)
-        return not self.tap.queue
+        return not self.channel.queue
 
-    def _in_flight(self, trades: Iterator[Trade], arrivals: list[int], count: int) -> None:
+    def _in_flight(self, trades: Iterator[Trade], handler: Deliver, arrivals: list[int], count: int) -> None:
         """Queue the next ``count`` trades, which the venue has seen but the client not yet."""
         if not count:
             return
-        tap = self.tap
-        tap.queue.extend(zip(arrivals, repeat(self._deliver), islice(trades, count)))
-        tapset = tap.tapset
+        channel = self.channel
+        channel.queue.extend(zip(arrivals, repeat(handler), islice(trades, count)))
+        tapset = channel.tapset
         if tapset is not None and arrivals[0] < tapset.due_ns:
             tapset.due_ns = arrivals[0]
 
     def _venue_side(self, run: _Run, stop: int, vt: VirtualTime) -> None:
-        """What the venue does with the run's rows before ``stop``: last price and candles."""
+        """What the venue does with the run's rows before ``stop`` (``SimVenue.on_quiet_trades``)."""
         batch, start = run.batch, run.start
         if stop <= start:
             return
         arrays = batch.arrays
         assert arrays is not None
-        price = arrays["price"]
-        if run.engine is not None:
-            run.engine.note_trades(int(price[stop - 1]))
-        self._candles.add_many(run.symbol, arrays["ts_event"][start:stop], price[start:stop],
-                               arrays["size"][start:stop])
+        self._venue.on_quiet_trades(run.symbol, arrays["ts_event"][start:stop], arrays["price"][start:stop],
+                                    arrays["size"][start:stop])
         vt.now_ns = max(vt.now_ns, batch.keys[stop - 1])
 
-    def _quiet_until(self, batch: Batch, start: int, end: int, engine: MatchingEngine | None) -> int:
+    def _quiet_until(self, batch: Batch, start: int, end: int, band: tuple[int, int, int] | None) -> int:
         """The first row at or after ``start`` (before ``end``) that the engine must see, or ``end``.
 
         Classifies ``SCAN_ROWS`` rows at a time with numpy and keeps the result until the batch
-        or the engine's quiet band changes, so passing one such row does not rescan.
+        or the engine's quiet band changes, so passing one such row does not rescan. ``band`` is
+        None when the venue has no engine for the symbol (every trade is quiet).
         """
-        if engine is None:
+        if band is None:
             return end
-        band = engine.quiet_band()
         if not (batch is self._batch and band == self._band and self._scan_from <= start < self._scan_end):
             lo, hi, expiry = band
             arrays = batch.arrays
@@ -229,17 +237,16 @@ class TradeRunner:
 
 
 class _Run(NamedTuple):
-    """Rows [start, stop) of ``batch``, all quiet for ``engine``; ``trades`` yields them as the
+    """Rows [start, stop) of ``batch``, all quiet for the venue; ``trades`` yields them as the
     venue knows them (under ``symbol``)."""
 
     batch: Batch
     trades: Iterator[Trade]
     symbol: str
-    engine: MatchingEngine | None
     start: int
     stop: int
 
 
 def _as_venue(venue: str, symbol: str, trade: Trade) -> Trade:
-    """``trade`` under another venue and symbol (what ``SimAdapter``'s renaming handler delivers)."""
+    """``trade`` under another venue and symbol (what the renaming market side delivers)."""
     return tuple.__new__(Trade, (trade[0], trade[1], venue, symbol, *trade[4:]))

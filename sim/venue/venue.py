@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from harness.contract import RateLimitedError
 from harness.data.book import BookStream
 from harness.model import (
@@ -49,6 +52,7 @@ from harness.money import from_fixed, to_fixed
 from harness.positions import PositionState, apply_fill
 from harness.rng import SeededRng
 from sim.venue.accounts import ZERO, Accounts, hold_on_grid, on_grid
+from sim.venue.candles import CandleBuilder
 from sim.venue.filters import RejectReason, VenueRejection, funds_to_lock
 from sim.venue.limits import LimitDecision, VenueRateLimiter
 from sim.venue.matching.engine import MatchingEngine
@@ -73,6 +77,7 @@ from sim.venue.matching.types import (
 from sim.venue.profile import VenueProfile
 from sim.venue.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
 
+Int64Array = npt.NDArray[np.int64]
 ONE = 10**9  # a price of 1.0 in fixed-point units (fees in base asset)
 QUEUE_MODELS = ("conservative", "power", "log")
 
@@ -150,6 +155,8 @@ class SimVenue:
         self.books: dict[str, BookStream] = {}
         self.order_listeners: list[OrderListener] = []
         self.fill_listeners: list[FillListener] = []
+        self.candles = CandleBuilder(self.name)
+        """OHLCV bars of the venue's own trade tape (what its klines endpoint serves)."""
         self._next_id = 1
         self._book_ts = 0
         self._maker_rate = rate_units(profile.fees.maker)
@@ -164,12 +171,32 @@ class SimVenue:
     # ------------------------------------------------------------------ market data (exchange time)
 
     def on_trade(self, trade: Trade) -> None:
-        """A public trade happened on this venue."""
+        """A public trade happened on this venue: matching, then its candle."""
         engine = self.engines.get(trade.symbol)
         if engine is not None:
             events = engine.on_trade(trade)
             if events:
                 self._apply(events)
+        self.candles.add(trade)
+
+    def quiet_band(self, symbol: str) -> tuple[int, int, int] | None:
+        """``(lo, hi, expiry)`` of ``symbol``'s engine: trades strictly inside touch no order or stop.
+
+        None when the venue does not list the symbol (its trades only make candles).
+        """
+        engine = self.engines.get(symbol)
+        return None if engine is None else engine.quiet_band()
+
+    def on_quiet_trades(self, symbol: str, ts_event: Int64Array, price: Int64Array, size: Int64Array) -> None:
+        """A run of public trades that all fell in ``quiet_band``, in one call (the replay's fast path).
+
+        Their whole effect is what ``on_trade`` one by one would do to such trades: the engine's
+        last price moves to the run's last, and every trade joins its candle.
+        """
+        engine = self.engines.get(symbol)
+        if engine is not None:
+            engine.note_trades(int(price[-1]))
+        self.candles.add_many(symbol, ts_event, price, size)
 
     def on_quote(self, quote: Quote) -> None:
         """The venue's best bid/offer changed."""

@@ -37,12 +37,9 @@ from harness.model import (
     Trade,
 )
 from harness.money import from_fixed
-from scenarios.world import SimWorld, default_balances
-from sim.adapter import SimAdapter
+from scenarios.world import SimWorld
 from sim.venue.latency import Constant, LatencyProfile
-from sim.venue.matching.types import DepthMode
 from sim.venue.profile import VenueProfile, load_profile
-from sim.venue.venue import SimVenue
 
 D = Decimal
 V, S = "binance", "BTCUSDT"
@@ -53,15 +50,9 @@ FEE = D("0.001")  # Binance VIP 0, maker and taker
 
 def constant_world(profile: VenueProfile | None = None, *, seed: int = 1) -> SimWorld:
     """A SimWorld whose binance venue has constant latencies (ENTRY, RESPONSE, MARKET)."""
-    world = SimWorld([V], seed=seed, connect=False)
     base = profile or load_profile(V)
     profile = replace(base, latency=LatencyProfile(Constant(ENTRY), Constant(RESPONSE), Constant(MARKET)))
-    venue = SimVenue(profile, balances=default_balances(profile), rng=world.runtime.rng.child("venue.binance"),
-                     now=world.runtime.now_ns, depth=DepthMode.QUOTES, name=V)
-    world.venues[V] = venue
-    world.adapters[V] = SimAdapter(venue, world.runtime)
-    world.run(world.adapters[V].connect())
-    return world
+    return SimWorld({V: profile}, seed=seed)
 
 
 @pytest.fixture

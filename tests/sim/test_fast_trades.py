@@ -30,15 +30,13 @@ from harness.data.schema import TRADES
 from harness.model import Fill, OrderReport, OrderType, Side, TimeInForce, Trade
 from harness.money import SCALE
 from harness.strategy import Strategy
-from scenarios.replay import symbol_map_between
-from sim.adapter import SimAdapter
+from scenarios.world import VenueSetup, build_venue, symbol_map_between
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 from sim.venue.candles import BASE_INTERVAL_NS, CandleBuilder
 from sim.venue.latency import Constant, LatencyChannel, LatencyModel, LatencyProfile, LogNormal
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import load_profile
-from sim.venue.venue import SimVenue
 from strategies.market_maker import PassiveMarketMaker
 
 START = 1_723_075_200_000_000_000
@@ -135,11 +133,10 @@ def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel |
     balances = {"USDT": Decimal(100_000), "BTC": Decimal(1)}
     with SimRuntime(seed=seed, start_ns=first - SCALE) as runtime:
         runtime.add_source(feed)
-        venue = SimVenue(profile, balances=balances, rng=runtime.rng.child(f"venue.{venue_name}"),
-                         now=runtime.now_ns, depth=DepthMode.TRADES, name=venue_name)
-        adapter = SimAdapter(venue, runtime)
+        setup = VenueSetup(venue_name, venue_name, balances=balances, data_venue="binance")
+        venue, adapter, market = build_venue(runtime, setup, profile, depth=DepthMode.TRADES)
+        market.connect(feed)
         symbols = symbol_map_between("binance", profile)
-        adapter.attach_feed(feed, data_venue="binance", symbol_map=symbols)
         symbol = symbols.get("BTCUSDT", "BTCUSDT")
         context = ExecutionContext({venue_name: adapter}, runtime.clock, runtime.rng.stream("strategy"))
 
@@ -153,14 +150,14 @@ def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel |
         runtime.run(main())
         feed.close()
         end = runtime.now_ns()
-    channel = adapter._market_channel
+    channel = adapter.market_channel.latency
     return {
         "log": getattr(strategy, "log", None),
         "venue_orders": [(o.request.client_order_id, o.status, o.filled) for o in venue.orders.values()],
         "venue_kinds": [(str(o.request.order_type), o.status) for o in venue.orders.values()],
         "venue_fills": list(venue.fills),
         "balances": venue.balances(),
-        "candles": adapter.candles.candles(symbol, BASE_INTERVAL_NS, 10_000, end),
+        "candles": venue.candles.candles(symbol, BASE_INTERVAL_NS, 10_000, end),
         "last_price": venue.engines[symbol].last_trade_price,
         "channel": (channel.last_delivery_ns, list(channel.delays), channel.rng.getstate()),
         "end": end,
@@ -321,25 +318,40 @@ def test_latency_take_then_give_back_draws_the_same_delays(take: int, keep: int,
 
 def hosted_feed(path: Path, vt: Any, channel: LatencyChannel, client: Any, *, on_venue: Any = None,
                 candles: CandleBuilder | None = None) -> ReplayFeed:
-    """A feed whose trades reach ``client`` through a tap, wired as ``SimAdapter.attach_feed``
-    does: a venue handler (``on_venue`` first) that pushes into the tap and carries a runner."""
-    from sim.channels import ClientTap
+    """A feed whose trades reach ``client`` through a market-data channel, wired as
+    ``VenueMarketSide.connect`` does: a venue handler (``on_venue`` first) that pushes into the
+    channel, subscribed with a runner over a venue that only keeps candles."""
+    from sim.channels import MarketDataChannel
     from sim.venue.trade_runs import TradeRunner
 
     feed = ReplayFeed([path], order_by="ts_event")
-    tap = ClientTap(channel, vt)
-    candles = candles or CandleBuilder("binance")
+    tap = MarketDataChannel(channel, vt)
+    tap.streams["trades"]["BTCUSDT"] = client
+    tape = _CandlesOnly(candles or CandleBuilder("binance"))
 
     def venue(trade: Trade) -> None:
         if on_venue is not None:
             on_venue(trade)
-        candles.add(trade)
+        tape.candles.add(trade)
         tap.push(trade, client)
 
-    venue.fast = TradeRunner(tap, {}, candles, {"BTCUSDT": [client]}, client)  # type: ignore[attr-defined]
-    feed.subscribe_trades(venue)
+    feed.subscribe_trades(venue, runs=TradeRunner(tap, tape))
     feed.add_tap(tap)
     return feed
+
+
+class _CandlesOnly:
+    """A venue side without matching: every trade is quiet and only makes candles."""
+
+    def __init__(self, candles: CandleBuilder) -> None:
+        self.candles = candles
+
+    def quiet_band(self, symbol: str) -> None:
+        """No engine: nothing bounds a quiet run."""
+
+    def on_quiet_trades(self, symbol: str, ts_event: Any, price: Any, size: Any) -> None:
+        """Fold the run into candles."""
+        self.candles.add_many(symbol, ts_event, price, size)
 
 
 def tapped_feed(path: Path, runtime: SimRuntime, log: list[tuple[Any, ...]], latency_ns: int,

@@ -38,7 +38,7 @@ def test_fills_settle_balances_exactly(canonical: list[Path], tmp_path: Path) ->
     fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
     assert len(fills) > 10
     assert all(f["liquidity"] == "MAKER" for f in fills)  # post-only quotes only ever make
-    btc, usdt = Decimal(1), Decimal(100_000)
+    btc, usdt = Decimal(10), Decimal(1_000_000)  # default_balances of the binance profile
     for f in fills:
         sign = 1 if f["side"] == "BUY" else -1
         btc += sign * f["quantity"] - (f["fee"] if f["fee_asset"] == "BTC" else 0)

@@ -1,6 +1,6 @@
 """Market data to the venue and, delayed, to the client, as one merged stream of the replay feed.
 
-The feed hosts the adapters' ``ClientTap``s: every arrival of a client copy is delivered inside
+The feed hosts the adapters' market-data channels: every arrival of a client copy is delivered inside
 the feed's own batch, by time, the feed's events (the venue) first at equal times, then the
 taps in the order they were added, and all of it before a calendar item at the same time. A
 ready callback (``call_soon``) lets the current stream finish its nanosecond, then runs before
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from harness.data.schema import SCHEMAS
 from harness.model import Trade
-from sim.channels import ClientTap
+from sim.channels import MarketDataChannel
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 from sim.venue.latency import Constant, Empirical, LatencyChannel, LatencyModel, LogNormal
@@ -78,7 +78,7 @@ def test_feed_taps_and_timers_merge_by_time_then_stream(tmp_path: Path, gaps: li
     with SimRuntime(start_ns=0) as rt, ReplayFeed([path], order_by="ts_event") as feed:
         rt.add_source(feed)
         channels = [LatencyChannel(Empirical(tuple(s)), random.Random(seed), batch=batch) for s, seed in taps]
-        client_taps = [ClientTap(channel, rt.vt) for channel in channels]
+        client_taps = [MarketDataChannel(channel, rt.vt) for channel in channels]
         callbacks = [tap_logger(rt, log, f"tap{k}") for k in range(len(taps))]
 
         def on_trade(trade: Trade) -> None:
@@ -102,7 +102,7 @@ def test_a_feed_that_ran_dry_still_delivers_what_is_in_flight(tmp_path: Path) ->
     log: Log = []
     with SimRuntime(start_ns=0) as rt, ReplayFeed([path], order_by="ts_event") as feed:
         rt.add_source(feed)
-        tap = ClientTap(LatencyChannel(Constant(15), random.Random(1)), rt.vt)
+        tap = MarketDataChannel(LatencyChannel(Constant(15), random.Random(1)), rt.vt)
         feed.add_tap(tap)
         arrived = tap_logger(rt, log, "tap")
         feed.subscribe_trades(lambda trade: tap.push(trade, arrived))
@@ -117,12 +117,12 @@ def test_a_feed_that_ran_dry_still_delivers_what_is_in_flight(tmp_path: Path) ->
 def test_a_tap_is_hosted_once(tmp_path: Path) -> None:
     path = trades_file(tmp_path / "t.parquet", [10])
     with SimRuntime() as rt, ReplayFeed([path]) as feed, ReplayFeed([path]) as other:
-        tap = ClientTap(LatencyChannel(Constant(1), random.Random(1)), rt.vt)
+        tap = MarketDataChannel(LatencyChannel(Constant(1), random.Random(1)), rt.vt)
         feed.add_tap(tap)
         with pytest.raises(ValueError, match="already hosted"):
             other.add_tap(tap)
         with pytest.raises(ValueError, match="FIFO"):
-            ClientTap(LatencyChannel(Constant(1), random.Random(1), fifo=False), rt.vt)
+            MarketDataChannel(LatencyChannel(Constant(1), random.Random(1), fifo=False), rt.vt)
 
 
 # ----------------------------------------------------------------------------- ready callbacks at ties
@@ -134,7 +134,7 @@ def run_scenario(tmp_path: Path, times: list[int], latencies: list[int], react_o
     log: Log = []
     with SimRuntime(start_ns=0) as rt, ReplayFeed([path], order_by="ts_event") as feed:
         rt.add_source(feed)
-        taps = [ClientTap(LatencyChannel(Constant(lat), random.Random(0)), rt.vt) for lat in latencies]
+        taps = [MarketDataChannel(LatencyChannel(Constant(lat), random.Random(0)), rt.vt) for lat in latencies]
 
         def react(what: str) -> None:
             log.append((rt.now_ns(), f"ready after {what}"))
@@ -188,7 +188,7 @@ def test_a_timer_at_a_tie_comes_after_every_stream_at_that_ns(tmp_path: Path) ->
     log: Log = []
     with SimRuntime(start_ns=0) as rt, ReplayFeed([path], order_by="ts_event") as feed:
         rt.add_source(feed)
-        taps = [ClientTap(LatencyChannel(Constant(lat), random.Random(0)), rt.vt) for lat in (5, 5)]
+        taps = [MarketDataChannel(LatencyChannel(Constant(lat), random.Random(0)), rt.vt) for lat in (5, 5)]
         clients = [tap_logger(rt, log, f"tap{k}") for k in range(2)]
 
         def on_trade(trade: Trade) -> None:
