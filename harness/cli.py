@@ -47,9 +47,41 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           progress=False if args.no_progress else None)
 
 
+def _cmd_strategies(args: argparse.Namespace) -> int:
+    from scenarios.listing import strategy_lines
+
+    print("\n".join(strategy_lines()))
+    return 0
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from scenarios.listing import profile_lines
+
+    print("\n".join(profile_lines()))
+    return 0
+
+
+def _version_text() -> str:
+    from harness.version import code_version
+
+    code = code_version()
+    commit = f" (git {str(code['git_commit'])[:12]}{', dirty' if code['dirty'] else ''})" if code["git_commit"] else ""
+    return f"harness {code['package']}{commit}"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: computed only when asked (it reads git and hashes the sources)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(_version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and for ``--help`` docs)."""
     parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="import and verify market data")
@@ -93,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --router: split orders larger than this across venues")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
+
+    strategies = sub.add_parser("strategies", help="list the example strategies that ship")
+    strategies.set_defaults(func=_cmd_strategies)
+    profiles = sub.add_parser("profiles", help="list the venue profiles that ship")
+    profiles.set_defaults(func=_cmd_profiles)
 
     demo = sub.add_parser("demo", help="import the shipped BTCUSDT recording and replay it")
     demo.add_argument("--out", type=Path, default=Path("runs"), help="where to write outputs")

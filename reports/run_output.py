@@ -14,15 +14,16 @@ Layout of ``<out>/<run_id>/``::
 
 Everything written is a pure function of the run's inputs and seed: no wall-clock times, no
 absolute paths of temporary directories, sorted keys, so two identical runs give
-byte-identical files (the determinism test checks exactly that). Money columns are
-``decimal128(38, 9)``, never floats.
+byte-identical files (the determinism test checks exactly that). Column types follow
+``reports.columns``: exact amounts ``decimal128(38, 9)``, derived values (averages)
+``decimal128(38, 18)``, a UTC ``time`` beside every ``ts_ns``; never floats. How the directory
+itself is made complete or marked failed is ``reports.run_dir``.
 """
 
 from __future__ import annotations
 
-import json
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import metadata
@@ -33,14 +34,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.model import Balance, Fill, OrderReport
+from reports.columns import AMOUNT, DERIVED, amount, derived, table_with_times
 
-MONEY = pa.decimal128(38, 9)
+MONEY = AMOUNT
 
 ORDERS_SCHEMA = pa.schema([
     ("ts_ns", pa.int64()), ("venue", pa.string()), ("symbol", pa.string()),
     ("client_order_id", pa.string()), ("venue_order_id", pa.string()), ("status", pa.string()),
     ("side", pa.string()), ("order_type", pa.string()), ("time_in_force", pa.string()),
-    ("quantity", MONEY), ("filled_quantity", MONEY), ("price", MONEY), ("average_price", MONEY),
+    ("quantity", AMOUNT), ("filled_quantity", AMOUNT), ("price", AMOUNT), ("average_price", DERIVED),
     ("reason", pa.string()),
 ])
 FILLS_SCHEMA = pa.schema([
@@ -58,11 +60,7 @@ POSITIONS_SCHEMA = pa.schema([
 ])
 EVENTS_SCHEMA = pa.schema([("ts_ns", pa.int64()), ("kind", pa.string()), ("message", pa.string())])
 
-_Q = Decimal("1e-9")
-
-
-def _money(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(_Q)
+_money = amount
 
 
 @dataclass
@@ -84,7 +82,7 @@ class RunRecorder:
             "status": report.status.value, "side": report.side.value, "order_type": report.order_type.value,
             "time_in_force": report.time_in_force.value, "quantity": _money(report.quantity),
             "filled_quantity": _money(report.filled_quantity), "price": _money(report.price),
-            "average_price": _money(report.average_price), "reason": report.reason,
+            "average_price": derived(report.average_price), "reason": report.reason,
         })
 
     def fill(self, fill: Fill) -> None:
@@ -117,9 +115,8 @@ class RunRecorder:
             raise ValueError(f"table {name!r} is one of the recorder's own")
         self.extras[name] = (rows, schema)
 
-    def write(self, run_dir: Path, manifest: Mapping[str, Any]) -> Path:
-        """Write all tables and the manifest into ``run_dir`` and return it."""
-        run_dir.mkdir(parents=True, exist_ok=True)
+    def write_tables(self, run_dir: Path) -> dict[str, int]:
+        """Write every table into ``run_dir``; return the row count of each (for the manifest)."""
         tables = {
             "orders": (self.orders, ORDERS_SCHEMA), "fills": (self.fills, FILLS_SCHEMA),
             "balances": (self.balances, BALANCES_SCHEMA), "positions": (self.positions, POSITIONS_SCHEMA),
@@ -127,12 +124,9 @@ class RunRecorder:
         }
         counts = {}
         for name, (rows, schema) in tables.items():
-            table = pa.Table.from_pylist(rows, schema=schema)
-            pq.write_table(table, run_dir / f"{name}.parquet", compression="zstd")
+            pq.write_table(table_with_times(rows, schema), run_dir / f"{name}.parquet", compression="zstd")
             counts[name] = len(rows)
-        full = {**manifest, "row_counts": counts}
-        (run_dir / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True, default=str) + "\n")
-        return run_dir
+        return counts
 
 
 RUN_PACKAGES = ("exec-harness", "simpy", "pyarrow", "pandas", "numpy")

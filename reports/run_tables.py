@@ -6,12 +6,13 @@ into rows and Arrow schemas for ``RunRecorder.extra``:
 * ``position_history``: every change to every position (OPEN, INCREASE, DECREASE, CLOSE,
   REVERSE, RECONCILE) with quantities and averages before and after and what caused it;
 * ``positions_final``: each position per venue, then each instrument aggregated across venues
-  (``venue = "ALL"``), with average entry, realized and unrealized PnL and commissions;
+  (``aggregate`` true, ``venue = "ALL"`` and no symbol), with average entry, realized and
+  unrealized PnL and commissions;
 * ``alerts``, ``audit`` (one row per venue request phase), ``discrepancies`` (reconciliation);
 * ``decisions``: routing decisions with their reasoning and outcome, when a router was used.
 
-Money columns are ``decimal128(38, 18)`` here: average prices are quotients and keep more
-digits than the 9 of prices and sizes. No column holds a float.
+Column types follow ``reports.columns``: quantities are exact amounts (scale 9); averages,
+PnL, expected prices and fees, slippage are derived (scale 18). No column holds a float.
 """
 
 from __future__ import annotations
@@ -24,27 +25,25 @@ from typing import Any
 import pyarrow as pa
 
 from harness.engine import ExecutionEngine
+from reports.columns import AMOUNT, DERIVED, amount, derived
 
 __all__ = ["Table", "engine_tables"]
 
 Table = tuple[list[dict[str, Any]], pa.Schema]
 
-EXACT = pa.decimal128(38, 18)
-_Q = Decimal("1e-18")
-
-
-def _exact(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(_Q)
+EXACT = DERIVED
+_exact = derived
 
 
 POSITION_HISTORY_SCHEMA = pa.schema([
     ("ts_ns", pa.int64()), ("venue", pa.string()), ("symbol", pa.string()), ("change", pa.string()),
-    ("previous_quantity", EXACT), ("new_quantity", EXACT), ("previous_average", EXACT), ("new_average", EXACT),
+    ("previous_quantity", AMOUNT), ("new_quantity", AMOUNT), ("previous_average", EXACT), ("new_average", EXACT),
     ("realized_delta", EXACT), ("trigger", pa.string()),
 ])
 POSITIONS_FINAL_SCHEMA = pa.schema([
-    ("venue", pa.string()), ("instrument", pa.string()), ("symbol", pa.string()), ("quantity", EXACT),
-    ("average_price", EXACT), ("realized_pnl", EXACT), ("unrealized_pnl", EXACT), ("commissions", pa.string()),
+    ("venue", pa.string()), ("instrument", pa.string()), ("symbol", pa.string()), ("aggregate", pa.bool_()),
+    ("quantity", AMOUNT), ("average_price", EXACT), ("realized_pnl", EXACT), ("unrealized_pnl", EXACT),
+    ("commissions", pa.string()),
 ])
 ALERTS_SCHEMA = pa.schema([
     ("ts_ns", pa.int64()), ("severity", pa.string()), ("source", pa.string()), ("kind", pa.string()),
@@ -61,10 +60,10 @@ DISCREPANCIES_SCHEMA = pa.schema([
 ])
 DECISIONS_SCHEMA = pa.schema([
     ("decision_id", pa.string()), ("ts_ns", pa.int64()), ("instrument", pa.string()), ("side", pa.string()),
-    ("order_type", pa.string()), ("quantity", EXACT), ("criteria", pa.string()), ("split", pa.bool_()),
-    ("venue", pa.string()), ("symbol", pa.string()), ("allocated_quantity", EXACT), ("expected_price", EXACT),
+    ("order_type", pa.string()), ("quantity", AMOUNT), ("criteria", pa.string()), ("split", pa.bool_()),
+    ("venue", pa.string()), ("symbol", pa.string()), ("allocated_quantity", AMOUNT), ("expected_price", EXACT),
     ("expected_fee", EXACT), ("alternatives", pa.string()), ("skipped", pa.string()), ("fill_price", EXACT),
-    ("filled_quantity", EXACT), ("slippage_bps", EXACT), ("time_to_fill_ns", pa.int64()), ("reasoning", pa.string()),
+    ("filled_quantity", AMOUNT), ("slippage_bps", EXACT), ("time_to_fill_ns", pa.int64()), ("reasoning", pa.string()),
 ])
 
 
@@ -77,7 +76,7 @@ def engine_tables(engine: ExecutionEngine) -> dict[str, Table]:
     decisions: Sequence[Mapping[str, Any]] = engine.router.decisions_table() if engine.router is not None else ()
     history = [{
         "ts_ns": r.ts_ns, "venue": r.venue, "symbol": r.symbol, "change": r.change.value,
-        "previous_quantity": _exact(r.previous_quantity), "new_quantity": _exact(r.new_quantity),
+        "previous_quantity": amount(r.previous_quantity), "new_quantity": amount(r.new_quantity),
         "previous_average": _exact(r.previous_average), "new_average": _exact(r.new_average),
         "realized_delta": _exact(r.realized_delta), "trigger": r.trigger,
     } for r in engine.positions.history()]
@@ -85,12 +84,12 @@ def engine_tables(engine: ExecutionEngine) -> dict[str, Table]:
     book = engine.positions
     for p in book.positions():
         final.append({"venue": p.venue, "instrument": book.instrument_of(p.venue, p.symbol), "symbol": p.symbol,
-                      "quantity": _exact(p.quantity), "average_price": _exact(p.average_price),
+                      "aggregate": False, "quantity": amount(p.quantity), "average_price": _exact(p.average_price),
                       "realized_pnl": _exact(p.realized_pnl), "unrealized_pnl": _exact(p.unrealized_pnl),
                       "commissions": _json({a: str(v) for a, v in sorted(p.commissions.items())})})
     for agg in book.aggregates():
-        final.append({"venue": "ALL", "instrument": agg.instrument, "symbol": "",
-                      "quantity": _exact(agg.quantity), "average_price": _exact(agg.average_price),
+        final.append({"venue": "ALL", "instrument": agg.instrument, "symbol": None, "aggregate": True,
+                      "quantity": amount(agg.quantity), "average_price": _exact(agg.average_price),
                       "realized_pnl": _exact(agg.realized_pnl), "unrealized_pnl": _exact(agg.unrealized_pnl),
                       "commissions": _json({a: str(v) for a, v in sorted(agg.commissions.items())})})
     alerts = [{"ts_ns": a.ts_ns, "severity": a.severity.value, "source": a.source, "kind": a.kind,
@@ -119,8 +118,10 @@ def _decision_rows(decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     for d in decisions:
         row = {name: d.get(name) for name in DECISIONS_SCHEMA.names}
         row["split"] = bool(row["split"])
-        for name in ("quantity", "allocated_quantity", "expected_price", "expected_fee", "fill_price",
-                     "filled_quantity", "slippage_bps"):
+        for name in ("quantity", "allocated_quantity", "filled_quantity"):
+            value = row[name]
+            row[name] = None if value is None else amount(Decimal(str(value)))
+        for name in ("expected_price", "expected_fee", "fill_price", "slippage_bps"):
             value = row[name]
             row[name] = None if value is None else _exact(Decimal(str(value)))
         rows.append(row)

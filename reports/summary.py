@@ -1,7 +1,8 @@
 """A short text account of a run directory: what was traded, at what cost, and where it ended.
 
 Read from the run directory alone (``manifest.json`` and the Parquet tables), so it works on
-any finished run, including ones copied from another machine. ``harness replay`` and
+any run, including ones copied from another machine; a run that is not complete (failed, or
+killed while running) says so first. ``harness replay`` and
 ``harness demo`` print it at the end of a run.
 """
 
@@ -13,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
+from reports.run_dir import read_status
 
 __all__ = ["run_summary"]
 
@@ -44,6 +47,10 @@ def run_summary(run_dir: Path) -> list[str]:
     statuses = Counter(final.values())
     lines = [f"run {run_dir.name}: strategy {config.get('strategy')}, seed {config.get('seed')}, "
              f"venues {', '.join(v['name'] for v in config.get('venues', []))}"]
+    status = read_status(run_dir)
+    if status != "complete":
+        lines.append(f"status: {status.upper()}" + (f" ({manifest['error']})" if manifest.get("error") else "")
+                     + "; the tables below are partial")
     by_status = ", ".join(f"{n} {status.lower()}" for status, n in sorted(statuses.items()))
     lines.append(f"orders: {len(final)} ({by_status or 'none'})")
     if fills:
@@ -72,7 +79,7 @@ def run_summary(run_dir: Path) -> list[str]:
         if change:
             lines.append(f"{venue} {asset}: {_num(start)} -> {_num(total)} ({'+' if change > 0 else ''}{_num(change)})")
     for row in _rows(run_dir, "positions_final"):
-        if row["venue"] != "ALL":
+        if not row.get("aggregate"):
             continue
         realized, unrealized = _dec(row["realized_pnl"]), _dec(row["unrealized_pnl"])
         lines.append(f"{row['instrument']}: position {_num(_dec(row['quantity']))}, realized PnL "

@@ -10,11 +10,13 @@ byte-identical outputs.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,9 @@ from harness.journal import Journal
 from harness.model import Fill
 from harness.money import from_fixed
 from harness.router import OrderRouter, RouterConfig
-from harness.strategy import load_strategy
+from harness.strategy import Strategy, load_strategy
+from harness.version import code_version
+from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
 from scenarios.world import VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
@@ -39,8 +43,8 @@ from sim.venue.latency import Empirical
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["NS", "POLL_NS", "RunResult", "VenueSetup", "data_time_range", "poll_step", "run_id_for",
-           "run_replay", "symbol_map_between"]
+__all__ = ["NS", "POLL_NS", "RunFailedError", "RunResult", "VenueSetup", "data_time_range", "poll_step",
+           "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
 
 NS = 1_000_000_000
 POLL_NS = 10 * NS
@@ -72,24 +76,80 @@ def data_time_range(files: Sequence[Path], column: str = "ts_event") -> tuple[in
     return (low or 0, high or 0)
 
 
-def run_id_for(config: Mapping[str, Any]) -> str:
-    """A run id derived from the configuration (same config, same id; no wall clock)."""
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> str:
+    """A run id from the configuration and what the run's results depend on besides it.
+
+    ``provenance`` holds the content hashes of the data files, the venues' profiles, the code
+    (``harness.version.code_version``) and the strategy's source: a changed trade, maker fee or
+    line of code gives another id, while the same inputs always give the same id (no wall clock).
+    """
+    payload = {"config": config, "provenance": provenance or {}}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
     strategy = str(config["strategy"]).rsplit(":", 1)[-1].lower()
     return f"{strategy}-seed{config['seed']}-{digest}"
+
+
+class RunFailedError(RuntimeError):
+    """A replay raised; its run directory (marked failed, the error in its manifest) is ``run_dir``."""
+
+    def __init__(self, run_dir: Path, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.run_dir = run_dir
+        self.error = error
 
 
 def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str, *,
                params: Mapping[str, str] | None = None, seed: int = 0, out_dir: Path = Path("runs"),
                progress: bool | None = None, router: RouterConfig | None = None) -> RunResult:
-    """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run."""
+    """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run.
+
+    The run directory is written as ``reports.run_dir`` describes: complete, or (when the
+    strategy or the simulation raises) moved to ``<run_id>.failed`` with the error in its
+    manifest, and ``RunFailedError`` raised; an earlier complete run of the same id is kept.
+    """
     files = [Path(p) for p in data]
     feed = ReplayFeed(files, order_by="ts_event")
-    depth = depth_for(feed.kinds)
-    profiles = {v.name: _profile_for(v, files) for v in venues}
-    setups = [replace(v, depth=v.depth or depth,
-                      balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))
-              for v in venues]
+    try:
+        depth = depth_for(feed.kinds)
+        profiles = {v.name: _profile_for(v, files) for v in venues}
+        setups = [replace(v, depth=v.depth or depth,
+                          balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))
+                  for v in venues]
+        config = _config(strategy, params, seed, setups, files=files, router=router)
+        strat = load_strategy(strategy, params)
+        provenance = {
+            "data_files": {p.name: file_sha256(p) for p in files},
+            "profiles": {v.name: profile_sha256(v.profile) for v in setups},
+            "code": code_version(),
+            "strategy_source": _source_sha256(type(strat)),
+        }
+        run = RunDirectory(out_dir, run_id_for(config, provenance))
+        start_ns, end_ns = data_time_range(files)
+        manifest: dict[str, Any] = {"config": config, **provenance, "versions": package_versions(),
+                                    "time_range_ns": [start_ns, end_ns]}
+        work = run.begin(manifest)
+        recorder = RunRecorder()
+        try:
+            errors, final = _simulate(feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
+                                      journal_path=work / "journal.sqlite", time_range=(start_ns, end_ns),
+                                      progress=progress)
+            manifest["errors"] = errors
+            manifest["row_counts"] = recorder.write_tables(work)
+        except BaseException as error:
+            manifest["row_counts"] = _salvage(recorder, work)
+            failed = run.fail(manifest, f"{type(error).__name__}: {error}")
+            if isinstance(error, Exception):
+                raise RunFailedError(failed, error) from error
+            raise  # KeyboardInterrupt and the like: the run is marked failed, the signal goes on
+        run_dir = run.publish(manifest)
+    finally:
+        feed.close()
+    return RunResult(run_dir, {**manifest, "status": "complete"}, recorder, final)
+
+
+def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: Sequence[VenueSetup], *,
+            files: Sequence[Path], router: RouterConfig | None) -> dict[str, Any]:
+    """The run's configuration as plain data (the manifest's ``config``, part of the run id)."""
     config: dict[str, Any] = {
         "strategy": strategy, "params": dict(params or {}), "seed": seed,
         "venues": [{"name": v.name, "profile": v.profile, "depth": v.depth.value if v.depth else "",
@@ -101,14 +161,16 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     if router is not None:
         config["router"] = {"criteria": router.criteria.value, "enable_splitting": router.enable_splitting,
                             "split_threshold": str(router.split_threshold), "priority": list(router.priority)}
-    start_ns, end_ns = data_time_range(files)
+    return config
+
+
+def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[str, VenueProfile],
+              strat: Strategy, *, seed: int, router: RouterConfig | None, recorder: RunRecorder,
+              journal_path: Path, time_range: tuple[int, int],
+              progress: bool | None) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]]]:
+    """The replay itself, recording into ``recorder``; returns the strategy's errors and final balances."""
+    start_ns, end_ns = time_range
     first = feed.peek_ts()
-    recorder = RunRecorder()
-    run_dir = out_dir / run_id_for(config)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    journal_path = run_dir / "journal.sqlite"
-    for stale in run_dir.glob("journal.sqlite*"):
-        stale.unlink()  # a rerun of the same config starts a fresh journal
     # Start a second early: connecting, loading venue info and subscribing take virtual time, and
     # the strategy must not miss the first events.
     begin = max(0, (first if first is not None else start_ns) - NS)
@@ -116,7 +178,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     # per order intent (a live engine's does; the journal's contents are the same either way).
     with SimRuntime(seed=seed, start_ns=begin) as runtime, \
             Journal(journal_path, runtime.clock, durable_intents=False) as journal:
-        runtime.add_source(feed)  # before the adapters' taps: at equal times the venue sees data first
+        runtime.add_source(feed)  # before the venues' channels: at equal times the venue sees data first
         adapters: dict[str, SimAdapter] = {}
         sim_venues: dict[str, SimVenue] = {}
         for setup in setups:
@@ -129,7 +191,6 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
                                  router=order_router)
         context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
-        strat = load_strategy(strategy, params)
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=max(1, (end_ns - start_ns) // NS), unit="s", desc="replay", disable=not show,
                    file=sys.stderr)
@@ -152,22 +213,48 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
                 for balance in venue.balances().values():
                     recorder.balance(runtime.now_ns(), name, balance)
 
-        runtime.run(main())
-        bar.close()
-        feed.close()
+        try:
+            runtime.run(main())
+        except BaseException:
+            _record_engine(engine, recorder)  # what the execution layer knew when it failed
+            raise
+        finally:
+            bar.close()
         _mark_to_market(engine, sim_venues)
-        for name, (rows, schema) in engine_tables(engine).items():
-            recorder.extra(name, rows, schema)
-    manifest = {
-        "config": config,
-        "data_files": {p.name: file_sha256(p) for p in files},
-        "versions": package_versions(),
-        "time_range_ns": [start_ns, end_ns],
-        "errors": context.errors,
-    }
-    recorder.write(run_dir, manifest)
+        _record_engine(engine, recorder)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
-    return RunResult(run_dir, manifest, recorder, final)
+    return context.errors, final
+
+
+def _record_engine(engine: ExecutionEngine, recorder: RunRecorder) -> None:
+    """Hand the execution layer's tables (positions, alerts, audit, ...) to the recorder."""
+    for name, (rows, schema) in engine_tables(engine).items():
+        recorder.extra(name, rows, schema)
+
+
+def _salvage(recorder: RunRecorder, work: Path) -> dict[str, int]:
+    """Write what a failed run recorded, for the post-mortem; nothing if even that fails."""
+    try:
+        return recorder.write_tables(work)
+    except Exception:  # the run already failed; its error is what the manifest reports
+        return {}
+
+
+def profile_sha256(profile: str) -> str:
+    """Hex sha256 of a venue profile's TOML: a shipped profile's name or a profile file's path."""
+    if profile.endswith(".toml") or "/" in profile or "\\" in profile:
+        return file_sha256(Path(profile))
+    entry = resources.files("sim.venue").joinpath("profiles", f"{profile}.toml")
+    return hashlib.sha256(entry.read_bytes()).hexdigest()
+
+
+def _source_sha256(cls: type) -> str:
+    """Hex sha256 of the file defining ``cls`` (a user's strategy module), or empty when it has none."""
+    try:
+        source = inspect.getsourcefile(cls)
+    except TypeError:
+        return ""
+    return file_sha256(Path(source)) if source else ""
 
 
 def poll_step(now_ns: int, end_ns: int) -> int:

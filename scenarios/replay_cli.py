@@ -19,6 +19,7 @@ Argument grammar (every value is checked here, with an error naming the argument
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 from harness.router import RouterConfig, RouterConfigError
 from harness.strategy import StrategyLoadError, load_strategy
 from reports.summary import run_summary
-from scenarios.replay import VenueSetup, run_replay
+from scenarios.replay import RunFailedError, VenueSetup, run_replay
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
@@ -125,7 +126,8 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    out_dir: Path = Path("runs"), depth: str = "auto", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
                    progress: bool | None = None) -> int:
-    """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""
+    """Run a replay from command-line values, print its summary; 0 on success, 1 when the run failed
+    (its directory is marked failed), 2 on bad arguments. Errors go to stderr."""
     try:
         files = data_files(data)
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
@@ -136,10 +138,16 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
         for setup in setups:
             load_profile(setup.profile)
     except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
-        print(f"harness replay: {error}")
+        print(f"harness replay: {error}", file=sys.stderr)
         return 2
-    result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
-                        progress=progress, router=router_config)
+    try:
+        result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
+                            progress=progress, router=router_config)
+    except RunFailedError as failed:
+        print(f"harness replay: the run failed: {failed}", file=sys.stderr)
+        print(f"harness replay: run directory (marked failed, the error in its manifest): {failed.run_dir}",
+              file=sys.stderr)
+        return 1
     for line in run_summary(result.run_dir):
         print(line)
     return 0

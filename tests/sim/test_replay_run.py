@@ -8,8 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from reports.run_dir import read_status
 from scenarios.demo import import_sample
-from scenarios.replay import NS, POLL_NS, VenueSetup, poll_step, run_replay
+from scenarios.replay import NS, POLL_NS, RunFailedError, VenueSetup, poll_step, run_replay
 
 MM = "strategies.market_maker:PassiveMarketMaker"
 
@@ -93,7 +94,7 @@ def test_run_directory_holds_the_execution_layer_records(canonical: list[Path], 
     assert all(r["error_category"] != "RATE_LIMITED" for r in audit)  # the client limiter kept us under
     final = pq.read_table(result.run_dir / "positions_final.parquet").to_pylist()
     per_venue = [r for r in final if r["venue"] == "binance"]
-    aggregate = [r for r in final if r["venue"] == "ALL"]
+    aggregate = [r for r in final if r["aggregate"]]
     assert len(per_venue) == 1 and len(aggregate) == 1
     assert aggregate[0]["quantity"] == per_venue[0]["quantity"]
     fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
@@ -129,8 +130,8 @@ def test_multi_venue_replay_routes_and_records_decisions(canonical: list[Path], 
     fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
     assert sum(f["quantity"] for f in fills) == Decimal("0.02")
     final = pq.read_table(result.run_dir / "positions_final.parquet").to_pylist()
-    legs = [r for r in final if r["venue"] != "ALL"]
-    total = [r for r in final if r["venue"] == "ALL"]
+    legs = [r for r in final if not r["aggregate"]]
+    total = [r for r in final if r["aggregate"]]
     assert [r["instrument"] for r in total] == ["BTC/USDT"]
     assert total[0]["quantity"] == sum(r["quantity"] for r in legs) == Decimal("0.02")
 
@@ -143,8 +144,10 @@ def test_market_maker_quotes_around_trades_on_trades_only_data(canonical: list[P
     result = run_replay(trades_only, [setup], MM, params={"quote_on": "trade"}, seed=6, out_dir=tmp_path)
     fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
     assert len(fills) > 10 and all(f["liquidity"] == "MAKER" for f in fills)
-    with pytest.raises(ValueError, match="quote_on"):
+    with pytest.raises(RunFailedError, match="quote_on") as failed:
         run_replay(trades_only, [setup], MM, params={"quote_on": "book"}, seed=6, out_dir=tmp_path / "bad")
+    assert isinstance(failed.value.error, ValueError) and failed.value.run_dir.name.endswith(".failed")
+    assert read_status(failed.value.run_dir) == "failed"
     # the main task polls in 10 s steps but never past the data's end: the run closes within
     # a few seconds of it (a poll step of a second, the final second for data in flight, the stop)
     last_ns = result.manifest["time_range_ns"][1]

@@ -1,0 +1,39 @@
+"""What ships, for ``harness strategies`` and ``harness profiles``: one line per item, sorted."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+from harness.strategy import Strategy
+from sim.venue.profile import available_profiles, load_profile
+
+__all__ = ["profile_lines", "strategy_lines"]
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def strategy_lines(package: str = "strategies") -> list[str]:
+    """``MODULE:CLASS  what it does`` for every ``Strategy`` subclass defined in ``package``'s modules."""
+    root = importlib.import_module(package)
+    lines = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        for name, cls in sorted(inspect.getmembers(module, inspect.isclass)):
+            if issubclass(cls, Strategy) and cls is not Strategy and cls.__module__ == module.__name__:
+                lines.append(f"{module.__name__}:{name}  {_first_line(cls.__doc__)}")
+    return lines
+
+
+def profile_lines() -> list[str]:
+    """``NAME  display name: symbols; maker/taker fees; order types`` for every shipped venue profile."""
+    lines = []
+    for name in available_profiles():
+        profile = load_profile(name)
+        types = ", ".join(sorted(t.value for t in profile.capabilities.order_types))
+        lines.append(f"{name}  {profile.display_name}: {', '.join(profile.symbols)}; fees maker "
+                     f"{profile.fees.maker} / taker {profile.fees.taker}; order types {types}")
+    return lines

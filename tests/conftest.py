@@ -1,0 +1,10 @@
+"""Shared test helpers (``tests/synthetic.py``, ``tests/run_digest.py``) importable from every test folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
