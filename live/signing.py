@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 __all__ = [
     "SOH",
+    "ParamValue",
     "Signer",
     "binance_fix_logon_payload",
     "binance_rest_payload",
