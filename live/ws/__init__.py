@@ -9,10 +9,9 @@
 from live.ws.api import PushHandler, WsApiClient
 from live.ws.connection import MessageHandler, WsConnection, WsEvent, WsListener, wait_with_timeout
 from live.ws.pool import WsPool
-from live.ws.state import DEFAULT_BACKOFF, BufferFullError, ConnectionState, LinkState, WsHealth, WsSettings
+from live.ws.state import BufferFullError, ConnectionState, LinkState, WsHealth, WsSettings
 
 __all__ = [
-    "DEFAULT_BACKOFF",
     "BufferFullError",
     "ConnectionState",
     "LinkState",

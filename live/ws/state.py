@@ -4,9 +4,9 @@
 every decision is here, so it is tested without a network:
 
 * **Backoff** (Property 11): after a drop or a failed attempt, wait ``backoff.base_delay_ns(n)``
-  for the n-th consecutive failure: 1, 2, 4, 8, 16, 30, 30 ... s by default (``RetryPolicy`` of
-  ``harness.errors``); with ``jitter`` > 0 and an injected seeded ``rng``, +/- jitter. The count
-  restarts when a connection opens.
+  for the n-th consecutive failure: 1, 2, 4, 8, 16, 30, 30 ... s by default
+  (``live.backoff.DEFAULT_BACKOFF``, a ``harness.errors.RetryPolicy``); with ``jitter`` > 0 and
+  an injected seeded ``rng``, +/- jitter. The count restarts when a connection opens.
 * **Subscriptions**: a registry of key -> subscribe message; all of them are sent again, in the
   order they were made, on every new connection (Property 11).
 * **Outgoing buffer**: messages sent while no connection is open wait (bounded) and are flushed,
@@ -24,17 +24,14 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 
 from harness.clock import NS_PER_SECOND
 from harness.errors import RetryPolicy
+from live.backoff import DEFAULT_BACKOFF
 
-__all__ = ["DEFAULT_BACKOFF", "BufferFullError", "ConnectionState", "LinkState", "WsHealth", "WsSettings"]
+__all__ = ["BufferFullError", "ConnectionState", "LinkState", "WsHealth", "WsSettings"]
 
-DEFAULT_BACKOFF = RetryPolicy(initial_delay_ns=NS_PER_SECOND, multiplier=Decimal(2), max_delay_ns=30 * NS_PER_SECOND,
-                              max_retries=0, jitter=Decimal(0))
-"""1, 2, 4, 8, 16 s, then 30 s for ever. ``max_retries`` is not consulted: a connection retries until closed."""
 
 
 @dataclass(frozen=True, slots=True)
