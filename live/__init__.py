@@ -5,4 +5,4 @@ each a protocol core without I/O plus a thin driver (aiohttp, websockets, asynci
 here imports ``sim``; the shared layer (``harness``) is imported, never the other way round.
 """
 
-__all__ = ["guard", "redaction", "rest", "signing", "ws"]
+__all__ = ["backoff", "fix", "guard", "redaction", "rest", "signing", "ws"]
