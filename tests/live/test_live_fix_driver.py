@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from live_testing import FAST_BACKOFF, ScaledClock, until
+from live_testing import FAST_BACKOFF, until
 
 from harness.clock import NS_PER_SECOND as S
 from harness.clock import WallClock
@@ -40,32 +40,34 @@ def acceptor_factory(store: SequenceStore | None = None, hb: int = 30) -> FixSes
                       store or MemorySequenceStore())
 
 
+HOUR = 3600 * S  # timer loops that never fire by themselves: the tests move session time explicitly
+
+
 def test_property_14_logon_heartbeat_test_request_and_logout_over_tcp() -> None:
     async def main() -> None:
-        clock = ScaledClock(100)  # HeartBtInt 30 s passes in 0.3 s
-        quiet = {"on": False}
-
-        def acceptor_filter(raw: bytes) -> bool:  # while quiet, the acceptor's own heartbeats are lost
-            f = fields_of(raw)
-            return not (quiet["on"] and f[35] == "0" and 112 not in f)
-
-        acceptor = FixAcceptor(acceptor_factory, clock=clock, outbound_filter=acceptor_filter)
+        clock = WallClock()
+        acceptor = FixAcceptor(acceptor_factory, clock=clock, timer_interval_ns=HOUR)
         port = await acceptor.start()
         log = MemoryFixLog()
-        initiator = FixInitiator(initiator_session(log=log), "127.0.0.1", port, clock=clock)
+        initiator = FixInitiator(initiator_session(log=log), "127.0.0.1", port, clock=clock, timer_interval_ns=HOUR)
         await initiator.start()
-        assert await initiator.wait_logged_on(1_000 * S)  # 10 s of wall time on the scaled clock
-        conn = initiator.connection
+        assert await initiator.wait_logged_on(10 * S)
+        conn, server = initiator.connection, acceptor.current
         assert conn is not None
-        await until(lambda: sum("|35=0|" in e.text and e.direction == "IN" for e in log.entries) >= 2,
-                    "heartbeats from the acceptor")
-        quiet["on"] = True
-        await until(lambda: any(e.kind == "test_request_sent" for e in conn.events), "a test request")
-        await until(lambda: any("|35=0|" in e.text and "|112=TEST-" in e.text and e.direction == "IN"
-                                for e in log.entries), "the heartbeat answering it")
+
+        def received(marker: str) -> int:
+            return sum(marker in e.text for e in log.entries if e.direction == "IN")
+
+        t = clock.now_ns()
+        server.run_timers(t + 30 * S)  # HeartBtInt with nothing sent: the venue heartbeats
+        await until(lambda: received("|35=0|") == 1, "the venue's heartbeat")
+        t = clock.now_ns()  # the heartbeat was the last message received
+        conn.run_timers(t + 36 * S)  # 1.2 x HeartBtInt with nothing received (in session time)
+        assert [e.kind for e in conn.events].count("test_request_sent") == 1
+        await until(lambda: received("|112=TEST-") == 1, "the heartbeat answering the test request")
+        conn.run_timers(t + 66 * S)  # another HeartBtInt later: answered, so no timeout
         assert not any(e.kind == "heartbeat_timeout" for e in conn.events)
-        quiet["on"] = False
-        await initiator.stop("done", timeout_ns=1_000 * S)
+        await initiator.stop("done")
         kinds = [e.kind for e in conn.events]
         assert "logged_on" in kinds and "logged_out" in kinds and kinds[-1] == "disconnected"
         out_types = [fields_of(e.text.replace("|", "\x01").encode())[35] for e in log.entries if e.direction == "OUT"]
@@ -78,19 +80,27 @@ def test_property_14_logon_heartbeat_test_request_and_logout_over_tcp() -> None:
 
 def test_unanswered_test_request_disconnects_and_the_initiator_reconnects() -> None:
     async def main() -> None:
-        clock = ScaledClock(100)
+        clock = WallClock()
         deaf = {"on": True}
         venue_store = MemorySequenceStore()  # the venue keeps its numbers across connections too
-        acceptor = FixAcceptor(lambda: acceptor_factory(venue_store), clock=clock,
+        acceptor = FixAcceptor(lambda: acceptor_factory(venue_store), clock=clock, timer_interval_ns=HOUR,
                                outbound_filter=lambda raw: not (deaf["on"] and fields_of(raw)[35] == "0"))
         port = await acceptor.start()
-        initiator = FixInitiator(initiator_session(), "127.0.0.1", port, clock=clock, backoff=FAST_BACKOFF)
+        initiator = FixInitiator(initiator_session(), "127.0.0.1", port, clock=clock, backoff=FAST_BACKOFF,
+                                 timer_interval_ns=HOUR)
         await initiator.start()
-        await until(lambda: initiator.connections == 2, "a reconnect after the heartbeat timeout")
-        first = acceptor.connections[0]
-        assert first.closed.is_set()
+        assert await initiator.wait_logged_on(10 * S)
+        first = initiator.connection
+        assert first is not None
+        t = clock.now_ns()
+        first.run_timers(t + 36 * S)  # silence: a test request, whose answer the venue's link loses
+        await until(lambda: acceptor.current.session.next_target_seq == 3, "the test request at the venue")
+        first.run_timers(t + 66 * S)  # still no answer after another HeartBtInt
+        assert "heartbeat_timeout" in [e.kind for e in first.events]
+        await until(lambda: initiator.connections == 2, "the reconnect")
         deaf["on"] = False
-        assert await initiator.wait_logged_on(1_000 * S)
+        assert await initiator.wait_logged_on(10 * S)
+        assert first.closed.is_set() and acceptor.connections[0].closed.is_set()
         assert initiator.session.next_sender_seq > 3  # numbers carried across the reconnect (no reset)
         await initiator.stop()
         await acceptor.stop()
@@ -130,8 +140,9 @@ def test_property_14_gap_resend_request_and_gap_fill_over_a_real_socket() -> Non
             "gap_filled")
         resent = [e for e in server.events if e.kind == "resend_served"]
         assert resent and resent[0].detail == "3..5"
-        await asyncio.sleep(0.05)
-        assert got == ["first", "lost", "last"]  # the resent copy of 5 was ignored as a duplicate
+        await until(lambda: any(e.kind == "duplicate_ignored" and e.seq == 5 for e in conn.events),
+                    "the resent copy of 5")
+        assert got == ["first", "lost", "last"]  # ... which was ignored as a duplicate
         assert initiator.session.next_target_seq == server.session.next_sender_seq == 6
         await initiator.stop()
         await acceptor.stop()
