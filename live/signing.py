@@ -101,6 +101,7 @@ def hmac_signer(secret: str | bytes) -> Signer:
     key = secret.encode() if isinstance(secret, str) else secret
 
     def sign(payload: bytes) -> str:
+        """Hex HMAC-SHA256 of ``payload``."""
         return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
     return sign
@@ -125,6 +126,7 @@ def ed25519_signer(key: Ed25519PrivateKey) -> Signer:
     """A ``Signer`` giving base64 Ed25519 signatures (Binance Ed25519 API keys, FIX logon)."""
 
     def sign(payload: bytes) -> str:
+        """Base64 Ed25519 signature of ``payload``."""
         return ed25519_sign_b64(key, payload)
 
     return sign

@@ -27,6 +27,7 @@ _FIELD = re.compile(rb"(?:(?<=\x01)|^)(\d+)=([^\x01]*)")
 def mask_secrets(raw: bytes, tags: frozenset[int] = SECRET_TAGS) -> bytes:
     """``raw`` with the values of ``tags`` replaced by ``***``."""
     def repl(match: re.Match[bytes]) -> bytes:
+        """One field, its value masked when its tag is secret."""
         return match.group(1) + b"=***" if int(match.group(1)) in tags else match.group(0)
 
     return _FIELD.sub(repl, raw)
