@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -125,7 +126,11 @@ def _expect(text: str, key: str, fragment: str) -> ProfileError:
     assert error.file == "bad.toml"
     assert error.key == key
     assert fragment in str(error)
-    assert str(error).startswith(f"bad.toml: {key}: ")
+    assert error.line is not None and str(error).startswith(f"bad.toml:{error.line}: {key}: ")
+    # the line named is the key's own (or, for a missing key, its table's header)
+    named = text.splitlines()[error.line - 1]
+    parts = re.sub(r"\[\d+\]", "", key).split(".")
+    assert parts[-1] in named or (fragment == "missing" and parts[-2] in named), (key, named)
     return error
 
 
