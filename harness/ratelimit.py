@@ -40,6 +40,7 @@ from enum import StrEnum
 from typing import Any
 
 from harness.clock import NS_PER_SECOND, Cancellable, Clock, seconds_to_ns
+from harness.config import Section
 
 __all__ = [
     "BINANCE_SPOT_LIMITS",
@@ -425,55 +426,59 @@ class ClientRateLimiter:
 
 # ---------------------------------------------------------------------------- configuration
 
-_TOP_KEYS = frozenset({"rules", "endpoints", "default"})
-_RULE_KEYS = frozenset({"name", "category", "limit", "window_s", "header"})
+def _limits_error(key: str, problem: str, line: int | None) -> ValueError:
+    return ValueError(f"rate limits.{key}: {problem}" if key else f"rate limits: {problem}")
 
 
-def _category(value: object, where: str) -> LimitCategory:
-    try:
-        return LimitCategory(str(value))
-    except ValueError:
-        raise ValueError(f"{where}: unknown category {value!r}; expected one of "
-                         f"{[c.value for c in LimitCategory]}") from None
+def _amounts(section: Section) -> tuple[tuple[LimitCategory, int], ...]:
+    """``{category: amount}`` pairs of one cost table."""
+    amounts = []
+    for name in section.names():
+        if name not in LimitCategory.__members__:
+            raise section.error(name, f"unknown category {name!r}; expected one of {[c.value for c in LimitCategory]}")
+        category = LimitCategory(name)
+        amount = section.integer(name)
+        if amount <= 0:
+            raise section.error(name, f"amount of {category} must be a positive int, got {amount}")
+        amounts.append((category, amount))
+    section.done()
+    return tuple(amounts)
 
 
-def _unknown(keys: Iterable[str], allowed: frozenset[str], where: str) -> None:
-    extra = sorted(set(keys) - allowed)
-    if extra:
-        raise ValueError(f"{where}: unknown key(s) {extra}; allowed: {sorted(allowed)}")
-
-
-def _amounts(spec: Mapping[str, Any], where: str) -> tuple[tuple[LimitCategory, int], ...]:
-    if not isinstance(spec, Mapping):
-        raise TypeError(f"{where}: expected a mapping of category -> amount")
-    return tuple((_category(name, where), amount) for name, amount in spec.items())
+def limits_from_section(section: Section) -> tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]:
+    """Rules and endpoint costs from a checked configuration table (see ``limits_from_mapping``)."""
+    rules: list[LimitRule] = []
+    for spec in section.tables("rules"):
+        category = spec.choice("category", LimitCategory)
+        limit = spec.integer("limit")
+        window_s = spec.req_decimal("window_s", ints=True)
+        try:
+            rules.append(LimitRule(category, limit, seconds_to_ns(window_s), name=spec.string("name", ""),
+                                   header=spec.opt_string("header")))
+        except ValueError as exc:
+            raise spec.error("", str(exc)) from None
+        spec.done()
+    costs = []
+    endpoints = section.table("endpoints", required=False)
+    if endpoints is not None:
+        for endpoint in endpoints.names():
+            costs.append(EndpointCost(endpoint, _amounts(endpoints.req_table(endpoint))))
+    default = section.table("default", required=False)
+    if default is not None:
+        costs.append(EndpointCost(DEFAULT_ENDPOINT, _amounts(default)))
+    section.done()
+    return tuple(rules), tuple(costs)
 
 
 def limits_from_mapping(config: Mapping[str, Any]) -> tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]:
     """Rules and endpoint costs from a plain mapping, as a venue config file holds them.
 
-    ``{"rules": [{"name", "category", "limit", "window_s", "header"?}, ...],
-    "endpoints": {endpoint: {category: amount}}, "default": {category: amount}}``. Unknown keys
-    and categories are refused with an error naming them.
+    ``{"rules": [{"name"?, "category", "limit", "window_s", "header"?}, ...],
+    "endpoints": {endpoint: {category: amount}}, "default": {category: amount}}``; ``window_s``
+    is whole or decimal seconds (an int, a decimal string or a ``Decimal``, never a float).
+    Unknown keys and categories are refused with an error naming them (``harness.config``).
     """
-    _unknown(config, _TOP_KEYS, "rate limits")
-    rules: list[LimitRule] = []
-    for index, spec in enumerate(config.get("rules", ())):
-        where = f"rate limits.rules[{index}]"
-        _unknown(spec, _RULE_KEYS, where)
-        for key in ("category", "limit", "window_s"):
-            if key not in spec:
-                raise ValueError(f"{where}: missing {key!r}")
-        window_s = spec["window_s"]
-        if isinstance(window_s, bool) or not isinstance(window_s, int | Decimal):
-            raise TypeError(f"{where}: window_s must be int or Decimal seconds, got {window_s!r}")
-        rules.append(LimitRule(_category(spec["category"], where), spec["limit"], seconds_to_ns(window_s),
-                               name=str(spec.get("name", "")), header=spec.get("header")))
-    costs = [EndpointCost(endpoint, _amounts(spec, f"rate limits.endpoints[{endpoint!r}]"))
-             for endpoint, spec in config.get("endpoints", {}).items()]
-    if "default" in config:
-        costs.append(EndpointCost(DEFAULT_ENDPOINT, _amounts(config["default"], "rate limits.default")))
-    return tuple(rules), tuple(costs)
+    return limits_from_section(Section(config, error=_limits_error))
 
 
 def _binance_endpoints(weights: Mapping[str, int], orders: Sequence[str]) -> dict[str, dict[str, int]]:
