@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from harness.model import (
     Balance,
@@ -58,6 +58,9 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
+
+if TYPE_CHECKING:  # harness.venues reads this module's method table, so it is imported for types only
+    from harness.venues import VenueDescriptor
 
 __all__ = [
     "CONTRACT_METHODS",
@@ -219,6 +222,11 @@ class ExchangeAdapter(Protocol):
     def mode(self) -> VenueMode:
         """SANDBOX or PRODUCTION."""
 
+    @property
+    def descriptor(self) -> VenueDescriptor:
+        """What the shared layer knows of this venue (``harness.venues``): hosts, the venue's label
+        for each request, client-side limits (none: the engine mirrors ``get_rate_limit_status``)."""
+
     # connection -------------------------------------------------------------
     async def connect(self) -> None:
         """Open connections and sessions; raises ``RetryableError`` when the venue is unreachable."""
@@ -353,6 +361,7 @@ _REQ, _OPT = Presence.REQUIRED, Presence.OPTIONAL
 CONTRACT_METHODS: Mapping[str, ContractMethod] = _methods(
     ContractMethod("venue", "identity"),
     ContractMethod("mode", "identity"),
+    ContractMethod("descriptor", "identity"),
     ContractMethod("connect", "connection"),
     ContractMethod("disconnect", "connection"),
     ContractMethod("is_connected", "connection"),

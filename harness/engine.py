@@ -33,9 +33,9 @@ from decimal import Decimal
 from harness.alerts import Alert, AlertSink, Severity
 from harness.audit import AuditRecord, AuditSink, MemoryAuditSink
 from harness.clock import NS_PER_SECOND, Clock
-from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, RateLimitStatus, VenueError
+from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, VenueError
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
-from harness.gateway import ENDPOINTS, VenueGateway
+from harness.gateway import VenueGateway
 from harness.health import ConnectionMonitor
 from harness.journal import IntentState, Journal
 from harness.model import (
@@ -52,7 +52,7 @@ from harness.model import (
 )
 from harness.orders import ManagedOrder, OrderManager, Transition, validate_request
 from harness.positions import PositionBook, PositionHistoryRecord
-from harness.ratelimit import ClientRateLimiter, EndpointCost, LimitRule, binance_spot_limits, limits_from_mapping
+from harness.ratelimit import ClientRateLimiter, LimitRule, RequestCost
 from harness.reconcile import (
     Discrepancy,
 )
@@ -61,12 +61,13 @@ from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
 from harness.registry import UnknownVenueError, VenueRegistry
 from harness.rng import SeededRng
 from harness.router import OrderRouter, RoutingDecision
+from harness.venues import limits_from_status
 
-__all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError", "limits_from_status"]
+__all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError"]
 
 logger = logging.getLogger(__name__)
 
-Limits = tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]
+Limits = tuple[tuple[LimitRule, ...], tuple[RequestCost, ...]]
 
 
 class VenueUnavailableError(InvalidRequestError):
@@ -92,25 +93,6 @@ class EngineConfig:
     pause_on_quality_alert: bool = False  # stop new orders to a venue after a quality alert
     id_prefix: str = "h"
     warning_threshold: Decimal = Decimal("0.8")
-
-
-def limits_from_status(status: RateLimitStatus) -> Limits:
-    """Client-side rules mirroring the limits a venue reports, for venues without a built-in table.
-
-    Each reported rule ``name -> (used, limit, window_s)`` becomes a rule of ORDERS (names that
-    mention orders, counted by order placements) or QUERIES (every request counts one). Rules
-    with no window (decaying counters such as Kraken's) are left to the venue's 429 handling.
-    """
-    rules = []
-    for name, (_, limit, window_s) in sorted(status.usage.items()):
-        if window_s <= 0 or limit <= 0:
-            continue
-        category = "ORDERS" if "ORDER" in name.upper() else "QUERIES"
-        rules.append({"name": name, "category": category, "limit": limit, "window_s": window_s})
-    if not rules:
-        rules.append({"name": "DEFAULT", "category": "QUERIES", "limit": 10, "window_s": 1})
-    orders = {ENDPOINTS[method]: {"ORDERS": 1, "QUERIES": 1} for method in ("submit_order", "modify_order")}
-    return limits_from_mapping({"rules": rules, "endpoints": orders, "default": {"QUERIES": 1}})
 
 
 _CONNECTION_FAILURES = frozenset({"RETRYABLE", "AMBIGUOUS", "EXCHANGE_ERROR", "FATAL"})
@@ -139,9 +121,9 @@ class ExecutionEngine:
     """Orders, positions, recovery, reconciliation and (optionally) routing over a set of venues.
 
     ``adapters`` maps venue names to ``ExchangeAdapter``s; ``limits`` optionally gives a venue's
-    client-side rate limits (default: Binance's table for ``binance``, else mirrored from the
-    venue's reported limits). ``venue_status`` (default: always ACTIVE) lets a registry say which
-    venues may trade.
+    client-side rate limits (default: those of the adapter's descriptor, or, for a venue whose
+    descriptor has none, mirrored from the limits the venue reports, ``limits_from_status``).
+    ``venue_status`` (default: always ACTIVE) lets a registry say which venues may trade.
     """
 
     def __init__(self, adapters: Mapping[str, ExchangeAdapter], clock: Clock, rng: SeededRng, *,
@@ -195,7 +177,7 @@ class ExecutionEngine:
         for name, adapter in self.adapters.items():
             if not adapter.is_connected():
                 await adapter.connect()
-            limits = self._limits.get(name) or await self._default_limits(name, adapter)
+            limits = self._limits.get(name) or await self._default_limits(adapter)
             limiter = ClientRateLimiter(name, limits[0], limits[1], self.clock,
                                         warning_threshold=self.config.warning_threshold)
             gateway = VenueGateway(adapter, clock=self.clock, rng=self._rng.stream(f"engine.gateway.{name}"),
@@ -316,10 +298,13 @@ class ExecutionEngine:
             self.health.record_reconnect(name, "rest")
             await self.reconcile(name)
 
-    async def _default_limits(self, name: str, adapter: ExchangeAdapter) -> Limits:
-        if name == "binance" or adapter.venue == "binance":
-            return binance_spot_limits()
-        return limits_from_status(await adapter.get_rate_limit_status())
+    async def _default_limits(self, adapter: ExchangeAdapter) -> Limits:
+        """The adapter's descriptor's limits, else the venue's reported ones mirrored."""
+        descriptor = adapter.descriptor
+        if descriptor.limits_known:
+            return descriptor.rules, descriptor.costs
+        return limits_from_status(await adapter.get_rate_limit_status(),
+                                  warning_threshold=self.config.warning_threshold)
 
     async def _every(self, interval_ns: int, job: Callable[[], Awaitable[None]]) -> None:
         while True:

@@ -8,8 +8,8 @@ that a human has to look before it trades again.
 
 Two safety rules are enforced where a config is built, so a bad config cannot exist at all:
 
-* **Sandbox isolation.** A SANDBOX config may only point at the venue's known sandbox/testnet
-  hosts (``KNOWN_ENDPOINTS``) or at a loopback address (the local venue). It is an allow-list:
+* **Sandbox isolation.** A SANDBOX config may only point at the sandbox/testnet hosts of the
+  venue's descriptor (``harness.venues``) or at a loopback address (the local venue). It is an allow-list:
   production hosts are refused with a message naming them, and so is any host the registry does
   not know. PRODUCTION is never a default: ``VenueConfig.from_mapping`` defaults to SANDBOX and
   ``VenueRegistry`` refuses PRODUCTION configs unless built with ``allow_production=True``.
@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import Enum, StrEnum
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -43,9 +44,9 @@ from harness.alerts import Alert, AlertSink, Severity
 from harness.clock import Clock
 from harness.config import Section, line_of
 from harness.model import OrderType, TimeInForce, VenueCapabilities, VenueMode, VenueStatus
+from harness.venues import VenueHosts, descriptor_for, shipped_descriptors
 
 __all__ = [
-    "KNOWN_ENDPOINTS",
     "AuthMethod",
     "ConfigError",
     "CredentialError",
@@ -58,7 +59,6 @@ __all__ = [
     "StatusChange",
     "UnknownVenueError",
     "VenueConfig",
-    "VenueHosts",
     "VenueRegistry",
     "check_endpoints",
     "is_loopback_host",
@@ -155,76 +155,11 @@ class StatusChange:
 # --------------------------------------------------------------------------- known hosts
 
 
-@dataclass(frozen=True, slots=True)
-class VenueHosts:
-    """The production and sandbox/testnet host names of one venue, and where they come from."""
+@cache
+def _all_production() -> Mapping[str, str]:
+    """Every production host of every shipped descriptor -> its venue."""
+    return {host: d.name for d in shipped_descriptors().values() for host in d.hosts.production}
 
-    production: frozenset[str]
-    sandbox: frozenset[str]
-    source: str
-
-
-def _hosts(*names: str) -> frozenset[str]:
-    return frozenset(name.lower() for name in names)
-
-
-KNOWN_ENDPOINTS: Mapping[str, VenueHosts] = MappingProxyType({
-    "binance": VenueHosts(
-        production=_hosts(
-            "api.binance.com", "api-gcp.binance.com", "api1.binance.com", "api2.binance.com",
-            "api3.binance.com", "api4.binance.com", "data-api.binance.vision", "stream.binance.com",
-            "ws-api.binance.com", "fix-oe.binance.com", "fix-dc.binance.com", "fix-md.binance.com",
-            # futures (not in spec/venues.md; listed so that SANDBOX names them when refusing)
-            "fapi.binance.com", "dapi.binance.com", "fstream.binance.com", "dstream.binance.com",
-        ),
-        sandbox=_hosts(
-            "testnet.binance.vision", "api1.testnet.binance.vision", "stream.testnet.binance.vision",
-            "ws-api.testnet.binance.vision", "fix-oe.testnet.binance.vision", "fix-dc.testnet.binance.vision",
-            "fix-md.testnet.binance.vision",
-            # USD-M futures testnet (seed 003)
-            "testnet.binancefuture.com", "stream.binancefuture.com",
-        ),
-        source="spec/venues.md §1.1; futures testnet from seed 003",
-    ),
-    "bybit": VenueHosts(
-        production=_hosts("api.bybit.com", "api.bytick.com", "stream.bybit.com"),
-        sandbox=_hosts("api-testnet.bybit.com", "stream-testnet.bybit.com"),
-        source="spec/venues.md §2",
-    ),
-    "coinbase": VenueHosts(
-        production=_hosts(
-            "api.coinbase.com", "advanced-trade-ws.coinbase.com", "api.exchange.coinbase.com",
-            "ws-feed.exchange.coinbase.com", "ws-direct.exchange.coinbase.com", "fix-ord.exchange.coinbase.com",
-            "fix-md.exchange.coinbase.com", "fix.prime.coinbase.com", "api.prime.coinbase.com",
-        ),
-        sandbox=_hosts(
-            "api-public.sandbox.exchange.coinbase.com", "ws-feed-public.sandbox.exchange.coinbase.com",
-            "ws-direct.sandbox.exchange.coinbase.com", "fix-public.sandbox.exchange.coinbase.com",
-        ),
-        source="Coinbase Exchange docs (not in spec/venues.md; verify before use)",
-    ),
-    "kraken": VenueHosts(
-        production=_hosts("api.kraken.com", "ws.kraken.com", "ws-auth.kraken.com", "futures.kraken.com"),
-        # Kraken spot has no public sandbox; only the futures demo environment exists.
-        sandbox=_hosts("demo-futures.kraken.com"),
-        source="Kraken docs (not in spec/venues.md; verify before use)",
-    ),
-    "okx": VenueHosts(
-        # OKX demo trading uses the production REST host with an 'x-simulated-trading: 1' header, so
-        # a host check cannot tell them apart: in SANDBOX, OKX REST must go to the local venue.
-        production=_hosts("www.okx.com", "ws.okx.com", "aws.okx.com", "wsaws.okx.com"),
-        sandbox=_hosts("wspap.okx.com", "wspap.okex.com"),
-        source="OKX v5 docs (not in spec/venues.md; verify before use)",
-    ),
-    # No hosts recorded for these yet: in SANDBOX they may only use the local venue (loopback).
-    "bsdex": VenueHosts(production=frozenset(), sandbox=frozenset(), source="none recorded"),
-    "bison": VenueHosts(production=frozenset(), sandbox=frozenset(), source="none recorded"),
-    "finoa": VenueHosts(production=frozenset(), sandbox=frozenset(), source="none recorded"),
-})
-"""Per venue id, the production and sandbox hosts (lower-case, exact names, no ports)."""
-
-_ALL_PRODUCTION: Mapping[str, str] = MappingProxyType(
-    {host: venue for venue, hosts in KNOWN_ENDPOINTS.items() for host in hosts.production})
 
 _SCHEMES = {
     "rest_endpoint": frozenset({"http", "https"}),
@@ -266,25 +201,27 @@ def _endpoint_host(field_name: str, url: str, source: str) -> str:
 
 
 def known_hosts(venue_id: str) -> VenueHosts | None:
-    """The known hosts of ``venue_id``, or of its leading name (``binance-futures`` -> ``binance``)."""
-    if venue_id in KNOWN_ENDPOINTS:
-        return KNOWN_ENDPOINTS[venue_id]
-    head = venue_id
-    for sep in "-_.":
-        head = head.split(sep, 1)[0]
-    return KNOWN_ENDPOINTS.get(head)
+    """The hosts the descriptor of ``venue_id`` lists, or of its leading name (``binance-futures`` -> ``binance``)."""
+    descriptor = descriptor_for(venue_id)
+    if descriptor is None:
+        head = venue_id
+        for sep in "-_.":
+            head = head.split(sep, 1)[0]
+        descriptor = descriptor_for(head)
+    return descriptor.hosts if descriptor is not None else None
 
 
 def check_endpoints(config: VenueConfig, source: str = "") -> None:
     """Refuse endpoints that do not fit the config's mode (Property 4).
 
-    SANDBOX: every endpoint must be one of the venue's sandbox hosts in ``KNOWN_ENDPOINTS`` or a
-    loopback address; anything else raises ``SandboxViolation`` (a production host of any venue
-    is named as such). PRODUCTION: an endpoint on the venue's own sandbox host is a mix-up and
-    raises ``ConfigError``.
+    SANDBOX: every endpoint must be one of the sandbox hosts of the venue's descriptor
+    (``harness.venues``) or a loopback address; anything else raises ``SandboxViolation`` (a
+    production host of any venue is named as such). PRODUCTION: an endpoint on the venue's own
+    sandbox host is a mix-up and raises ``ConfigError``.
     """
     known = known_hosts(config.venue_id)
     sandbox_hosts = known.sandbox if known else frozenset()
+    production = _all_production()
     for name in _ENDPOINT_FIELDS:
         url = getattr(config, name)
         if url is None:
@@ -293,10 +230,9 @@ def check_endpoints(config: VenueConfig, source: str = "") -> None:
         if config.mode is VenueMode.SANDBOX:
             if is_loopback_host(host) or host in sandbox_hosts:
                 continue
-            if host in _ALL_PRODUCTION:
+            if host in production:
                 raise SandboxViolation(
-                    name, f"SANDBOX config points at {host!r}, a PRODUCTION host of {_ALL_PRODUCTION[host]!r}",
-                    source)
+                    name, f"SANDBOX config points at {host!r}, a PRODUCTION host of {production[host]!r}", source)
             raise SandboxViolation(
                 name, f"SANDBOX config points at {host!r}, which is neither a known sandbox host of "
                 f"{config.venue_id!r} ({sorted(sandbox_hosts)}) nor a loopback address", source)

@@ -27,7 +27,9 @@ Layout of a profile (``binance.toml`` shows every table)::
                     and optionally max_notional, min_price, max_price, market_min_qty,
                     market_max_qty, market_lot_size, apply_{min,max}_notional_to_market
     [errors]        generic style only: http_status, [errors.codes] reason = [code, message]
-    [rate_limits]   default_weight, [rate_limits.weights], [[rate_limits.rules]], [rate_limits.ban]
+    [rate_limits]   default_weight, order_requests, [rate_limits.weights] (both keyed by contract
+                    request name: submit_order, get_order_book, ...), [[rate_limits.rules]],
+                    [rate_limits.ban]
     [latency]       fifo, and [latency.order_entry|response|market_data] with model =
                     "constant" | "lognormal" | "empirical"
 """
@@ -43,6 +45,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.config import Section
+from harness.contract import REQUEST_NAMES
 from harness.model import (
     OrderRequest,
     OrderType,
@@ -63,7 +66,7 @@ from sim.venue.filters import (
     validate_order,
 )
 from sim.venue.latency import CHANNELS, Constant, Empirical, LatencyModel, LatencyProfile, LogNormal
-from sim.venue.limits import BanPolicy, LimitRule, RateLimitConfig
+from sim.venue.limits import ORDER_REQUESTS, BanPolicy, LimitRule, RateLimitConfig
 
 __all__ = [
     "ProfileError",
@@ -329,17 +332,25 @@ def _errors(root: Section, style: str, notional_filter: str) -> ErrorCatalog:
     return GENERIC_ERRORS.with_overrides(overrides, notional_filter=notional_filter, http_status=http_status)
 
 
+def _request_name(section: Section, key: str, name: str) -> str:
+    if name not in REQUEST_NAMES:
+        raise section.error(key, f"unknown request {name!r}; known: {', '.join(sorted(REQUEST_NAMES))}")
+    return name
+
+
 def _rate_limits(section: Section) -> RateLimitConfig:
     default_weight = section.integer("default_weight", 1)
     weights: dict[str, int] = {}
     weights_section = section.table("weights", required=False)
     if weights_section is not None:
-        for endpoint in list(weights_section.data):
-            weight = weights_section.integer(endpoint)
-            if weight < 0:
-                raise weights_section.error(endpoint, "weight must be >= 0")
-            weights[endpoint] = weight
+        for request in weights_section.names():
+            _request_name(weights_section, request, request)
+            weights[request] = weights_section.integer(request, minimum=0)
         weights_section.done()
+    order_requests = ORDER_REQUESTS
+    if section.has("order_requests"):
+        order_requests = frozenset(_request_name(section, "order_requests", name)
+                                   for name in section.strings("order_requests"))
     rules = []
     for rule_section in section.tables("rules"):
         kind = rule_section.string("kind")
@@ -387,7 +398,7 @@ def _rate_limits(section: Section) -> RateLimitConfig:
         ban_section.done()
     section.done()
     return RateLimitConfig(rules=tuple(rules), weights=MappingProxyType(weights),
-                           default_weight=default_weight, ban=ban)
+                           default_weight=default_weight, ban=ban, order_requests=order_requests)
 
 
 def _latency(section: Section, base_dir: Path | None) -> LatencyProfile:

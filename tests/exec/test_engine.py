@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.contract import FatalError, RetryableError
-from harness.engine import EngineConfig, ExecutionEngine, VenueUnavailableError, limits_from_status
+from harness.engine import EngineConfig, ExecutionEngine, VenueUnavailableError
 from harness.journal import IntentState, Journal
 from harness.model import (
     Aggressor,
@@ -23,6 +23,7 @@ from harness.model import (
 from harness.positions import PositionChange, PositionState
 from harness.ratelimit import LimitCategory
 from harness.rng import SeededRng
+from harness.venues import limits_from_status
 from scenarios.world import SimWorld
 
 BTC = "BTCUSDT"
@@ -173,8 +174,11 @@ def test_client_limits_mirror_what_a_venue_reports() -> None:
         status = world.run(world.adapters["finoa"].get_rate_limit_status())
     rules, _ = limits_from_status(status)
     by_name = {r.name: r for r in rules}
-    assert by_name["ORDERS"].category is LimitCategory.ORDERS and by_name["ORDERS"].limit == 1
+    # 1 order per second leaves ordinary requests floor(0.8) = 0 of it: mirrored as 2 per 2 s instead
+    assert by_name["ORDERS"].category is LimitCategory.ORDERS
+    assert (by_name["ORDERS"].limit, by_name["ORDERS"].window_ns) == (2, 2_000_000_000)
     assert by_name["REQUESTS"].category is LimitCategory.QUERIES and by_name["REQUESTS"].window_ns == 1_000_000_000
+    assert by_name["REQUESTS"].limit == 5
 
 
 def test_position_report_type_is_what_reconcile_reads() -> None:

@@ -22,7 +22,6 @@ from harness.contract import FatalError
 from harness.journal import Journal
 from harness.model import OrderType, TimeInForce, VenueCapabilities, VenueMode, VenueStatus
 from harness.registry import (
-    KNOWN_ENDPOINTS,
     AuthMethod,
     ConfigError,
     CredentialError,
@@ -36,9 +35,11 @@ from harness.registry import (
     is_loopback_host,
     load_venue_configs,
 )
+from harness.venues import shipped_descriptors
 from scenarios.world import SimWorld
 
 KEY = CredentialVault.generate_key()
+KNOWN_ENDPOINTS = {name: descriptor.hosts for name, descriptor in shipped_descriptors().items()}
 ALL_PRODUCTION = sorted({h for hosts in KNOWN_ENDPOINTS.values() for h in hosts.production})
 ALL_SANDBOX = sorted({h for hosts in KNOWN_ENDPOINTS.values() for h in hosts.sandbox})
 LOOPBACKS = ["127.0.0.1", "localhost", "127.0.0.53", "[::1]"]
