@@ -36,7 +36,7 @@ from harness.clock import NS_PER_SECOND, Clock
 from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, VenueError
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
 from harness.gateway import VenueGateway
-from harness.health import ConnectionMonitor
+from harness.health import ConnectionMonitor, InFlightTracker, ShuttingDownError
 from harness.journal import IntentState, Journal
 from harness.model import (
     BookSnapshot,
@@ -161,8 +161,8 @@ class ExecutionEngine:
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
-        self._in_flight: set[asyncio.Task[object]] = set()
-        self._accepting = True
+        self.in_flight = InFlightTracker(clock)
+        """Order sends in flight: a shutdown refuses new ones and waits for these (Property 32)."""
         self.reconciler = VenueReconciler(self.orders, self.positions, self.alerts, clock,
                                           grace_ns=self.config.report_grace_ns, on_position=self._on_position)
         self.orders.fill_listeners.append(self._on_fill)
@@ -239,19 +239,16 @@ class ExecutionEngine:
     async def stop(self, *, cancel_open: bool = True, timeout_ns: int = 30 * NS_PER_SECOND) -> dict[str, int]:
         """Graceful shutdown: refuse new orders, finish in-flight sends, cancel what rests, reconcile.
 
+        New orders and sends are refused from the first moment (``in_flight``, an
+        ``InFlightTracker``); sends already under way get up to ``timeout_ns`` on the clock.
         Returns counts: ``completed`` in-flight sends, ``abandoned`` ones still running at the
         timeout, ``cancelled`` open orders.
         """
-        self._accepting = False
         for task in self._tasks:
             task.cancel()
+        report = await self.in_flight.shutdown(timeout_ns)  # stops accepting before its first await
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        pending = set(self._in_flight)
-        done: set[asyncio.Task[object]] = set()
-        if pending:
-            done, still = await asyncio.wait(pending, timeout=timeout_ns / NS_PER_SECOND)
-            pending = set(still)
         cancelled = 0
         if cancel_open:
             for order in self.orders.list(open_only=True):
@@ -266,7 +263,7 @@ class ExecutionEngine:
                 await self.reconcile(name)
             except VenueError as error:
                 logger.warning("shutdown: final reconcile of %s failed: %s", name, error)
-        return {"completed": len(done), "abandoned": len(pending), "cancelled": cancelled}
+        return {"completed": report.completed, "abandoned": report.abandoned, "cancelled": cancelled}
 
     def _registry_status(self, venue: str) -> VenueStatus:
         if self.registry is None:
@@ -335,7 +332,7 @@ class ExecutionEngine:
 
     def create_order(self, request: OrderRequest) -> ManagedOrder:
         """Validate ``request`` against the venue and register it (PENDING) under a fresh client order id."""
-        if not self._accepting:
+        if not self.in_flight.accepting:
             raise VenueUnavailableError("the engine is shutting down; no new orders", venue=request.venue)
         why = self.tradable(request.venue)
         if why is not None:
@@ -344,12 +341,25 @@ class ExecutionEngine:
         return self.orders.create_from(request, validate=False)  # validated just above, against the same info
 
     async def submit(self, order: ManagedOrder) -> ManagedOrder:
-        """Send a created order: journal the intent first, then submit with recovery."""
+        """Send a created order: journal the intent first, then submit with recovery.
+
+        Once a shutdown has begun the order is not sent: it is REJECTED and
+        ``VenueUnavailableError`` is raised.
+        """
+        try:
+            async with self.in_flight.track():
+                await self._send(order)
+        except ShuttingDownError:
+            if not order.is_terminal:
+                self.orders.force_status(order, OrderStatus.REJECTED, "not sent: the engine is shutting down")
+            raise VenueUnavailableError("the engine is shutting down; the order was not sent",
+                                        venue=order.venue) from None
+        return order
+
+    async def _send(self, order: ManagedOrder) -> None:
+        """The intent, the send with recovery, and the intent's outcome."""
         if self.journal is not None:
             self.journal.record_intent(order.request)
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
         try:
             await submit_with_recovery(self.orders, order, self.gateways[order.venue], clock=self.clock,
                                        backoff=self._backoff, max_lookups=self.config.max_lookups,
@@ -357,13 +367,9 @@ class ExecutionEngine:
         except VenueError as error:
             self._mark_intent(order, IntentState.FAILED, str(error))
             raise
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
         state = {OrderStatus.UNKNOWN: IntentState.UNKNOWN, OrderStatus.REJECTED: IntentState.FAILED,
                  OrderStatus.PENDING: IntentState.UNKNOWN}.get(order.status, IntentState.ACKED)
         self._mark_intent(order, state, order.status.value)
-        return order
 
     async def cancel(self, ref: str | ManagedOrder) -> ManagedOrder:
         """Cancel an order; its record changes to CANCELLED only when the venue confirms."""
