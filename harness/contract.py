@@ -5,9 +5,9 @@ Shared code (order manager, router, reconciliation, recovery) talks to every ven
 time; the live adapters serve it over REST, WebSocket and FIX. The contract test kit in
 ``tests/contract/`` runs one suite against each of them.
 
-Required methods are the protocol below; ``CONTRACT_METHODS`` marks every method required or
-optional with the capability flag (``VenueCapabilities``) that governs it, for tools and tests
-to read (``missing_methods`` checks an adapter class against it). A required method with a
+Required methods are the protocol below; ``harness.contract_methods.CONTRACT_METHODS`` marks
+every method required or optional with the capability flag (``VenueCapabilities``) that governs
+it, for tools and tests to read (``missing_methods`` checks an adapter class against it). A required method with a
 capability (``modify_order``: ``native_modify``) always exists and raises ``NotSupportedError``
 (an ``InvalidRequestError``) on a venue without the capability; an optional method
 (``set_leverage``, ``set_margin_mode``: the futures-only ``FuturesAdapter``) exists only on
@@ -35,12 +35,10 @@ its own value so dashboards can count it).
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from harness.model import (
@@ -54,19 +52,15 @@ from harness.model import (
     PositionReport,
     Quote,
     Trade,
-    VenueCapabilities,
     VenueInfo,
     VenueMode,
 )
 
-if TYPE_CHECKING:  # harness.venues reads this module's method table, so it is imported for types only
+if TYPE_CHECKING:  # harness.venues reads the contract's method table, so it is imported for types only
     from harness.venues import VenueDescriptor
 
 __all__ = [
-    "CONTRACT_METHODS",
-    "REQUEST_NAMES",
     "AmbiguousError",
-    "ContractMethod",
     "DuplicateOrderError",
     "ErrorCategory",
     "ExchangeAdapter",
@@ -78,13 +72,11 @@ __all__ = [
     "MarginMode",
     "NotSupportedError",
     "OrderNotFoundError",
-    "Presence",
     "RateLimitStatus",
     "RateLimitedError",
     "RetryableError",
     "Subscription",
     "VenueError",
-    "missing_methods",
 ]
 
 
@@ -319,119 +311,3 @@ class FuturesAdapter(ExchangeAdapter, Protocol):
 
     async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
         """Set cross or isolated margin for ``symbol`` (capability ``margin_mode``)."""
-
-
-# --------------------------------------------------------------------------- the method table
-
-
-class Presence(StrEnum):
-    """Whether every adapter has a method (REQUIRED) or only those claiming its capability (OPTIONAL)."""
-
-    REQUIRED = "required"
-    OPTIONAL = "optional"
-
-
-@dataclass(frozen=True, slots=True)
-class ContractMethod:
-    """One method of the adapter contract, as tools and tests read it.
-
-    ``capability`` names the ``VenueCapabilities`` flag that governs the method (see the module
-    docstring for what it means for required and optional methods). ``request`` marks venue
-    requests: what the gateway rate-limits and audits, and what venue descriptors and profiles
-    give endpoints and weights for, under the method's name or one of its ``variants`` (another
-    request the same method makes, e.g. open orders of every symbol). ``places_order`` marks
-    requests that place orders, which venues count against their order limits.
-    """
-
-    name: str
-    group: str
-    presence: Presence = Presence.REQUIRED
-    capability: str | None = None
-    request: bool = False
-    places_order: bool = False
-    variants: tuple[str, ...] = ()
-
-
-def _methods(*methods: ContractMethod) -> Mapping[str, ContractMethod]:
-    return MappingProxyType({m.name: m for m in methods})
-
-
-_REQ, _OPT = Presence.REQUIRED, Presence.OPTIONAL
-
-CONTRACT_METHODS: Mapping[str, ContractMethod] = _methods(
-    ContractMethod("venue", "identity"),
-    ContractMethod("mode", "identity"),
-    ContractMethod("descriptor", "identity"),
-    ContractMethod("connect", "connection"),
-    ContractMethod("disconnect", "connection"),
-    ContractMethod("is_connected", "connection"),
-    ContractMethod("health", "connection", request=True),
-    ContractMethod("submit_order", "orders", request=True, places_order=True),
-    ContractMethod("cancel_order", "orders", request=True),
-    ContractMethod("modify_order", "orders", capability="native_modify", request=True, places_order=True),
-    ContractMethod("get_order", "orders", request=True),
-    ContractMethod("get_open_orders", "orders", request=True, variants=("get_open_orders_all",)),
-    ContractMethod("get_fills", "orders", request=True),
-    ContractMethod("get_balances", "account", request=True),
-    ContractMethod("get_positions", "account", request=True),
-    ContractMethod("set_leverage", "account", _OPT, capability="leverage", request=True),
-    ContractMethod("set_margin_mode", "account", _OPT, capability="margin_mode", request=True),
-    ContractMethod("get_ticker", "market data", request=True),
-    ContractMethod("get_order_book", "market data", request=True),
-    ContractMethod("get_candles", "market data", request=True),
-    ContractMethod("get_server_time", "market data", request=True),
-    ContractMethod("subscribe_order_updates", "subscriptions"),
-    ContractMethod("subscribe_fills", "subscriptions"),
-    ContractMethod("subscribe_trades", "subscriptions"),
-    ContractMethod("subscribe_quotes", "subscriptions"),
-    ContractMethod("subscribe_book", "subscriptions"),
-    ContractMethod("get_rate_limit_status", "limits and info"),
-    ContractMethod("get_venue_info", "limits and info", request=True),
-)
-"""Every method of the contract by name, in the order of the protocol (``_REQ`` unless marked)."""
-
-REQUEST_NAMES: frozenset[str] = frozenset(
-    name for m in CONTRACT_METHODS.values() if m.request for name in (m.name, *m.variants))
-"""The names venue requests are counted, limited and audited under (methods and their variants)."""
-
-_PROTOCOLS: tuple[type, ...] = (ExchangeAdapter, FuturesAdapter)
-
-
-def _protocol_member(name: str) -> object:
-    for protocol in _PROTOCOLS:
-        if name in vars(protocol):
-            return vars(protocol)[name]
-    raise KeyError(name)
-
-
-def _parameters(function: object) -> list[str]:
-    return [p for p in inspect.signature(function).parameters if p != "self"]  # type: ignore[arg-type]
-
-
-def missing_methods(adapter_class: type, capabilities: VenueCapabilities | None = None) -> list[str]:
-    """What ``adapter_class`` lacks of the contract, as readable lines (empty when complete).
-
-    Every required method must be there, and every optional one whose capability
-    ``capabilities`` claims; each with the protocol's kind (property, coroutine or plain
-    method) and parameter names.
-    """
-    problems = []
-    for method in CONTRACT_METHODS.values():
-        claimed = capabilities is not None and method.capability is not None and bool(
-            getattr(capabilities, method.capability))
-        if method.presence is _OPT and not claimed:
-            continue
-        expected = _protocol_member(method.name)
-        found = inspect.getattr_static(adapter_class, method.name, None)
-        label = f"{method.name} ({method.presence.value}"
-        label += f", capability {method.capability})" if method.presence is _OPT else ")"
-        if found is None:
-            problems.append(f"{label}: missing")
-        elif isinstance(expected, property):
-            if not isinstance(found, property):
-                problems.append(f"{label}: must be a property")
-        elif inspect.iscoroutinefunction(expected) != inspect.iscoroutinefunction(found):
-            problems.append(f"{label}: must {'' if inspect.iscoroutinefunction(expected) else 'not '}be async")
-        elif _parameters(expected) != _parameters(found):
-            problems.append(f"{label}: parameters {_parameters(found)}, the contract's are {_parameters(expected)}")
-    return problems

@@ -29,7 +29,6 @@ from typing import TypeVar
 from harness.audit import AuditRecord, AuditSink, redact
 from harness.clock import Clock
 from harness.contract import (
-    REQUEST_NAMES,
     BookCallback,
     ErrorCategory,
     ExchangeAdapter,
@@ -42,6 +41,7 @@ from harness.contract import (
     Subscription,
     TradeCallback,
 )
+from harness.contract_methods import REQUEST_NAMES
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy, retry, scrub
 from harness.model import (
     Balance,

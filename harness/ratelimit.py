@@ -104,7 +104,7 @@ class RequestCost:
     """What one request consumes: ``(category, amount)`` pairs.
 
     ``request`` names the request: a contract method or variant (``"get_order_book"``,
-    ``"get_open_orders_all"``, see ``harness.contract.REQUEST_NAMES``); ``DEFAULT_REQUEST``
+    ``"get_open_orders_all"``, see ``harness.contract_methods.REQUEST_NAMES``); ``DEFAULT_REQUEST``
     (``"*"``) gives the cost of requests not listed.
     """
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 import pytest
 
 from harness.clock import NS_PER_SECOND
-from harness.contract import REQUEST_NAMES, RateLimitStatus
+from harness.contract import RateLimitStatus
+from harness.contract_methods import REQUEST_NAMES
 from harness.ratelimit import ClientRateLimiter, LimitCategory
 from harness.venues import (
     DescriptorError,

@@ -5,7 +5,7 @@ A descriptor is data (one TOML file per venue in ``harness/venues/``, loaded str
 
 * ``hosts``: the venue's production and sandbox host names; the registry's SANDBOX allow-list;
 * ``endpoints``: per request name (a contract method such as ``submit_order``, or a variant such
-  as ``get_open_orders_all``; ``harness.contract.REQUEST_NAMES``) the venue's own label for it
+  as ``get_open_orders_all``; ``harness.contract_methods.REQUEST_NAMES``) the venue's own label for it
   (``"POST /api/v3/order"``), which audit records and breakers carry and live adapters use;
   a request without one is labelled by its name;
 * ``rules`` and ``costs``: the client-side rate-limit rules and what each request costs per
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from harness.config import ConfigValueError, Section
-from harness.contract import REQUEST_NAMES
+from harness.contract_methods import REQUEST_NAMES
 from harness.ratelimit import DEFAULT_REQUEST, LimitRule, RequestCost, limits_from_section
 
 __all__ = ["DescriptorError", "VenueDescriptor", "VenueHosts", "parse_descriptor", "unknown_descriptor"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from harness.clock import NS_PER_SECOND
-from harness.contract import CONTRACT_METHODS, RateLimitStatus
+from harness.contract import RateLimitStatus
+from harness.contract_methods import CONTRACT_METHODS
 from harness.ratelimit import DEFAULT_REQUEST, ClientRateLimiter, LimitCategory, LimitRule, RequestCost
 
 __all__ = ["FALLBACK_RULE", "limits_from_status"]

@@ -15,7 +15,7 @@ Two kinds of rule, both data from the venue profile:
   trading-engine counter (a leaky bucket). Decay is exact (``Fraction``), not float.
 
 Requests are named by contract method (``submit_order``, ``get_order_book``, or a variant such
-as ``get_open_orders_all``; ``harness.contract.REQUEST_NAMES``), as the client side names them.
+as ``get_open_orders_all``; ``harness.contract_methods.REQUEST_NAMES``), as the client side names them.
 A rule counts ``weight`` (each request's weight), ``requests`` (1 each) or ``orders`` (1 per
 order request: those in ``order_requests``, by default the ones that place orders), for ``all``
 requests, only ``orders`` or only ``non_orders``.
@@ -45,7 +45,7 @@ from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 
-from harness.contract import CONTRACT_METHODS
+from harness.contract_methods import CONTRACT_METHODS
 
 __all__ = [
     "NS_PER_S",

@@ -45,7 +45,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.config import Section
-from harness.contract import REQUEST_NAMES
+from harness.contract_methods import REQUEST_NAMES
 from harness.model import (
     OrderRequest,
     OrderType,

@@ -10,15 +10,8 @@ from dataclasses import fields, replace
 
 import pytest
 
-from harness.contract import (
-    CONTRACT_METHODS,
-    REQUEST_NAMES,
-    ExchangeAdapter,
-    FuturesAdapter,
-    MarginMode,
-    Presence,
-    missing_methods,
-)
+from harness.contract import ExchangeAdapter, FuturesAdapter, MarginMode
+from harness.contract_methods import CONTRACT_METHODS, REQUEST_NAMES, Presence, missing_methods
 from harness.model import VenueCapabilities
 from sim.adapter import SimAdapter
 from sim.venue.profile import available_profiles, load_profile

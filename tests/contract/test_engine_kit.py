@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from venue_under_test import MID, VenueUnderTest
 
-from harness.contract import REQUEST_NAMES
+from harness.contract_methods import REQUEST_NAMES
 from harness.engine import EngineConfig, ExecutionEngine
 from harness.model import Aggressor, Liquidity, OrderRequest, OrderStatus, OrderType, Side
 from harness.orders import ManagedOrder
