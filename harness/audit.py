@@ -39,7 +39,12 @@ def redact(payload: Mapping[str, object]) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    """One venue request and its outcome (``phase`` is ``"intent"`` before sending, ``"result"`` after)."""
+    """One venue request and its outcome (``phase`` is ``"intent"`` before sending, ``"result"`` after).
+
+    ``method`` is the request's contract name (``submit_order``, or a variant such as
+    ``get_open_orders_all``), the same on every venue; ``endpoint`` is the venue's own label for
+    it from the venue's descriptor (``"POST /api/v3/order"``), or the method when it has none.
+    """
 
     ts_ns: int
     venue: str
@@ -52,6 +57,7 @@ class AuditRecord:
     error_category: str = ""
     error: str = ""
     client_order_id: str = ""
+    method: str = ""
 
 
 class AuditSink(Protocol):

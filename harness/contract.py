@@ -5,9 +5,13 @@ Shared code (order manager, router, reconciliation, recovery) talks to every ven
 time; the live adapters serve it over REST, WebSocket and FIX. The contract test kit in
 ``tests/contract/`` runs one suite against each of them.
 
-Required methods are the protocol below. Optional capabilities (native modify, futures
-leverage and margin mode, FIX) are declared in ``VenueInfo.capabilities``; an adapter that
-lacks one raises ``NotSupportedError`` (an ``InvalidRequestError``) when asked.
+Required methods are the protocol below; ``harness.contract_methods.CONTRACT_METHODS`` marks
+every method required or optional with the capability flag (``VenueCapabilities``) that governs
+it, for tools and tests to read (``missing_methods`` checks an adapter class against it). A required method with a
+capability (``modify_order``: ``native_modify``) always exists and raises ``NotSupportedError``
+(an ``InvalidRequestError``) on a venue without the capability; an optional method
+(``set_leverage``, ``set_margin_mode``: the futures-only ``FuturesAdapter``) exists only on
+adapters of venues that claim its capability.
 
 Errors cross the contract only as ``VenueError`` subclasses, one per category, so callers
 decide what to do from the type and never from a venue's message text::
@@ -35,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from harness.model import (
     Balance,
@@ -52,6 +56,9 @@ from harness.model import (
     VenueMode,
 )
 
+if TYPE_CHECKING:  # harness.venues reads the contract's method table, so it is imported for types only
+    from harness.venues import VenueDescriptor
+
 __all__ = [
     "AmbiguousError",
     "DuplicateOrderError",
@@ -59,8 +66,10 @@ __all__ = [
     "ExchangeAdapter",
     "ExchangeError",
     "FatalError",
+    "FuturesAdapter",
     "HealthStatus",
     "InvalidRequestError",
+    "MarginMode",
     "NotSupportedError",
     "OrderNotFoundError",
     "RateLimitStatus",
@@ -205,6 +214,11 @@ class ExchangeAdapter(Protocol):
     def mode(self) -> VenueMode:
         """SANDBOX or PRODUCTION."""
 
+    @property
+    def descriptor(self) -> VenueDescriptor:
+        """What the shared layer knows of this venue (``harness.venues``): hosts, the venue's label
+        for each request, client-side limits (none: the engine mirrors ``get_rate_limit_status``)."""
+
     # connection -------------------------------------------------------------
     async def connect(self) -> None:
         """Open connections and sessions; raises ``RetryableError`` when the venue is unreachable."""
@@ -279,3 +293,21 @@ class ExchangeAdapter(Protocol):
 
     async def get_venue_info(self) -> VenueInfo:
         """Instruments, filters, fees and capabilities."""
+
+
+class MarginMode(StrEnum):
+    """How a futures position is margined: against the whole account or on its own."""
+
+    CROSS = "CROSS"
+    ISOLATED = "ISOLATED"
+
+
+@runtime_checkable
+class FuturesAdapter(ExchangeAdapter, Protocol):
+    """The optional futures-only methods, on adapters of venues that claim ``leverage`` / ``margin_mode``."""
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set the leverage of ``symbol`` (capability ``leverage``)."""
+
+    async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
+        """Set cross or isolated margin for ``symbol`` (capability ``margin_mode``)."""

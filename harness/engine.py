@@ -33,10 +33,10 @@ from decimal import Decimal
 from harness.alerts import Alert, AlertSink, Severity
 from harness.audit import AuditRecord, AuditSink, MemoryAuditSink
 from harness.clock import NS_PER_SECOND, Clock
-from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, RateLimitStatus, VenueError
+from harness.contract import ExchangeAdapter, InvalidRequestError, OrderNotFoundError, VenueError
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy
-from harness.gateway import ENDPOINTS, VenueGateway
-from harness.health import ConnectionMonitor
+from harness.gateway import VenueGateway
+from harness.health import ConnectionMonitor, InFlightTracker, ShuttingDownError
 from harness.journal import IntentState, Journal
 from harness.model import (
     BookSnapshot,
@@ -52,7 +52,7 @@ from harness.model import (
 )
 from harness.orders import ManagedOrder, OrderManager, Transition, validate_request
 from harness.positions import PositionBook, PositionHistoryRecord
-from harness.ratelimit import ClientRateLimiter, EndpointCost, LimitRule, binance_spot_limits, limits_from_mapping
+from harness.ratelimit import ClientRateLimiter, LimitRule, RequestCost
 from harness.reconcile import (
     Discrepancy,
 )
@@ -61,12 +61,13 @@ from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
 from harness.registry import UnknownVenueError, VenueRegistry
 from harness.rng import SeededRng
 from harness.router import OrderRouter, RoutingDecision
+from harness.venues import limits_from_status
 
-__all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError", "limits_from_status"]
+__all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError"]
 
 logger = logging.getLogger(__name__)
 
-Limits = tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]
+Limits = tuple[tuple[LimitRule, ...], tuple[RequestCost, ...]]
 
 
 class VenueUnavailableError(InvalidRequestError):
@@ -92,25 +93,6 @@ class EngineConfig:
     pause_on_quality_alert: bool = False  # stop new orders to a venue after a quality alert
     id_prefix: str = "h"
     warning_threshold: Decimal = Decimal("0.8")
-
-
-def limits_from_status(status: RateLimitStatus) -> Limits:
-    """Client-side rules mirroring the limits a venue reports, for venues without a built-in table.
-
-    Each reported rule ``name -> (used, limit, window_s)`` becomes a rule of ORDERS (names that
-    mention orders, counted by order placements) or QUERIES (every request counts one). Rules
-    with no window (decaying counters such as Kraken's) are left to the venue's 429 handling.
-    """
-    rules = []
-    for name, (_, limit, window_s) in sorted(status.usage.items()):
-        if window_s <= 0 or limit <= 0:
-            continue
-        category = "ORDERS" if "ORDER" in name.upper() else "QUERIES"
-        rules.append({"name": name, "category": category, "limit": limit, "window_s": window_s})
-    if not rules:
-        rules.append({"name": "DEFAULT", "category": "QUERIES", "limit": 10, "window_s": 1})
-    orders = {ENDPOINTS[method]: {"ORDERS": 1, "QUERIES": 1} for method in ("submit_order", "modify_order")}
-    return limits_from_mapping({"rules": rules, "endpoints": orders, "default": {"QUERIES": 1}})
 
 
 _CONNECTION_FAILURES = frozenset({"RETRYABLE", "AMBIGUOUS", "EXCHANGE_ERROR", "FATAL"})
@@ -139,9 +121,9 @@ class ExecutionEngine:
     """Orders, positions, recovery, reconciliation and (optionally) routing over a set of venues.
 
     ``adapters`` maps venue names to ``ExchangeAdapter``s; ``limits`` optionally gives a venue's
-    client-side rate limits (default: Binance's table for ``binance``, else mirrored from the
-    venue's reported limits). ``venue_status`` (default: always ACTIVE) lets a registry say which
-    venues may trade.
+    client-side rate limits (default: those of the adapter's descriptor, or, for a venue whose
+    descriptor has none, mirrored from the limits the venue reports, ``limits_from_status``).
+    ``venue_status`` (default: always ACTIVE) lets a registry say which venues may trade.
     """
 
     def __init__(self, adapters: Mapping[str, ExchangeAdapter], clock: Clock, rng: SeededRng, *,
@@ -179,8 +161,8 @@ class ExecutionEngine:
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
-        self._in_flight: set[asyncio.Task[object]] = set()
-        self._accepting = True
+        self.in_flight = InFlightTracker(clock)
+        """Order sends in flight: a shutdown refuses new ones and waits for these (Property 32)."""
         self.reconciler = VenueReconciler(self.orders, self.positions, self.alerts, clock,
                                           grace_ns=self.config.report_grace_ns, on_position=self._on_position)
         self.orders.fill_listeners.append(self._on_fill)
@@ -195,7 +177,7 @@ class ExecutionEngine:
         for name, adapter in self.adapters.items():
             if not adapter.is_connected():
                 await adapter.connect()
-            limits = self._limits.get(name) or await self._default_limits(name, adapter)
+            limits = self._limits.get(name) or await self._default_limits(adapter)
             limiter = ClientRateLimiter(name, limits[0], limits[1], self.clock,
                                         warning_threshold=self.config.warning_threshold)
             gateway = VenueGateway(adapter, clock=self.clock, rng=self._rng.stream(f"engine.gateway.{name}"),
@@ -257,19 +239,16 @@ class ExecutionEngine:
     async def stop(self, *, cancel_open: bool = True, timeout_ns: int = 30 * NS_PER_SECOND) -> dict[str, int]:
         """Graceful shutdown: refuse new orders, finish in-flight sends, cancel what rests, reconcile.
 
+        New orders and sends are refused from the first moment (``in_flight``, an
+        ``InFlightTracker``); sends already under way get up to ``timeout_ns`` on the clock.
         Returns counts: ``completed`` in-flight sends, ``abandoned`` ones still running at the
         timeout, ``cancelled`` open orders.
         """
-        self._accepting = False
         for task in self._tasks:
             task.cancel()
+        report = await self.in_flight.shutdown(timeout_ns)  # stops accepting before its first await
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        pending = set(self._in_flight)
-        done: set[asyncio.Task[object]] = set()
-        if pending:
-            done, still = await asyncio.wait(pending, timeout=timeout_ns / NS_PER_SECOND)
-            pending = set(still)
         cancelled = 0
         if cancel_open:
             for order in self.orders.list(open_only=True):
@@ -284,7 +263,7 @@ class ExecutionEngine:
                 await self.reconcile(name)
             except VenueError as error:
                 logger.warning("shutdown: final reconcile of %s failed: %s", name, error)
-        return {"completed": len(done), "abandoned": len(pending), "cancelled": cancelled}
+        return {"completed": report.completed, "abandoned": report.abandoned, "cancelled": cancelled}
 
     def _registry_status(self, venue: str) -> VenueStatus:
         if self.registry is None:
@@ -316,10 +295,13 @@ class ExecutionEngine:
             self.health.record_reconnect(name, "rest")
             await self.reconcile(name)
 
-    async def _default_limits(self, name: str, adapter: ExchangeAdapter) -> Limits:
-        if name == "binance" or adapter.venue == "binance":
-            return binance_spot_limits()
-        return limits_from_status(await adapter.get_rate_limit_status())
+    async def _default_limits(self, adapter: ExchangeAdapter) -> Limits:
+        """The adapter's descriptor's limits, else the venue's reported ones mirrored."""
+        descriptor = adapter.descriptor
+        if descriptor.limits_known:
+            return descriptor.rules, descriptor.costs
+        return limits_from_status(await adapter.get_rate_limit_status(),
+                                  warning_threshold=self.config.warning_threshold)
 
     async def _every(self, interval_ns: int, job: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -350,7 +332,7 @@ class ExecutionEngine:
 
     def create_order(self, request: OrderRequest) -> ManagedOrder:
         """Validate ``request`` against the venue and register it (PENDING) under a fresh client order id."""
-        if not self._accepting:
+        if not self.in_flight.accepting:
             raise VenueUnavailableError("the engine is shutting down; no new orders", venue=request.venue)
         why = self.tradable(request.venue)
         if why is not None:
@@ -359,12 +341,25 @@ class ExecutionEngine:
         return self.orders.create_from(request, validate=False)  # validated just above, against the same info
 
     async def submit(self, order: ManagedOrder) -> ManagedOrder:
-        """Send a created order: journal the intent first, then submit with recovery."""
+        """Send a created order: journal the intent first, then submit with recovery.
+
+        Once a shutdown has begun the order is not sent: it is REJECTED and
+        ``VenueUnavailableError`` is raised.
+        """
+        try:
+            async with self.in_flight.track():
+                await self._send(order)
+        except ShuttingDownError:
+            if not order.is_terminal:
+                self.orders.force_status(order, OrderStatus.REJECTED, "not sent: the engine is shutting down")
+            raise VenueUnavailableError("the engine is shutting down; the order was not sent",
+                                        venue=order.venue) from None
+        return order
+
+    async def _send(self, order: ManagedOrder) -> None:
+        """The intent, the send with recovery, and the intent's outcome."""
         if self.journal is not None:
             self.journal.record_intent(order.request)
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
         try:
             await submit_with_recovery(self.orders, order, self.gateways[order.venue], clock=self.clock,
                                        backoff=self._backoff, max_lookups=self.config.max_lookups,
@@ -372,13 +367,9 @@ class ExecutionEngine:
         except VenueError as error:
             self._mark_intent(order, IntentState.FAILED, str(error))
             raise
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
         state = {OrderStatus.UNKNOWN: IntentState.UNKNOWN, OrderStatus.REJECTED: IntentState.FAILED,
                  OrderStatus.PENDING: IntentState.UNKNOWN}.get(order.status, IntentState.ACKED)
         self._mark_intent(order, state, order.status.value)
-        return order
 
     async def cancel(self, ref: str | ManagedOrder) -> ManagedOrder:
         """Cancel an order; its record changes to CANCELLED only when the venue confirms."""

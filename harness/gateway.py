@@ -12,8 +12,11 @@ The gateway exposes the adapter contract's request methods unchanged and adds, p
 5. retries of RETRYABLE *reads* (queries) with backoff. Submits, cancels and modifies are never
    retried here: an ``AmbiguousError`` propagates so recovery can ask the venue by client order id.
 
-Endpoint names are the ``SimAdapter``'s (Binance-style ``"METHOD /path"``), so rate-limit costs,
-breakers and audit records line up with what the simulated venue counts.
+Requests are named by contract method (``submit_order``, or a variant such as
+``get_open_orders_all``): the rate limiter counts them under that name, as the simulated venue
+does. The venue's own label for each (``"POST /api/v3/order"``) comes from the adapter's
+descriptor (``harness.venues``); breakers are per labelled endpoint (two methods served by one
+venue endpoint share its breaker), and audit records carry both the method and the label.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from harness.contract import (
     Subscription,
     TradeCallback,
 )
+from harness.contract_methods import REQUEST_NAMES
 from harness.errors import BreakerBoard, ErrorHandler, RetryPolicy, retry, scrub
 from harness.model import (
     Balance,
@@ -54,30 +58,11 @@ from harness.model import (
 )
 from harness.money import from_fixed
 from harness.ratelimit import ClientRateLimiter
+from harness.venues import VenueDescriptor
 
-__all__ = ["ENDPOINTS", "VenueGateway"]
+__all__ = ["VenueGateway"]
 
 _T = TypeVar("_T")
-
-ENDPOINTS: Mapping[str, str] = {
-    "health": "GET /api/v3/ping",
-    "server_time": "GET /api/v3/time",
-    "submit_order": "POST /api/v3/order",
-    "cancel_order": "DELETE /api/v3/order",
-    "modify_order": "PUT /api/v3/order",
-    "get_order": "GET /api/v3/order",
-    "get_open_orders": "GET /api/v3/openOrders",
-    "get_open_orders_all": "GET /api/v3/openOrders (all)",
-    "get_fills": "GET /api/v3/myTrades",
-    "get_balances": "GET /api/v3/account",
-    "get_positions": "GET /api/v3/account",
-    "get_ticker": "GET /api/v3/ticker/bookTicker",
-    "get_order_book": "GET /api/v3/depth",
-    "get_candles": "GET /api/v3/klines",
-    "get_venue_info": "GET /api/v3/exchangeInfo",
-}
-"""Gateway method -> endpoint string (the same strings ``SimAdapter`` counts at the venue)."""
-
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names (one lookup per request)
 
@@ -131,6 +116,8 @@ class VenueGateway:
         self._handler = handler
         self._audit = audit
         self._policy = policy
+        descriptor = adapter.descriptor
+        self._endpoints = {request: descriptor.endpoint(request) for request in REQUEST_NAMES}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -150,6 +137,11 @@ class VenueGateway:
         return self._adapter.venue
 
     @property
+    def descriptor(self) -> VenueDescriptor:
+        """The wrapped adapter's venue descriptor."""
+        return self._adapter.descriptor
+
+    @property
     def mode(self) -> VenueMode:
         """SANDBOX or PRODUCTION, as the adapter says."""
         return self._adapter.mode
@@ -158,21 +150,26 @@ class VenueGateway:
         """Whether the adapter can send requests."""
         return self._adapter.is_connected()
 
-    async def _request(self, endpoint: str, payload: Mapping[str, object], call: Callable[[], Awaitable[_T]], *,
+    def endpoint(self, method: str) -> str:
+        """The venue's label for request ``method`` (from the adapter's descriptor)."""
+        return self._endpoints[method]
+
+    async def _request(self, method: str, payload: Mapping[str, object], call: Callable[[], Awaitable[_T]], *,
                        critical: bool = False, retried: bool = True, intent: bool = False,
                        client_order_id: str = "") -> _T:
-        """One guarded request (retried with backoff when ``retried``); see the module docstring."""
+        """One guarded request ``method`` (retried with backoff when ``retried``); see the module docstring."""
         venue = self._adapter.venue
+        endpoint = self._endpoints[method]
         request = redact(payload)
         if intent:
             self._audit.audit(AuditRecord(self._clock.now_ns(), venue, endpoint, "intent", request,
-                                          client_order_id=client_order_id))
+                                          client_order_id=client_order_id, method=method))
 
         async def attempt() -> _T:
             start: int | None = None
             try:
                 with self._breakers.get(venue, endpoint).guard():
-                    await self._limiter.acquire(endpoint, critical=critical)
+                    await self._limiter.acquire(method, critical=critical)
                     start = self._clock.monotonic_ns()
                     result = await call()
             except Exception as exc:
@@ -180,11 +177,11 @@ class VenueGateway:
                 if isinstance(exc, RateLimitedError):
                     self._limiter.on_retry_after(exc.retry_after_s)
                 category = self._handler.handle(exc, venue=venue, endpoint=endpoint, context=request)
-                self._result(endpoint, request, {}, latency_ns=latency, category=category, error=scrub(str(exc)),
-                             client_order_id=client_order_id)
+                self._result(method, endpoint, request, {}, latency_ns=latency, category=category,
+                             error=scrub(str(exc)), client_order_id=client_order_id)
                 raise
             assert start is not None  # set before the call that succeeded
-            self._result(endpoint, request, _summary(result), latency_ns=self._clock.monotonic_ns() - start,
+            self._result(method, endpoint, request, _summary(result), latency_ns=self._clock.monotonic_ns() - start,
                          category=None, error="", client_order_id=client_order_id)
             return result
 
@@ -192,24 +189,24 @@ class VenueGateway:
             return await attempt()
         return await retry(attempt, policy=self._policy, clock=self._clock, rng=self._rng)
 
-    def _result(self, endpoint: str, request: Mapping[str, str], response: Mapping[str, str], *,
+    def _result(self, method: str, endpoint: str, request: Mapping[str, str], response: Mapping[str, str], *,
                 latency_ns: int | None, category: ErrorCategory | None, error: str, client_order_id: str) -> None:
         self._audit.audit(AuditRecord(
             self._clock.now_ns(), self._adapter.venue, endpoint, "result", request, response, latency_ns,
             success=category is None, error_category="" if category is None else category.value, error=error,
-            client_order_id=client_order_id))
+            client_order_id=client_order_id, method=method))
 
     # ------------------------------------------------------------------ order entry (never retried here)
 
     async def submit_order(self, request: OrderRequest) -> OrderReport:
         """Send a new order: an intent record first; an ``AmbiguousError`` is left for recovery."""
-        return await self._request(ENDPOINTS["submit_order"], _payload(request),
+        return await self._request("submit_order", _payload(request),
                                    lambda: self._adapter.submit_order(request), retried=False, intent=True,
                                    client_order_id=request.client_order_id)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """Cancel an order (critical: uses the reserved rate-limit capacity, goes ahead of the queue)."""
-        return await self._request(ENDPOINTS["cancel_order"], {"symbol": symbol, "client_order_id": client_order_id},
+        return await self._request("cancel_order", {"symbol": symbol, "client_order_id": client_order_id},
                                    lambda: self._adapter.cancel_order(symbol, client_order_id), critical=True,
                                    retried=False, client_order_id=client_order_id)
 
@@ -217,7 +214,7 @@ class VenueGateway:
                            modification: OrderModification) -> OrderReport:
         """Amend a resting order (not retried: its outcome may be ambiguous like a submit's)."""
         payload = {"symbol": symbol, "client_order_id": client_order_id, **_payload(modification)}
-        return await self._request(ENDPOINTS["modify_order"], payload,
+        return await self._request("modify_order", payload,
                                    lambda: self._adapter.modify_order(symbol, client_order_id, modification),
                                    retried=False, client_order_id=client_order_id)
 
@@ -225,55 +222,55 @@ class VenueGateway:
 
     async def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """The venue's view of one order."""
-        return await self._request(ENDPOINTS["get_order"], {"symbol": symbol, "client_order_id": client_order_id},
+        return await self._request("get_order", {"symbol": symbol, "client_order_id": client_order_id},
                                    lambda: self._adapter.get_order(symbol, client_order_id),
                                    client_order_id=client_order_id)
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Open orders, optionally of one symbol."""
-        endpoint = ENDPOINTS["get_open_orders"] if symbol else ENDPOINTS["get_open_orders_all"]
-        return await self._request(endpoint, {"symbol": symbol or ""}, lambda: self._adapter.get_open_orders(symbol))
+        method = "get_open_orders" if symbol else "get_open_orders_all"
+        return await self._request(method, {"symbol": symbol or ""}, lambda: self._adapter.get_open_orders(symbol))
 
     async def get_fills(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
         """Our executions since ``since_ns``."""
-        return await self._request(ENDPOINTS["get_fills"], {"symbol": symbol or "", "since_ns": since_ns},
+        return await self._request("get_fills", {"symbol": symbol or "", "since_ns": since_ns},
                                    lambda: self._adapter.get_fills(symbol, since_ns))
 
     async def get_balances(self) -> dict[str, Balance]:
         """Balances per asset."""
-        return await self._request(ENDPOINTS["get_balances"], {}, self._adapter.get_balances)
+        return await self._request("get_balances", {}, self._adapter.get_balances)
 
     async def get_positions(self) -> list[PositionReport]:
         """Positions the venue reports."""
-        return await self._request(ENDPOINTS["get_positions"], {}, self._adapter.get_positions)
+        return await self._request("get_positions", {}, self._adapter.get_positions)
 
     async def get_ticker(self, symbol: str) -> Quote:
         """Best bid and offer."""
-        return await self._request(ENDPOINTS["get_ticker"], {"symbol": symbol},
+        return await self._request("get_ticker", {"symbol": symbol},
                                    lambda: self._adapter.get_ticker(symbol))
 
     async def get_order_book(self, symbol: str, depth: int = 100) -> BookSnapshot:
         """L2 book, ``depth`` levels per side."""
-        return await self._request(ENDPOINTS["get_order_book"], {"symbol": symbol, "depth": depth},
+        return await self._request("get_order_book", {"symbol": symbol, "depth": depth},
                                    lambda: self._adapter.get_order_book(symbol, depth))
 
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
         """Recent OHLCV bars."""
-        return await self._request(ENDPOINTS["get_candles"],
+        return await self._request("get_candles",
                                    {"symbol": symbol, "interval_ns": interval_ns, "limit": limit},
                                    lambda: self._adapter.get_candles(symbol, interval_ns, limit))
 
     async def get_server_time(self) -> int:
         """The venue's clock in ns."""
-        return await self._request(ENDPOINTS["server_time"], {}, self._adapter.get_server_time)
+        return await self._request("get_server_time", {}, self._adapter.get_server_time)
 
     async def health(self) -> HealthStatus:
         """Probe the venue (one round trip)."""
-        return await self._request(ENDPOINTS["health"], {}, self._adapter.health)
+        return await self._request("health", {}, self._adapter.health)
 
     async def get_venue_info(self) -> VenueInfo:
-        """Instruments, filters, fees and capabilities (counted as Binance's exchangeInfo, weight 20)."""
-        return await self._request(ENDPOINTS["get_venue_info"], {}, self._adapter.get_venue_info)
+        """Instruments, filters, fees and capabilities."""
+        return await self._request("get_venue_info", {}, self._adapter.get_venue_info)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
         """The venue-side usage as the adapter last saw it (no request, so not limited or audited)."""

@@ -40,7 +40,7 @@ from harness.registry import StatusChange
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "IntentState", "Journal", "JournalError", "PendingIntent"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped when a table changes; a journal written by another version is refused, not migrated."""
 
 
@@ -135,6 +135,7 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts_ns INTEGER NOT NULL,
     venue TEXT NOT NULL,
+    method TEXT NOT NULL,
     endpoint TEXT NOT NULL,
     phase TEXT NOT NULL,
     request TEXT NOT NULL,
@@ -490,9 +491,10 @@ class Journal:
         success = None if record.success is None else int(record.success)
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO audit (ts_ns, venue, endpoint, phase, request, response, latency_ns, success, "
-                "error_category, error, client_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_ts(record.ts_ns, "ts_ns"), _text(record.venue, "venue"), _text(record.endpoint, "endpoint"),
+                "INSERT INTO audit (ts_ns, venue, method, endpoint, phase, request, response, latency_ns, success, "
+                "error_category, error, client_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_ts(record.ts_ns, "ts_ns"), _text(record.venue, "venue"), _text(record.method, "method"),
+                 _text(record.endpoint, "endpoint"),
                  _text(record.phase, "phase"), _json(record.request), _json(record.response), latency, success,
                  _text(record.error_category, "error_category"), _text(record.error, "error"),
                  _text(record.client_order_id, "client_order_id")))
@@ -504,7 +506,7 @@ class Journal:
                             request=json.loads(r["request"]), response=json.loads(r["response"]),
                             latency_ns=r["latency_ns"], success=None if r["success"] is None else bool(r["success"]),
                             error_category=r["error_category"], error=r["error"],
-                            client_order_id=r["client_order_id"]) for r in rows]
+                            client_order_id=r["client_order_id"], method=r["method"]) for r in rows]
 
     def on_alert(self, alert: Alert) -> None:
         """Store an alert (register with ``AlertSink.listen(journal.on_alert)``)."""

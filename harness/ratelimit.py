@@ -11,7 +11,10 @@ ahead of queued ordinary requests, so a burst of submits can never starve a canc
 Categories (Property 33): ``ORDERS`` (order-placing requests), ``QUERIES`` (raw request count:
 every REST call, Binance's ``RAW_REQUESTS``), ``WEBSOCKET`` (connection attempts), ``WEIGHT``
 (endpoint weights). One category may have several rules (orders per 10 s and per day); each
-rule is tracked on its own, and an endpoint consumes an amount of one or more categories.
+rule is tracked on its own, and a request consumes an amount of one or more categories.
+Requests are named by contract method (``submit_order``, ``get_order_book``, or a variant such
+as ``get_open_orders_all``), never by a venue's endpoint path; a venue's rules and costs come
+from its descriptor (``harness.venues``).
 
 Windows: a sliding log, not the venue's fixed windows. Binance's windows are fixed and aligned to
 the epoch, but it counts a request when it *arrives*; we count it when it leaves, and latency
@@ -33,30 +36,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
 
 from harness.clock import NS_PER_SECOND, Cancellable, Clock, seconds_to_ns
+from harness.config import Section
 
 __all__ = [
-    "BINANCE_SPOT_LIMITS",
-    "DEFAULT_ENDPOINT",
+    "DEFAULT_REQUEST",
     "CategoryStatus",
     "ClientRateLimiter",
-    "EndpointCost",
     "LimitCategory",
     "LimitRule",
-    "binance_spot_limits",
+    "RequestCost",
     "limits_from_mapping",
+    "limits_from_section",
 ]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ENDPOINT = "*"
-"""The ``EndpointCost.endpoint`` whose amounts apply to endpoints not listed explicitly."""
+DEFAULT_REQUEST = "*"
+"""The ``RequestCost.request`` whose amounts apply to requests not listed explicitly."""
 
 
 class LimitCategory(StrEnum):
@@ -97,27 +100,28 @@ class LimitRule:
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointCost:
-    """What one request to ``endpoint`` consumes: ``(category, amount)`` pairs.
+class RequestCost:
+    """What one request consumes: ``(category, amount)`` pairs.
 
-    ``endpoint`` is the adapter's endpoint string (``"GET /api/v3/depth"``); ``DEFAULT_ENDPOINT``
-    (``"*"``) gives the cost of endpoints not listed.
+    ``request`` names the request: a contract method or variant (``"get_order_book"``,
+    ``"get_open_orders_all"``, see ``harness.contract_methods.REQUEST_NAMES``); ``DEFAULT_REQUEST``
+    (``"*"``) gives the cost of requests not listed.
     """
 
-    endpoint: str
+    request: str
     amounts: tuple[tuple[LimitCategory, int], ...]
 
     def __post_init__(self) -> None:
-        if not self.endpoint:
-            raise ValueError("endpoint cost: endpoint must be a non-empty string")
+        if not self.request:
+            raise ValueError("request cost: request must be a non-empty string")
         seen: set[LimitCategory] = set()
         for category, amount in self.amounts:
             if not isinstance(category, LimitCategory):
-                raise TypeError(f"endpoint {self.endpoint!r}: category must be a LimitCategory, got {category!r}")
+                raise TypeError(f"request {self.request!r}: category must be a LimitCategory, got {category!r}")
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-                raise ValueError(f"endpoint {self.endpoint!r}: amount of {category} must be a positive int")
+                raise ValueError(f"request {self.request!r}: amount of {category} must be a positive int")
             if category in seen:
-                raise ValueError(f"endpoint {self.endpoint!r}: category {category} listed twice")
+                raise ValueError(f"request {self.request!r}: category {category} listed twice")
             seen.add(category)
 
 
@@ -186,10 +190,10 @@ class _Window:
 class _Waiter:
     """One ``acquire`` call in a queue."""
 
-    __slots__ = ("amounts", "critical", "endpoint", "event")
+    __slots__ = ("amounts", "critical", "event", "request")
 
-    def __init__(self, endpoint: str, amounts: tuple[tuple[LimitCategory, int], ...], critical: bool) -> None:
-        self.endpoint = endpoint
+    def __init__(self, request: str, amounts: tuple[tuple[LimitCategory, int], ...], critical: bool) -> None:
+        self.request = request
         self.amounts = amounts
         self.critical = critical
         self.event = asyncio.Event()
@@ -206,7 +210,7 @@ def _fraction(value: Decimal, name: str, *, low: Decimal, high: Decimal, high_in
 class ClientRateLimiter:
     """Our side of one venue's rate limits: count, queue (FIFO, critical first) and report.
 
-    ``acquire(endpoint)`` returns when the request may be sent and counts it; it waits while any
+    ``acquire(request)`` returns when the request may be sent and counts it; it waits while any
     rule of a consumed category would pass ``warning_threshold`` of its limit (ordinary requests)
     or the hard limit (``critical=True``: cancels), or while a Retry-After is pending. Ordinary
     requests are served strictly in arrival order (a heavy request is not overtaken forever), and
@@ -214,7 +218,7 @@ class ClientRateLimiter:
     ``min(warning_threshold, 1 - critical_reserve)`` is reserved for critical requests.
     """
 
-    def __init__(self, venue: str, rules: Iterable[LimitRule], costs: Iterable[EndpointCost], clock: Clock, *,
+    def __init__(self, venue: str, rules: Iterable[LimitRule], costs: Iterable[RequestCost], clock: Clock, *,
                  warning_threshold: Decimal = Decimal("0.8"), critical_reserve: Decimal = Decimal("0.1"),
                  latency_guard_ns: int = NS_PER_SECOND) -> None:
         _fraction(warning_threshold, "warning_threshold", low=Decimal(0), high=Decimal(1), high_inclusive=True)
@@ -225,7 +229,7 @@ class ClientRateLimiter:
             raise ValueError(f"latency_guard_ns must be a non-negative int, got {latency_guard_ns!r}")
         self.venue = venue
         self._clock = clock
-        self._share = min(warning_threshold, 1 - critical_reserve)
+        self._share = self.ordinary_share(warning_threshold, critical_reserve)
         self._windows: dict[LimitCategory, list[_Window]] = {}
         names: set[str] = set()
         for rule in rules:
@@ -238,11 +242,11 @@ class ClientRateLimiter:
             raise ValueError(f"{venue}: at least one rate limit rule is needed")
         self._costs: dict[str, tuple[tuple[LimitCategory, int], ...]] = {}
         for cost in costs:
-            if cost.endpoint in self._costs:
-                raise ValueError(f"{venue}: endpoint {cost.endpoint!r} has two costs")
+            if cost.request in self._costs:
+                raise ValueError(f"{venue}: request {cost.request!r} has two costs")
             self._check_cost(cost)
-            self._costs[cost.endpoint] = cost.amounts
-        # endpoint -> every (window, amount) one request to it counts against (built on first use)
+            self._costs[cost.request] = cost.amounts
+        # request -> every (window, amount) one request counts against (built on first use)
         self._plans: dict[str, tuple[tuple[_Window, int], ...]] = {}
         self._normal: deque[_Waiter] = deque()
         self._critical: deque[_Waiter] = deque()
@@ -254,42 +258,47 @@ class ClientRateLimiter:
 
     # ------------------------------------------------------------------ configuration helpers
 
+    @staticmethod
+    def ordinary_share(warning_threshold: Decimal, critical_reserve: Decimal) -> Decimal:
+        """The share of each limit ordinary (non-critical) requests may use."""
+        return min(warning_threshold, 1 - critical_reserve)
+
     def _ceiling(self, rule: LimitRule, critical: bool) -> int:
         if critical:
             return rule.limit
         return int((rule.limit * self._share).to_integral_value(rounding=ROUND_FLOOR))
 
-    def _check_cost(self, cost: EndpointCost) -> None:
+    def _check_cost(self, cost: RequestCost) -> None:
         for category, amount in cost.amounts:
             windows = self._windows.get(category)
             if windows is None:
-                raise ValueError(f"{self.venue}: endpoint {cost.endpoint!r} consumes {category}, which has no rule")
+                raise ValueError(f"{self.venue}: request {cost.request!r} consumes {category}, which has no rule")
             for window in windows:
                 if amount > self._ceiling(window.rule, critical=False):
-                    raise ValueError(f"{self.venue}: endpoint {cost.endpoint!r} costs {amount} {category}, more "
+                    raise ValueError(f"{self.venue}: request {cost.request!r} costs {amount} {category}, more "
                                      f"than rule {window.rule.label!r} ever lets through")
 
-    def cost_of(self, endpoint: str) -> tuple[tuple[LimitCategory, int], ...]:
-        """The ``(category, amount)`` pairs one request to ``endpoint`` consumes."""
-        amounts = self._costs.get(endpoint)
+    def cost_of(self, request: str) -> tuple[tuple[LimitCategory, int], ...]:
+        """The ``(category, amount)`` pairs one ``request`` consumes."""
+        amounts = self._costs.get(request)
         if amounts is None:
-            amounts = self._costs.get(DEFAULT_ENDPOINT)
+            amounts = self._costs.get(DEFAULT_REQUEST)
             if amounts is None:
-                raise KeyError(f"{self.venue}: no rate-limit cost for endpoint {endpoint!r} and no default")
+                raise KeyError(f"{self.venue}: no rate-limit cost for request {request!r} and no default")
         return amounts
 
-    def _plan(self, endpoint: str) -> tuple[tuple[_Window, int], ...]:
-        """The ``(window, amount)`` pairs one request to ``endpoint`` counts against (cached)."""
-        plan = self._plans.get(endpoint)
+    def _plan(self, request: str) -> tuple[tuple[_Window, int], ...]:
+        """The ``(window, amount)`` pairs one ``request`` counts against (cached)."""
+        plan = self._plans.get(request)
         if plan is None:
-            plan = self._plans[endpoint] = tuple((window, amount) for category, amount in self.cost_of(endpoint)
+            plan = self._plans[request] = tuple((window, amount) for category, amount in self.cost_of(request)
                                                  for window in self._windows[category])
         return plan
 
     # ------------------------------------------------------------------ acquiring
 
-    async def acquire(self, endpoint: str, *, critical: bool = False) -> None:
-        """Wait until one request to ``endpoint`` may be sent, then count it.
+    async def acquire(self, request: str, *, critical: bool = False) -> None:
+        """Wait until one ``request`` (a contract method or variant) may be sent, then count it.
 
         ``critical`` requests (cancels) may use the reserved capacity up to the hard limit and
         go ahead of queued ordinary requests. Cancelling the waiting task leaves the queue cleanly.
@@ -298,14 +307,14 @@ class ClientRateLimiter:
             # Nobody it would have to queue behind: if it fits now, count it without queueing
             # (exactly what the queue does for a request that finds itself at the head and fits).
             now = self._clock.now_ns()
-            plan = self._plan(endpoint)
+            plan = self._plan(request)
             if self._blocked_until_ns <= now and all(
                     window.fit_time(now, amount, window.ceilings[critical]) <= now for window, amount in plan):
                 for window, amount in plan:
                     window.add(now, amount)
                 self._wake_heads()
                 return
-        waiter = _Waiter(endpoint, self.cost_of(endpoint), critical)
+        waiter = _Waiter(request, self.cost_of(request), critical)
         queue = self._critical if critical else self._normal
         queue.append(waiter)
         start = self._clock.now_ns()
@@ -315,7 +324,7 @@ class ClientRateLimiter:
                 now = self._clock.now_ns()
                 ready_at = self._ready_at(waiter, now)
                 if ready_at is not None and ready_at <= now:
-                    for window, amount in self._plan(endpoint):
+                    for window, amount in self._plan(request):
                         window.add(now, amount)
                     return
                 if not waited:
@@ -334,7 +343,7 @@ class ClientRateLimiter:
         if queue[0] is not waiter or (not waiter.critical and self._critical):
             return None
         when = max(now, self._blocked_until_ns)
-        for window, amount in self._plan(waiter.endpoint):
+        for window, amount in self._plan(waiter.request):
             when = max(when, window.fit_time(now, amount, window.ceilings[waiter.critical]))
         return when
 
@@ -425,108 +434,56 @@ class ClientRateLimiter:
 
 # ---------------------------------------------------------------------------- configuration
 
-_TOP_KEYS = frozenset({"rules", "endpoints", "default"})
-_RULE_KEYS = frozenset({"name", "category", "limit", "window_s", "header"})
+def _limits_error(key: str, problem: str, line: int | None) -> ValueError:
+    return ValueError(f"rate limits.{key}: {problem}" if key else f"rate limits: {problem}")
 
 
-def _category(value: object, where: str) -> LimitCategory:
-    try:
-        return LimitCategory(str(value))
-    except ValueError:
-        raise ValueError(f"{where}: unknown category {value!r}; expected one of "
-                         f"{[c.value for c in LimitCategory]}") from None
+def _amounts(section: Section) -> tuple[tuple[LimitCategory, int], ...]:
+    """``{category: amount}`` pairs of one cost table."""
+    amounts = []
+    for name in section.names():
+        if name not in LimitCategory.__members__:
+            raise section.error(name, f"unknown category {name!r}; expected one of {[c.value for c in LimitCategory]}")
+        category = LimitCategory(name)
+        amount = section.integer(name)
+        if amount <= 0:
+            raise section.error(name, f"amount of {category} must be a positive int, got {amount}")
+        amounts.append((category, amount))
+    section.done()
+    return tuple(amounts)
 
 
-def _unknown(keys: Iterable[str], allowed: frozenset[str], where: str) -> None:
-    extra = sorted(set(keys) - allowed)
-    if extra:
-        raise ValueError(f"{where}: unknown key(s) {extra}; allowed: {sorted(allowed)}")
-
-
-def _amounts(spec: Mapping[str, Any], where: str) -> tuple[tuple[LimitCategory, int], ...]:
-    if not isinstance(spec, Mapping):
-        raise TypeError(f"{where}: expected a mapping of category -> amount")
-    return tuple((_category(name, where), amount) for name, amount in spec.items())
-
-
-def limits_from_mapping(config: Mapping[str, Any]) -> tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]:
-    """Rules and endpoint costs from a plain mapping, as a venue config file holds them.
-
-    ``{"rules": [{"name", "category", "limit", "window_s", "header"?}, ...],
-    "endpoints": {endpoint: {category: amount}}, "default": {category: amount}}``. Unknown keys
-    and categories are refused with an error naming them.
-    """
-    _unknown(config, _TOP_KEYS, "rate limits")
+def limits_from_section(section: Section) -> tuple[tuple[LimitRule, ...], tuple[RequestCost, ...]]:
+    """Rules and request costs from a checked configuration table (see ``limits_from_mapping``)."""
     rules: list[LimitRule] = []
-    for index, spec in enumerate(config.get("rules", ())):
-        where = f"rate limits.rules[{index}]"
-        _unknown(spec, _RULE_KEYS, where)
-        for key in ("category", "limit", "window_s"):
-            if key not in spec:
-                raise ValueError(f"{where}: missing {key!r}")
-        window_s = spec["window_s"]
-        if isinstance(window_s, bool) or not isinstance(window_s, int | Decimal):
-            raise TypeError(f"{where}: window_s must be int or Decimal seconds, got {window_s!r}")
-        rules.append(LimitRule(_category(spec["category"], where), spec["limit"], seconds_to_ns(window_s),
-                               name=str(spec.get("name", "")), header=spec.get("header")))
-    costs = [EndpointCost(endpoint, _amounts(spec, f"rate limits.endpoints[{endpoint!r}]"))
-             for endpoint, spec in config.get("endpoints", {}).items()]
-    if "default" in config:
-        costs.append(EndpointCost(DEFAULT_ENDPOINT, _amounts(config["default"], "rate limits.default")))
+    for spec in section.tables("rules"):
+        category = spec.choice("category", LimitCategory)
+        limit = spec.integer("limit")
+        window_s = spec.req_decimal("window_s", ints=True)
+        try:
+            rules.append(LimitRule(category, limit, seconds_to_ns(window_s), name=spec.string("name", ""),
+                                   header=spec.opt_string("header")))
+        except ValueError as exc:
+            raise spec.error("", str(exc)) from None
+        spec.done()
+    costs = []
+    table = section.table("costs", required=False)
+    if table is not None:
+        for request in table.names():
+            costs.append(RequestCost(request, _amounts(table.req_table(request))))
+    default = section.table("default", required=False)
+    if default is not None:
+        costs.append(RequestCost(DEFAULT_REQUEST, _amounts(default)))
+    section.done()
     return tuple(rules), tuple(costs)
 
 
-def _binance_endpoints(weights: Mapping[str, int], orders: Sequence[str]) -> dict[str, dict[str, int]]:
-    endpoints: dict[str, dict[str, int]] = {}
-    for endpoint, weight in weights.items():
-        spec = {"WEIGHT": weight, "QUERIES": 1}
-        if endpoint in orders:
-            spec["ORDERS"] = 1
-        endpoints[endpoint] = spec
-    return endpoints
+def limits_from_mapping(config: Mapping[str, Any]) -> tuple[tuple[LimitRule, ...], tuple[RequestCost, ...]]:
+    """Rules and request costs from a plain mapping, as a venue config file holds them.
 
-
-BINANCE_SPOT_LIMITS: Mapping[str, Any] = {
-    # Binance spot REST limits (rest-api.md §LIMITS), the numbers sim/profiles/binance.toml enforces.
-    # QUERIES is the raw request count (RAW_REQUESTS counts every request, orders included).
-    "rules": [
-        {"name": "REQUEST_WEIGHT", "category": "WEIGHT", "limit": 1200, "window_s": 60,
-         "header": "X-MBX-USED-WEIGHT-1M"},
-        {"name": "RAW_REQUESTS", "category": "QUERIES", "limit": 6100, "window_s": 300},
-        {"name": "ORDERS_10S", "category": "ORDERS", "limit": 50, "window_s": 10, "header": "X-MBX-ORDER-COUNT-10S"},
-        {"name": "ORDERS_1D", "category": "ORDERS", "limit": 160_000, "window_s": 86_400,
-         "header": "X-MBX-ORDER-COUNT-1D"},
-        # WebSocket API / stream connection attempts: 300 per 5 minutes per IP.
-        {"name": "WS_CONNECTIONS", "category": "WEBSOCKET", "limit": 300, "window_s": 300},
-    ],
-    "endpoints": {
-        **_binance_endpoints(
-            {
-                "GET /api/v3/ping": 1,
-                "GET /api/v3/time": 1,
-                "GET /api/v3/exchangeInfo": 20,
-                "GET /api/v3/depth": 5,  # limit <= 100 (the adapter asks for at most 100 by default)
-                "GET /api/v3/ticker/bookTicker": 2,
-                "GET /api/v3/klines": 2,
-                "POST /api/v3/order": 1,
-                "POST /api/v3/order/test": 1,
-                "PUT /api/v3/order": 1,  # cancel-replace: an order-placing request
-                "DELETE /api/v3/order": 1,
-                "GET /api/v3/order": 4,
-                "GET /api/v3/openOrders": 6,
-                "GET /api/v3/openOrders (all)": 80,
-                "GET /api/v3/account": 20,
-                "GET /api/v3/myTrades": 20,
-            },
-            orders=("POST /api/v3/order", "PUT /api/v3/order"),
-        ),
-        "WS connect": {"WEBSOCKET": 1},
-    },
-    "default": {"WEIGHT": 1, "QUERIES": 1},
-}
-"""Binance spot limits as a plain config mapping (the harness never imports the simulator's profile)."""
-
-
-def binance_spot_limits() -> tuple[tuple[LimitRule, ...], tuple[EndpointCost, ...]]:
-    """Rules and endpoint costs of Binance spot (``BINANCE_SPOT_LIMITS``)."""
-    return limits_from_mapping(BINANCE_SPOT_LIMITS)
+    ``{"rules": [{"name"?, "category", "limit", "window_s", "header"?}, ...],
+    "costs": {request: {category: amount}}, "default": {category: amount}}``; ``window_s``
+    is whole or decimal seconds (an int, a decimal string or a ``Decimal``, never a float).
+    Unknown keys and categories are refused with an error naming them (``harness.config``).
+    """
+    return limits_from_section(Section(config, error=_limits_error))

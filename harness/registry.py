@@ -8,8 +8,8 @@ that a human has to look before it trades again.
 
 Two safety rules are enforced where a config is built, so a bad config cannot exist at all:
 
-* **Sandbox isolation.** A SANDBOX config may only point at the venue's known sandbox/testnet
-  hosts (``KNOWN_ENDPOINTS``) or at a loopback address (the local venue). It is an allow-list:
+* **Sandbox isolation.** A SANDBOX config may only point at the sandbox/testnet hosts of the
+  venue's descriptor (``harness.venues``) or at a loopback address (the local venue). It is an allow-list:
   production hosts are refused with a message naming them, and so is any host the registry does
   not know. PRODUCTION is never a default: ``VenueConfig.from_mapping`` defaults to SANDBOX and
   ``VenueRegistry`` refuses PRODUCTION configs unless built with ``allow_production=True``.
@@ -27,11 +27,11 @@ import builtins
 import ipaddress
 import json
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
+from enum import Enum, StrEnum
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -42,10 +42,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from harness.alerts import Alert, AlertSink, Severity
 from harness.clock import Clock
+from harness.config import Section, line_of
 from harness.model import OrderType, TimeInForce, VenueCapabilities, VenueMode, VenueStatus
+from harness.venues import VenueHosts, descriptor_for, shipped_descriptors
 
 __all__ = [
-    "KNOWN_ENDPOINTS",
     "AuthMethod",
     "ConfigError",
     "CredentialError",
@@ -58,7 +59,6 @@ __all__ = [
     "StatusChange",
     "UnknownVenueError",
     "VenueConfig",
-    "VenueHosts",
     "VenueRegistry",
     "check_endpoints",
     "is_loopback_host",
@@ -155,76 +155,11 @@ class StatusChange:
 # --------------------------------------------------------------------------- known hosts
 
 
-@dataclass(frozen=True, slots=True)
-class VenueHosts:
-    """The production and sandbox/testnet host names of one venue, and where they come from."""
+@cache
+def _all_production() -> Mapping[str, str]:
+    """Every production host of every shipped descriptor -> its venue."""
+    return {host: d.name for d in shipped_descriptors().values() for host in d.hosts.production}
 
-    production: frozenset[str]
-    sandbox: frozenset[str]
-    source: str
-
-
-def _hosts(*names: str) -> frozenset[str]:
-    return frozenset(name.lower() for name in names)
-
-
-KNOWN_ENDPOINTS: Mapping[str, VenueHosts] = MappingProxyType({
-    "binance": VenueHosts(
-        production=_hosts(
-            "api.binance.com", "api-gcp.binance.com", "api1.binance.com", "api2.binance.com",
-            "api3.binance.com", "api4.binance.com", "data-api.binance.vision", "stream.binance.com",
-            "ws-api.binance.com", "fix-oe.binance.com", "fix-dc.binance.com", "fix-md.binance.com",
-            # futures (not in spec/venues.md; listed so that SANDBOX names them when refusing)
-            "fapi.binance.com", "dapi.binance.com", "fstream.binance.com", "dstream.binance.com",
-        ),
-        sandbox=_hosts(
-            "testnet.binance.vision", "api1.testnet.binance.vision", "stream.testnet.binance.vision",
-            "ws-api.testnet.binance.vision", "fix-oe.testnet.binance.vision", "fix-dc.testnet.binance.vision",
-            "fix-md.testnet.binance.vision",
-            # USD-M futures testnet (seed 003)
-            "testnet.binancefuture.com", "stream.binancefuture.com",
-        ),
-        source="spec/venues.md §1.1; futures testnet from seed 003",
-    ),
-    "bybit": VenueHosts(
-        production=_hosts("api.bybit.com", "api.bytick.com", "stream.bybit.com"),
-        sandbox=_hosts("api-testnet.bybit.com", "stream-testnet.bybit.com"),
-        source="spec/venues.md §2",
-    ),
-    "coinbase": VenueHosts(
-        production=_hosts(
-            "api.coinbase.com", "advanced-trade-ws.coinbase.com", "api.exchange.coinbase.com",
-            "ws-feed.exchange.coinbase.com", "ws-direct.exchange.coinbase.com", "fix-ord.exchange.coinbase.com",
-            "fix-md.exchange.coinbase.com", "fix.prime.coinbase.com", "api.prime.coinbase.com",
-        ),
-        sandbox=_hosts(
-            "api-public.sandbox.exchange.coinbase.com", "ws-feed-public.sandbox.exchange.coinbase.com",
-            "ws-direct.sandbox.exchange.coinbase.com", "fix-public.sandbox.exchange.coinbase.com",
-        ),
-        source="Coinbase Exchange docs (not in spec/venues.md; verify before use)",
-    ),
-    "kraken": VenueHosts(
-        production=_hosts("api.kraken.com", "ws.kraken.com", "ws-auth.kraken.com", "futures.kraken.com"),
-        # Kraken spot has no public sandbox; only the futures demo environment exists.
-        sandbox=_hosts("demo-futures.kraken.com"),
-        source="Kraken docs (not in spec/venues.md; verify before use)",
-    ),
-    "okx": VenueHosts(
-        # OKX demo trading uses the production REST host with an 'x-simulated-trading: 1' header, so
-        # a host check cannot tell them apart: in SANDBOX, OKX REST must go to the local venue.
-        production=_hosts("www.okx.com", "ws.okx.com", "aws.okx.com", "wsaws.okx.com"),
-        sandbox=_hosts("wspap.okx.com", "wspap.okex.com"),
-        source="OKX v5 docs (not in spec/venues.md; verify before use)",
-    ),
-    # No hosts recorded for these yet: in SANDBOX they may only use the local venue (loopback).
-    "bsdex": VenueHosts(production=frozenset(), sandbox=frozenset(), source="none recorded"),
-    "bison": VenueHosts(production=frozenset(), sandbox=frozenset(), source="none recorded"),
-    "finoa": VenueHosts(production=frozenset(), sandbox=frozenset(), source="none recorded"),
-})
-"""Per venue id, the production and sandbox hosts (lower-case, exact names, no ports)."""
-
-_ALL_PRODUCTION: Mapping[str, str] = MappingProxyType(
-    {host: venue for venue, hosts in KNOWN_ENDPOINTS.items() for host in hosts.production})
 
 _SCHEMES = {
     "rest_endpoint": frozenset({"http", "https"}),
@@ -266,25 +201,27 @@ def _endpoint_host(field_name: str, url: str, source: str) -> str:
 
 
 def known_hosts(venue_id: str) -> VenueHosts | None:
-    """The known hosts of ``venue_id``, or of its leading name (``binance-futures`` -> ``binance``)."""
-    if venue_id in KNOWN_ENDPOINTS:
-        return KNOWN_ENDPOINTS[venue_id]
-    head = venue_id
-    for sep in "-_.":
-        head = head.split(sep, 1)[0]
-    return KNOWN_ENDPOINTS.get(head)
+    """The hosts the descriptor of ``venue_id`` lists, or of its leading name (``binance-futures`` -> ``binance``)."""
+    descriptor = descriptor_for(venue_id)
+    if descriptor is None:
+        head = venue_id
+        for sep in "-_.":
+            head = head.split(sep, 1)[0]
+        descriptor = descriptor_for(head)
+    return descriptor.hosts if descriptor is not None else None
 
 
 def check_endpoints(config: VenueConfig, source: str = "") -> None:
     """Refuse endpoints that do not fit the config's mode (Property 4).
 
-    SANDBOX: every endpoint must be one of the venue's sandbox hosts in ``KNOWN_ENDPOINTS`` or a
-    loopback address; anything else raises ``SandboxViolation`` (a production host of any venue
-    is named as such). PRODUCTION: an endpoint on the venue's own sandbox host is a mix-up and
-    raises ``ConfigError``.
+    SANDBOX: every endpoint must be one of the sandbox hosts of the venue's descriptor
+    (``harness.venues``) or a loopback address; anything else raises ``SandboxViolation`` (a
+    production host of any venue is named as such). PRODUCTION: an endpoint on the venue's own
+    sandbox host is a mix-up and raises ``ConfigError``.
     """
     known = known_hosts(config.venue_id)
     sandbox_hosts = known.sandbox if known else frozenset()
+    production = _all_production()
     for name in _ENDPOINT_FIELDS:
         url = getattr(config, name)
         if url is None:
@@ -293,10 +230,9 @@ def check_endpoints(config: VenueConfig, source: str = "") -> None:
         if config.mode is VenueMode.SANDBOX:
             if is_loopback_host(host) or host in sandbox_hosts:
                 continue
-            if host in _ALL_PRODUCTION:
+            if host in production:
                 raise SandboxViolation(
-                    name, f"SANDBOX config points at {host!r}, a PRODUCTION host of {_ALL_PRODUCTION[host]!r}",
-                    source)
+                    name, f"SANDBOX config points at {host!r}, a PRODUCTION host of {production[host]!r}", source)
             raise SandboxViolation(
                 name, f"SANDBOX config points at {host!r}, which is neither a known sandbox host of "
                 f"{config.venue_id!r} ({sorted(sandbox_hosts)}) nor a loopback address", source)
@@ -377,60 +313,35 @@ class VenueConfig:
         PRODUCTION must be written out."""
         if not isinstance(data, Mapping):
             raise ConfigError("<config>", f"must be a table, got {type(data).__name__}", source)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown key (known keys: {sorted(known)})", source)
-        for required in ("venue_id", "tenant_id", "rest_endpoint", "auth_method", "supported_features"):
-            if required not in data:
-                raise ConfigError(required, "is required", source)
-        try:
-            return cls(
-                venue_id=_str(data["venue_id"], "venue_id", source),
-                tenant_id=_str(data["tenant_id"], "tenant_id", source),
-                mode=_enum(VenueMode, "mode", data.get("mode", VenueMode.SANDBOX.value), source),
-                rest_endpoint=_str(data["rest_endpoint"], "rest_endpoint", source),
-                ws_endpoint=_optional_str(data.get("ws_endpoint"), "ws_endpoint", source),
-                auth_method=_enum(AuthMethod, "auth_method", data["auth_method"], source),
-                supported_features=_features(data["supported_features"], source),
-                rate_limits=_rate_limits_from_data(data.get("rate_limits", {}), source),
-                fix_endpoint=_optional_str(data.get("fix_endpoint"), "fix_endpoint", source),
-                priority=_int(data.get("priority", 0), "priority", source),
-                status=_enum(VenueStatus, "status", data.get("status", VenueStatus.ACTIVE.value), source),
-                name=_str(data.get("name", ""), "name", source, allow_empty=True),
-            )
-        except ConfigError as exc:
-            if exc.source:
-                raise
-            raise type(exc)(exc.field_name, exc.detail, source) from None
+        return _config_from(data, lambda _field: source)
 
 
-def _str(value: object, name: str, source: str, *, allow_empty: bool = False) -> str:
-    if not isinstance(value, str) or (not value and not allow_empty):
-        raise ConfigError(name, f"must be a non-empty string, got {value!r}", source)
-    return value
-
-
-def _optional_str(value: object, name: str, source: str) -> str | None:
-    return None if value is None else _str(value, name, source)
-
-
-def _int(value: object, name: str, source: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be an int, got {value!r}", source)
-    return value
-
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _enum(enum: type[_E], name: str, value: object, source: str) -> _E:
+def _config_from(data: Mapping[str, object], where: Callable[[str], str],
+                 lines: Mapping[str, int] | None = None) -> VenueConfig:
+    """A ``VenueConfig`` read strictly (``harness.config``); ``where(field)`` names its source in errors."""
+    section = Section(data, lines=lines, error=lambda key, problem, _line: ConfigError(key, problem, where(key)))
+    section.only(*(f.name for f in fields(VenueConfig)))
+    values = {
+        "venue_id": section.string("venue_id"),
+        "tenant_id": section.string("tenant_id"),
+        "mode": section.choice("mode", VenueMode, VenueMode.SANDBOX),
+        "rest_endpoint": section.string("rest_endpoint"),
+        "ws_endpoint": section.opt_string("ws_endpoint"),
+        "auth_method": section.choice("auth_method", AuthMethod),
+        "supported_features": _features(section),
+        "rate_limits": _rate_limits_from(section),
+        "fix_endpoint": section.opt_string("fix_endpoint"),
+        "priority": section.integer("priority", 0),
+        "status": section.choice("status", VenueStatus, VenueStatus.ACTIVE),
+        "name": section.string("name", "", allow_empty=True),
+    }
+    section.done()
     try:
-        if not isinstance(value, str):
-            raise ValueError(value)
-        return enum(value)
-    except ValueError:
-        raise ConfigError(name, f"{value!r} is not one of {[m.value for m in enum]}", source) from None
+        return VenueConfig(**values)  # type: ignore[arg-type]  # each field is checked in __post_init__
+    except ConfigError as exc:
+        if exc.source:
+            raise
+        raise type(exc)(exc.field_name, exc.detail, where(exc.field_name)) from None
 
 
 def _check_rate_limits(limits: object, source: str) -> dict[str, tuple[int, Decimal]]:
@@ -453,89 +364,96 @@ def _check_rate_limits(limits: object, source: str) -> dict[str, tuple[int, Deci
     return out
 
 
-def _rate_limits_from_data(data: object, source: str) -> dict[str, tuple[int, Decimal]]:
-    """Accept ``{cat = [limit, window_s]}`` or ``{cat = {limit = .., window_s = ..}}``; windows may be strings."""
-    if not isinstance(data, Mapping):
-        raise ConfigError("rate_limits", "must be a table of category -> [limit, window_s]", source)
-    out: dict[object, object] = {}
-    for category, raw in data.items():
-        where = f"rate_limits.{category}"
+def _rate_limits_from(section: Section) -> dict[str, tuple[object, Decimal]]:
+    """``{cat = [limit, window_s]}`` or ``{cat = {limit = .., window_s = ..}}``; windows may be strings.
+
+    Only the shapes and types are read here; ``VenueConfig`` checks that the values are positive.
+    """
+    table = section.table("rate_limits", required=False)
+    out: dict[str, tuple[object, Decimal]] = {}
+    if table is None:
+        return out
+    for category in table.names():
+        raw = table.data[category]
         if isinstance(raw, Mapping):
-            extra = sorted(set(raw) - {"limit", "window_s"})
-            if extra:
-                raise ConfigError(f"{where}.{extra[0]}", "unknown key (known: limit, window_s)", source)
-            if "limit" not in raw or "window_s" not in raw:
-                raise ConfigError(where, "needs both 'limit' and 'window_s'", source)
-            limit, window = raw["limit"], raw["window_s"]
+            pair = table.child(category, raw)
+            pair.only("limit", "window_s")
+            out[category] = (pair.integer("limit"), pair.req_decimal("window_s", ints=True))
+            pair.done()
         elif isinstance(raw, list | tuple) and len(raw) == 2:
-            limit, window = raw
+            out[category] = (raw[0], table.decimal_value(category, raw[1], ints=True))
         else:
-            raise ConfigError(where, f"must be [limit, window_s] or a table, got {raw!r}", source)
-        if isinstance(window, str):
-            try:
-                window = Decimal(window)
-            except InvalidOperation:
-                raise ConfigError(where, f"window_s {window!r} is not a number", source) from None
-        if isinstance(window, float):
-            raise ConfigError(where, "window_s must be an int or a decimal string, not a float", source)
-        out[category] = (limit, window)
-    return _check_rate_limits(out, source)
+            raise table.error(category, f"must be [limit, window_s] or a table, got {raw!r}")
+    return out
 
 
-_CAPABILITY_KEYS = frozenset(f.name for f in fields(VenueCapabilities))
+_E = TypeVar("_E", bound=Enum)
+
+_CAPABILITY_FLAGS = tuple(f.name for f in fields(VenueCapabilities) if f.name not in ("order_types", "time_in_force"))
 
 
-def _features(raw: object, source: str) -> VenueCapabilities | frozenset[str]:
+def _features(section: Section) -> VenueCapabilities | frozenset[str]:
     """A list of names gives a frozenset; a table with ``VenueCapabilities`` fields gives one."""
+    raw = section.raw("supported_features", required=True)
     if isinstance(raw, VenueCapabilities):
         return raw
     if isinstance(raw, list | tuple | frozenset | set):
         if not all(isinstance(item, str) and item for item in raw):
-            raise ConfigError("supported_features", "feature names must be non-empty strings", source)
+            raise section.error("supported_features", "feature names must be non-empty strings")
         return frozenset(raw)
-    if isinstance(raw, Mapping):
-        extra = sorted(set(raw) - _CAPABILITY_KEYS)
-        if extra:
-            raise ConfigError(f"supported_features.{extra[0]}", f"unknown key (known: {sorted(_CAPABILITY_KEYS)})",
-                              source)
+    if not isinstance(raw, Mapping):
+        raise section.error("supported_features", f"must be a list of names or a capabilities table, got {raw!r}")
+    table = section.child("supported_features", raw)
+    order_types = frozenset(_members(table, "order_types", OrderType))
+    tifs = frozenset(_members(table, "time_in_force", TimeInForce))
+    flags = {key: table.boolean(key) for key in _CAPABILITY_FLAGS if table.has(key)}
+    for key in _CAPABILITY_FLAGS:
+        table.raw(key)  # known, even when absent
+    table.done()
+    return VenueCapabilities(order_types=order_types, time_in_force=tifs, **flags)
+
+
+def _members(table: Section, name: str, enum: type[_E]) -> list[_E]:
+    """The members of ``enum`` named by the list ``name`` (empty when absent)."""
+    members = []
+    for value in table.strings(name, []):
         try:
-            order_types = frozenset(OrderType(str(v)) for v in _list(raw.get("order_types", [])))
-            tifs = frozenset(TimeInForce(str(v)) for v in _list(raw.get("time_in_force", [])))
-        except ValueError as exc:
-            raise ConfigError("supported_features", str(exc), source) from None
-        flags: dict[str, bool] = {}
-        for key in _CAPABILITY_KEYS - {"order_types", "time_in_force"}:
-            if key in raw:
-                if not isinstance(raw[key], bool):
-                    raise ConfigError(f"supported_features.{key}", f"must be true or false, got {raw[key]!r}",
-                                      source)
-                flags[key] = bool(raw[key])
-        return VenueCapabilities(order_types=order_types, time_in_force=tifs, **flags)
-    raise ConfigError("supported_features", f"must be a list of names or a capabilities table, got {raw!r}", source)
-
-
-def _list(value: object) -> list[object]:
-    return list(value) if isinstance(value, list | tuple) else [value]
+            members.append(enum(value))
+        except ValueError:
+            raise table.error(name, f"{value!r} is not one of {[m.value for m in enum]}") from None
+    return members
 
 
 def load_venue_configs(path: str | Path) -> list[VenueConfig]:
-    """Read ``[venues.<id>]`` tables from a TOML file; each table's ``venue_id`` defaults to ``<id>``."""
+    """Read ``[venues.<id>]`` tables from a TOML file; each table's ``venue_id`` defaults to ``<id>``.
+
+    Errors name the file, the line of the offending key and the venue's table.
+    """
     path = Path(path)
-    with path.open("rb") as handle:
-        try:
-            document = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("<file>", str(exc), str(path)) from None
-    extra = sorted(set(document) - {"venues"})
-    if extra:
-        raise ConfigError(extra[0], "unknown top-level key (expected only [venues.<id>] tables)", str(path))
-    venues = document.get("venues", {})
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("<file>", f"cannot read: {exc}", str(path)) from None
+    root = Section.from_toml(text, source=str(path), allow_floats=True,
+                             error=lambda key, problem, line: ConfigError(key or "<file>", problem,
+                                                                          f"{path}:{line}" if line else str(path)))
+    venues = root.table("venues", required=False)
+    root.done()
     configs = []
-    for venue_id, table in venues.items():
-        source = f"{path} [venues.{venue_id}]"
-        if not isinstance(table, dict):
-            raise ConfigError(venue_id, "must be a table", source)
-        configs.append(VenueConfig.from_mapping({"venue_id": venue_id, **table}, source))
+    for venue_id in venues.names() if venues is not None else ():
+        table = venues.data[venue_id]  # type: ignore[union-attr]  # names() is only called on a table
+        prefix = f"venues.{venue_id}"
+        lines = {key[len(prefix) + 1:]: line for key, line in root.lines.items() if key.startswith(prefix + ".")}
+        header = root.lines.get(prefix)
+
+        def where(field_name: str, lines: Mapping[str, int] = lines, header: int | None = header,
+                  venue_id: str = venue_id) -> str:
+            line = line_of(lines, field_name) or header
+            return f"{path}:{line} [venues.{venue_id}]" if line else f"{path} [venues.{venue_id}]"
+
+        if not isinstance(table, Mapping):
+            raise ConfigError(venue_id, "must be a table", where(""))
+        configs.append(_config_from({"venue_id": venue_id, **table}, where, lines))
     return configs
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
+from harness.config import Section
 from harness.contract import InvalidRequestError
 from harness.model import BookLevel, OrderType, Side, SymbolInfo, VenueStatus
 from harness.money import DECIMALS, from_fixed, to_fixed
@@ -133,22 +135,26 @@ class RouterConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> RouterConfig:
         """Build a config from plain data (a TOML table): unknown keys, floats and bad values are refused."""
-        known = ("criteria", "priority", "preferred", "enable_splitting", "split_threshold", "max_split_venues",
-                 "max_slippage_bps", "symbols")
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise RouterConfigError(f"{unknown[0]}: unknown key (known keys: {', '.join(known)})")
-        values = dict(data)
-        for name in ("split_threshold", "max_slippage_bps"):
-            if name in values and values[name] is not None:
-                values[name] = _decimal_value(values[name], name)
+        section = Section(data, error=_config_error)
+        values: dict[str, Any] = {}
+        if section.has("criteria"):
+            values["criteria"] = section.choice("criteria", RoutingCriteria)
         for name in ("priority", "preferred"):
-            if name in values:
-                raw = values[name]
-                if isinstance(raw, str) or not isinstance(raw, Sequence):
-                    raise RouterConfigError(f"{name}: must be a list of venue names, got {raw!r}")
-                values[name] = tuple(raw)
-        return cls(**values)  # type: ignore[arg-type]  # each field is validated in __post_init__
+            if section.has(name):
+                values[name] = tuple(section.strings(name))
+        if section.has("enable_splitting"):
+            values["enable_splitting"] = section.boolean("enable_splitting")
+        if section.has("max_split_venues"):
+            values["max_split_venues"] = section.integer("max_split_venues")
+        for name in ("split_threshold", "max_slippage_bps"):
+            amount = section.decimal(name, required=False, ints=True)
+            if amount is not None:
+                values[name] = amount
+        symbols = section.raw("symbols")  # instrument -> venue -> symbol, checked in __post_init__
+        if symbols is not None:
+            values["symbols"] = symbols
+        section.done()
+        return cls(**values)
 
     def venue_symbol(self, instrument: str, venue: str) -> str:
         """The symbol ``venue`` uses for ``instrument`` (the instrument itself when unmapped)."""
@@ -161,13 +167,8 @@ def _enum_value(value: object) -> RoutingCriteria:
     raise RouterConfigError(f"criteria: must be one of {[c.value for c in RoutingCriteria]}, got {value!r}")
 
 
-def _decimal_value(value: object, name: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise RouterConfigError(f"{name}: must be a decimal string or int (never a float), got {value!r}")
-    try:
-        return Decimal(value)
-    except ArithmeticError:
-        raise RouterConfigError(f"{name}: not a decimal number: {value!r}") from None
+def _config_error(key: str, problem: str, line: int | None) -> RouterConfigError:
+    return RouterConfigError(f"{key}: {problem}")
 
 
 # --------------------------------------------------------------------------- pure estimates

@@ -50,8 +50,8 @@ ALERTS_SCHEMA = pa.schema([
     ("venue", pa.string()), ("message", pa.string()), ("details", pa.string()),
 ])
 AUDIT_SCHEMA = pa.schema([
-    ("ts_ns", pa.int64()), ("venue", pa.string()), ("endpoint", pa.string()), ("phase", pa.string()),
-    ("client_order_id", pa.string()), ("success", pa.bool_()), ("latency_ns", pa.int64()),
+    ("ts_ns", pa.int64()), ("venue", pa.string()), ("method", pa.string()), ("endpoint", pa.string()),
+    ("phase", pa.string()), ("client_order_id", pa.string()), ("success", pa.bool_()), ("latency_ns", pa.int64()),
     ("error_category", pa.string()), ("error", pa.string()), ("request", pa.string()), ("response", pa.string()),
 ])
 DISCREPANCIES_SCHEMA = pa.schema([
@@ -94,7 +94,7 @@ def engine_tables(engine: ExecutionEngine) -> dict[str, Table]:
                       "commissions": _json({a: str(v) for a, v in sorted(agg.commissions.items())})})
     alerts = [{"ts_ns": a.ts_ns, "severity": a.severity.value, "source": a.source, "kind": a.kind,
                "venue": a.venue, "message": a.message, "details": _json(a.details)} for a in engine.alerts.alerts]
-    audit = [{"ts_ns": r.ts_ns, "venue": r.venue, "endpoint": r.endpoint, "phase": r.phase,
+    audit = [{"ts_ns": r.ts_ns, "venue": r.venue, "method": r.method, "endpoint": r.endpoint, "phase": r.phase,
               "client_order_id": r.client_order_id, "success": r.success, "latency_ns": r.latency_ns,
               "error_category": r.error_category, "error": r.error, "request": _json(r.request),
               "response": _json(r.response)} for r in engine.audit_records()]

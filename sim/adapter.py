@@ -48,6 +48,7 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
+from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
 from sim.channels import Deliver, MarketDataChannel, RequestChannel, UserStreamChannel
 from sim.kernel.runtime import SimRuntime
 from sim.venue.venue import RejectedRequest, SimVenue
@@ -96,6 +97,7 @@ class SimAdapter:
         self._venue = venue
         self._clock = runtime.clock
         self._mode = mode
+        self._descriptor = descriptor_for(venue.profile.name) or unknown_descriptor(venue.profile.name)
         latency = venue.profile.latency
         streams = runtime.rng.child(f"latency.{venue.name}")
         self.requests_channel = RequestChannel(latency.channel("order_entry", streams.stream("order_entry")),
@@ -150,22 +152,22 @@ class SimAdapter:
 
     # ------------------------------------------------------------------ request path
 
-    async def _call(self, endpoint: str, fn: Callable[[], _T], *, weight: int | None = None,
-                    is_order: bool = False) -> _T:
-        """One request on the request channel: rate limits and the venue at the far end, typed errors."""
+    async def _call(self, request: str, fn: Callable[[], _T], *, weight: int | None = None) -> _T:
+        """One request (named by contract method, as the venue's limits count it): travels on the
+        request channel to the venue's rate limits and back, with typed errors."""
         if not self._connected:
-            raise RetryableError(f"{endpoint}: not connected", venue=self._venue.name)
+            raise RetryableError(f"{request}: not connected", venue=self._venue.name)
         self.requests += 1
         venue = self._venue
 
         def at_venue() -> _T:
             try:
-                venue.check_rate(endpoint, weight=weight, is_order=is_order)
+                venue.check_rate(request, weight=weight)
                 return fn()
             except RejectedRequest as refused:
                 raise refused.rejection.to_error(venue.name) from None
 
-        return await self.requests_channel.round_trip(endpoint, at_venue)
+        return await self.requests_channel.round_trip(request, at_venue)
 
     def _on_venue_order(self, report: OrderReport) -> None:
         if self._order_subs:
@@ -196,6 +198,11 @@ class SimAdapter:
         return self._mode
 
     @property
+    def descriptor(self) -> VenueDescriptor:
+        """The shipped descriptor of the venue's profile (``harness.venues``), or an empty one."""
+        return self._descriptor
+
+    @property
     def sim_venue(self) -> SimVenue:
         """The venue behind this adapter (tests and fault injectors reach through here)."""
         return self._venue
@@ -220,63 +227,62 @@ class SimAdapter:
     async def health(self) -> HealthStatus:
         """Server-time round trip: measures the simulated latency."""
         start = self._clock.now_ns()
-        await self._call("GET /api/v3/ping", lambda: None)
+        await self._call("health", lambda: None)
         end = self._clock.now_ns()
         return HealthStatus(self._venue.name, self._connected, end - start, "OK", end)
 
     async def submit_order(self, request: OrderRequest) -> OrderReport:
-        """Send a new order (weight 1, counted as an order)."""
-        return await self._call("POST /api/v3/order", lambda: self._venue.submit(request), is_order=True)
+        """Send a new order (counted as an order)."""
+        return await self._call("submit_order", lambda: self._venue.submit(request))
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """Cancel an order by client order id."""
-        return await self._call("DELETE /api/v3/order", lambda: self._venue.cancel(symbol, client_order_id))
+        return await self._call("cancel_order", lambda: self._venue.cancel(symbol, client_order_id))
 
     async def modify_order(self, symbol: str, client_order_id: str,
                            modification: OrderModification) -> OrderReport:
         """Amend natively when the venue can, else refuse (the execution layer cancel-replaces)."""
         if not self._venue.profile.capabilities.native_modify:
             raise NotSupportedError("this venue has no native order modification", venue=self._venue.name)
-        return await self._call("PUT /api/v3/order",
-                                lambda: self._venue.modify(symbol, client_order_id, modification), is_order=True)
+        return await self._call("modify_order", lambda: self._venue.modify(symbol, client_order_id, modification))
 
     async def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
-        """Query one order (weight 4 on Binance)."""
-        return await self._call("GET /api/v3/order", lambda: self._venue.get_order(symbol, client_order_id))
+        """Query one order."""
+        return await self._call("get_order", lambda: self._venue.get_order(symbol, client_order_id))
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
-        """Query open orders (weight 6 per symbol, 80 for all on Binance)."""
-        endpoint = "GET /api/v3/openOrders" if symbol else "GET /api/v3/openOrders (all)"
-        return await self._call(endpoint, lambda: self._venue.open_orders(symbol))
+        """Query open orders (of every symbol: the ``get_open_orders_all`` request)."""
+        request = "get_open_orders" if symbol else "get_open_orders_all"
+        return await self._call(request, lambda: self._venue.open_orders(symbol))
 
     async def get_fills(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
         """Query our trades."""
-        return await self._call("GET /api/v3/myTrades", lambda: self._venue.fills_since(symbol, since_ns))
+        return await self._call("get_fills", lambda: self._venue.fills_since(symbol, since_ns))
 
     async def get_balances(self) -> dict[str, Balance]:
         """Query the account."""
-        return await self._call("GET /api/v3/account", self._venue.balances)
+        return await self._call("get_balances", self._venue.balances)
 
     async def get_positions(self) -> list[PositionReport]:
         """Net positions built by the venue from our fills."""
-        return await self._call("GET /api/v3/account", self._venue.position_reports)
+        return await self._call("get_positions", self._venue.position_reports)
 
     async def get_ticker(self, symbol: str) -> Quote:
         """Best bid/offer."""
-        return await self._call("GET /api/v3/ticker/bookTicker", lambda: self._venue.ticker(symbol))
+        return await self._call("get_ticker", lambda: self._venue.ticker(symbol))
 
     async def get_order_book(self, symbol: str, depth: int = 100) -> BookSnapshot:
         """Top of the venue's book."""
-        return await self._call("GET /api/v3/depth", lambda: self._venue.order_book(symbol, depth))
+        return await self._call("get_order_book", lambda: self._venue.order_book(symbol, depth))
 
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
         """OHLCV bars from the venue's own trade tape (whole minutes, epoch-aligned, like klines)."""
-        return await self._call("GET /api/v3/klines",
+        return await self._call("get_candles",
                                 lambda: self._venue.candles.candles(symbol, interval_ns, limit, self._clock.now_ns()))
 
     async def get_server_time(self) -> int:
         """The venue's clock (virtual time at the venue)."""
-        return await self._call("GET /api/v3/time", self._clock.now_ns)
+        return await self._call("get_server_time", self._clock.now_ns)
 
     async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> _Subscription:
         """Receive every change of our orders (user-data stream latency)."""
@@ -324,6 +330,6 @@ class SimAdapter:
 
     async def get_venue_info(self) -> VenueInfo:
         """Instruments, filters, fees and capabilities from the venue's profile (one exchangeInfo request)."""
-        return await self._call("GET /api/v3/exchangeInfo", lambda: self._venue.profile.to_venue_info(self._mode))
+        return await self._call("get_venue_info", lambda: self._venue.profile.to_venue_info(self._mode))
 
 

@@ -24,10 +24,13 @@ from sim.venue.matching.types import DepthMode
 
 GOLDEN = Path(__file__).parent / "golden" / "run_digests.json"
 MM = "strategies.market_maker:PassiveMarketMaker"
-PROFILE_SYMBOLS = {"binance": "BTCUSDT", "okx": "BTC-USDT", "bybit": "BTCUSDT", "bsdex": "BTC/EUR"}
+PROFILE_SYMBOLS = {"binance": "BTCUSDT", "okx": "BTC-USDT", "bybit": "BTCUSDT", "bsdex": "BTC/EUR",
+                   "coinbase": "BTC-USD", "kraken": "XBT/EUR", "bison": "BTC/EUR", "finoa": "BTC/EUR"}
+"""Every shipped profile, each replayed in its own symbol."""
 FIRST_BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10)}
 """The replay's default account before defaults came from the profile: the cases that set it (and
-BOOK depth) explicitly keep the digests taken before the restructuring of the simulated world."""
+BOOK depth) explicitly keep the digests taken before the restructuring of the simulated world
+(the EUR and USD venues have no quote balance in it and only sell what BTC it holds)."""
 
 
 def _check(case: str, run_dir: Path) -> None:

@@ -14,8 +14,11 @@ Two kinds of rule, both data from the venue profile:
   ``refill_per_s``; exceeding ``limit`` is refused. This is Kraken's call counter and
   trading-engine counter (a leaky bucket). Decay is exact (``Fraction``), not float.
 
-A rule counts ``weight`` (endpoint weights), ``requests`` (1 each) or ``orders`` (1 per order
-request), for ``all`` requests, only ``orders`` or only ``non_orders``.
+Requests are named by contract method (``submit_order``, ``get_order_book``, or a variant such
+as ``get_open_orders_all``; ``harness.contract_methods.REQUEST_NAMES``), as the client side names them.
+A rule counts ``weight`` (each request's weight), ``requests`` (1 each) or ``orders`` (1 per
+order request: those in ``order_requests``, by default the ones that place orders), for ``all``
+requests, only ``orders`` or only ``non_orders``.
 
 Refusal and bans (Binance semantics, ``rest-api.md`` §LIMITS): a request that would exceed a
 rule gets the rule's status (429) with ``Retry-After`` = whole seconds until the rule has room
@@ -42,8 +45,11 @@ from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 
+from harness.contract_methods import CONTRACT_METHODS
+
 __all__ = [
     "NS_PER_S",
+    "ORDER_REQUESTS",
     "BanPolicy",
     "LimitDecision",
     "LimitRule",
@@ -111,18 +117,27 @@ class BanPolicy:
     message: str = "Way too much request weight used; IP banned until {until_ms}."
 
 
+ORDER_REQUESTS: frozenset[str] = frozenset(m.name for m in CONTRACT_METHODS.values() if m.places_order)
+"""The requests a venue counts as orders unless its profile says otherwise (submit and modify)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimitConfig:
-    """All limits of one venue: rules, endpoint weights and the ban policy (``None``: no bans)."""
+    """All limits of one venue: rules, request weights, order requests and the ban policy (``None``: no bans)."""
 
     rules: tuple[LimitRule, ...] = ()
     weights: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     default_weight: int = 1
     ban: BanPolicy | None = None
+    order_requests: frozenset[str] = ORDER_REQUESTS
 
-    def weight_of(self, endpoint: str) -> int:
-        """The venue's weight for ``endpoint`` (e.g. ``"GET /api/v3/depth"``), else the default."""
-        return self.weights.get(endpoint, self.default_weight)
+    def weight_of(self, request: str) -> int:
+        """The venue's weight for ``request`` (e.g. ``"get_order_book"``), else the default."""
+        return self.weights.get(request, self.default_weight)
+
+    def is_order(self, request: str) -> bool:
+        """Whether the venue counts ``request`` as an order."""
+        return request in self.order_requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,15 +272,15 @@ class VenueRateLimiter:
         return {c.rule.name: (c.used(now_ns), c.rule.limit, c.rule.interval_s) for c in self._counters}
 
     # ------------------------------------------------------------------ the check
-    def check(self, now_ns: int, endpoint: str = "", weight: int | None = None,
-              is_order: bool = False) -> LimitDecision:
-        """Decide one request arriving at ``now_ns``; counts it when allowed.
+    def check(self, now_ns: int, request: str = "", weight: int | None = None) -> LimitDecision:
+        """Decide one ``request`` (a contract method or variant) arriving at ``now_ns``; counts it when allowed.
 
-        ``weight`` overrides the profile's weight for ``endpoint`` (Binance weights that depend
-        on parameters, e.g. depth ``limit``). ``is_order`` marks order-placing requests, which
+        ``weight`` overrides the profile's weight for ``request`` (Binance weights that depend
+        on parameters, e.g. depth ``limit``). Order requests (``RateLimitConfig.order_requests``)
         count toward ``orders`` rules and get the order-count headers.
         """
-        cost_weight = self.config.weight_of(endpoint) if weight is None else weight
+        is_order = self.config.is_order(request)
+        cost_weight = self.config.weight_of(request) if weight is None else weight
         ban = self.config.ban
 
         if now_ns < self._banned_until_ns:

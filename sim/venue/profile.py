@@ -5,7 +5,8 @@ supported order types and time in force, native modify and post-only support, th
 the exchange-side rate limits and the latency defaults. The shipped profiles live in
 ``sim/profiles/*.toml`` (package data) and carry comments naming their sources.
 
-Validation is strict, because a typo in a profile would silently change a backtest:
+Validation is strict (``harness.config.Section``), because a typo in a profile would silently
+change a backtest:
 
 * every table accepts only its known keys; an unknown key is an error naming the file and key;
 * money and rates are ``Decimal`` parsed from TOML **strings** (``maker = "0.001"``). A TOML
@@ -13,8 +14,8 @@ Validation is strict, because a typo in a profile would silently change a backte
   time we see it, so its exact text is gone. Write it as a string;
 * durations are integer nanoseconds; distribution parameters (``sigma``) are strings too.
 
-Errors are ``ProfileError`` (a ``ValueError``) with ``file`` and ``key`` attributes and a
-message of the form ``<file>: <dotted.key>: <problem>``.
+Errors are ``ProfileError`` (a ``ValueError``) with ``file``, ``key`` and ``line`` attributes and
+a message of the form ``<file>:<line>: <dotted.key>: <problem>`` (no line when it is unknown).
 
 Layout of a profile (``binance.toml`` shows every table)::
 
@@ -26,22 +27,25 @@ Layout of a profile (``binance.toml`` shows every table)::
                     and optionally max_notional, min_price, max_price, market_min_qty,
                     market_max_qty, market_lot_size, apply_{min,max}_notional_to_market
     [errors]        generic style only: http_status, [errors.codes] reason = [code, message]
-    [rate_limits]   default_weight, [rate_limits.weights], [[rate_limits.rules]], [rate_limits.ban]
+    [rate_limits]   default_weight, order_requests, [rate_limits.weights] (both keyed by contract
+                    request name: submit_order, get_order_book, ...), [[rate_limits.rules]],
+                    [rate_limits.ban]
     [latency]       fifo, and [latency.order_entry|response|market_data] with model =
                     "constant" | "lognormal" | "empirical"
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness.config import Section
+from harness.contract_methods import REQUEST_NAMES
 from harness.model import (
     OrderRequest,
     OrderType,
@@ -62,7 +66,7 @@ from sim.venue.filters import (
     validate_order,
 )
 from sim.venue.latency import CHANNELS, Constant, Empirical, LatencyModel, LatencyProfile, LogNormal
-from sim.venue.limits import BanPolicy, LimitRule, RateLimitConfig
+from sim.venue.limits import ORDER_REQUESTS, BanPolicy, LimitRule, RateLimitConfig
 
 __all__ = [
     "ProfileError",
@@ -76,13 +80,15 @@ _ERROR_STYLES = ("binance", "generic")
 
 
 class ProfileError(ValueError):
-    """A profile file is malformed; ``file`` and ``key`` say where, the message says what."""
+    """A profile file is malformed; ``file``, ``key`` and ``line`` (when known) say where, the message says what."""
 
-    def __init__(self, file: str, key: str, problem: str) -> None:
-        super().__init__(f"{file}: {key or '<top level>'}: {problem}")
+    def __init__(self, file: str, key: str, problem: str, line: int | None = None) -> None:
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {key or '<top level>'}: {problem}")
         self.file = file
         self.key = key
         self.problem = problem
+        self.line = line
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,150 +178,26 @@ def parse_profile(text: str, *, source: str = "<string>", base_dir: Path | None 
 
     ``base_dir`` resolves relative ``parquet`` paths of empirical latency models.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(source, "", f"not valid TOML: {exc}") from exc
-    _reject_floats(data, source, "")
-    root = _Section(data, "", source)
+    def error(key: str, problem: str, line: int | None) -> ProfileError:
+        return ProfileError(source, key, problem, line)
+
+    root = Section.from_toml(text, source=source, error=error)
     profile = _build(root, source, base_dir)
     root.done()
     return profile
 
 
-def _reject_floats(value: Any, source: str, key: str) -> None:
-    """Refuse every TOML float, wherever it is, with the exact fix in the message."""
-    if isinstance(value, float):
-        raise ProfileError(source, key, f"TOML float {value!r} is not allowed (its exact text is lost); "
-                                        f'write it as a string, e.g. "{value!r}"')
-    if isinstance(value, dict):
-        for sub_key, sub in value.items():
-            _reject_floats(sub, source, f"{key}.{sub_key}" if key else str(sub_key))
-    elif isinstance(value, list):
-        for index, sub in enumerate(value):
-            _reject_floats(sub, source, f"{key}[{index}]")
+def _code(section: Section, name: str, default: int | str) -> int | str:
+    """A venue error code: an integer or a string."""
+    value = section.raw(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise section.error(name, f"must be an integer or a string, got {value!r}")
+    return value
 
 
-class _Section:
-    """One TOML table under validation: typed getters that record which keys were consumed."""
-
-    def __init__(self, data: Mapping[str, Any], path: str, source: str) -> None:
-        self.data = data
-        self.path = path
-        self.source = source
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def error(self, name: str, problem: str) -> ProfileError:
-        return ProfileError(self.source, self.key(name), problem)
-
-    def has(self, name: str) -> bool:
-        return name in self.data
-
-    def _get(self, name: str, required: bool) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            if required:
-                raise self.error(name, "required key is missing")
-            return None
-        return self.data[name]
-
-    def string(self, name: str, default: str | None = None) -> str:
-        value = self._get(name, default is None)
-        if value is None:
-            assert default is not None
-            return default
-        if not isinstance(value, str) or not value:
-            raise self.error(name, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def decimal(self, name: str, default: Decimal | None = None, *, required: bool = True) -> Decimal | None:
-        value = self._get(name, required and default is None)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self.error(name, f'must be a decimal written as a string (e.g. "0.001"), got {value!r}')
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise self.error(name, f"not a decimal number: {value!r}") from None
-        if not result.is_finite():
-            raise self.error(name, f"not a finite decimal: {value!r}")
-        return result
-
-    def req_decimal(self, name: str) -> Decimal:
-        value = self.decimal(name)
-        assert value is not None
-        return value
-
-    def integer(self, name: str, default: int | None = None) -> int:
-        value = self._get(name, default is None)
-        if value is None:
-            assert default is not None
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(name, f"must be an integer, got {value!r}")
-        return value
-
-    def opt_string(self, name: str) -> str | None:
-        return self.string(name) if self.has(name) else None
-
-    def opt_integer(self, name: str) -> int | None:
-        return self.integer(name) if self.has(name) else self._get(name, False)
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self._get(name, False)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(name, f"must be true or false, got {value!r}")
-        return value
-
-    def code(self, name: str, default: int | str) -> int | str:
-        value = self._get(name, False)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise self.error(name, f"must be an integer or a string, got {value!r}")
-        return value
-
-    def strings(self, name: str) -> list[str]:
-        value = self._get(name, True)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(name, f"must be a list of strings, got {value!r}")
-        return list(value)
-
-    def table(self, name: str, *, required: bool = True) -> _Section | None:
-        value = self._get(name, required)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a table")
-        return _Section(value, self.key(name), self.source)
-
-    def req_table(self, name: str) -> _Section:
-        section = self.table(name)
-        assert section is not None
-        return section
-
-    def tables(self, name: str) -> list[_Section]:
-        value = self._get(name, False)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.error(name, "must be an array of tables ([[...]])")
-        return [_Section(v, f"{self.key(name)}[{i}]", self.source) for i, v in enumerate(value)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.error(unknown[0], "unknown key" + (f" (also: {', '.join(unknown[1:])})"
-                                                          if len(unknown) > 1 else ""))
-
-
-def _enum_list(section: _Section, name: str, enum: type[OrderType] | type[TimeInForce]) -> frozenset[Any]:
+def _enum_list(section: Section, name: str, enum: type[OrderType] | type[TimeInForce]) -> frozenset[Any]:
     values = section.strings(name)
     result = set()
     for value in values:
@@ -329,7 +211,7 @@ def _enum_list(section: _Section, name: str, enum: type[OrderType] | type[TimeIn
     return frozenset(result)
 
 
-def _build(root: _Section, source: str, base_dir: Path | None) -> VenueProfile:
+def _build(root: Section, source: str, base_dir: Path | None) -> VenueProfile:
     venue = root.req_table("venue")
     name = venue.string("name")
     display_name = venue.string("display_name", name)
@@ -369,7 +251,7 @@ def _build(root: _Section, source: str, base_dir: Path | None) -> VenueProfile:
     caps.done()
 
     symbols_section = root.req_table("symbols")
-    symbols = {sym: _symbol(symbols_section, sym) for sym in symbols_section.data}
+    symbols = {sym: _symbol(symbols_section, sym) for sym in symbols_section.names()}
     if not symbols:
         raise root.error("symbols", "a profile needs at least one symbol")
     symbols_section.done()
@@ -386,7 +268,7 @@ def _build(root: _Section, source: str, base_dir: Path | None) -> VenueProfile:
     )
 
 
-def _symbol(parent: _Section, symbol: str) -> SymbolRules:
+def _symbol(parent: Section, symbol: str) -> SymbolRules:
     section = parent.table(symbol)
     assert section is not None
     positive = ("tick_size", "lot_size", "min_qty", "max_qty")
@@ -417,7 +299,7 @@ def _symbol(parent: _Section, symbol: str) -> SymbolRules:
     return rules
 
 
-def _errors(root: _Section, style: str, notional_filter: str) -> ErrorCatalog:
+def _errors(root: Section, style: str, notional_filter: str) -> ErrorCatalog:
     section = root.table("errors", required=False)
     if style == "binance":
         if section is not None:
@@ -429,8 +311,8 @@ def _errors(root: _Section, style: str, notional_filter: str) -> ErrorCatalog:
     overrides: dict[RejectReason, tuple[int | str, str]] = {}
     codes = section.table("codes", required=False)
     if codes is not None:
-        for reason_name, entry in codes.data.items():
-            codes.used.add(reason_name)
+        for reason_name in codes.names():
+            entry = codes.data[reason_name]
             try:
                 reason = RejectReason(reason_name)
             except ValueError:
@@ -450,17 +332,25 @@ def _errors(root: _Section, style: str, notional_filter: str) -> ErrorCatalog:
     return GENERIC_ERRORS.with_overrides(overrides, notional_filter=notional_filter, http_status=http_status)
 
 
-def _rate_limits(section: _Section) -> RateLimitConfig:
+def _request_name(section: Section, key: str, name: str) -> str:
+    if name not in REQUEST_NAMES:
+        raise section.error(key, f"unknown request {name!r}; known: {', '.join(sorted(REQUEST_NAMES))}")
+    return name
+
+
+def _rate_limits(section: Section) -> RateLimitConfig:
     default_weight = section.integer("default_weight", 1)
     weights: dict[str, int] = {}
     weights_section = section.table("weights", required=False)
     if weights_section is not None:
-        for endpoint in list(weights_section.data):
-            weight = weights_section.integer(endpoint)
-            if weight < 0:
-                raise weights_section.error(endpoint, "weight must be >= 0")
-            weights[endpoint] = weight
+        for request in weights_section.names():
+            _request_name(weights_section, request, request)
+            weights[request] = weights_section.integer(request, minimum=0)
         weights_section.done()
+    order_requests = ORDER_REQUESTS
+    if section.has("order_requests"):
+        order_requests = frozenset(_request_name(section, "order_requests", name)
+                                   for name in section.strings("order_requests"))
     rules = []
     for rule_section in section.tables("rules"):
         kind = rule_section.string("kind")
@@ -476,7 +366,7 @@ def _rate_limits(section: _Section) -> RateLimitConfig:
                 applies_to=rule_section.string("applies_to", "all"),
                 bans=rule_section.boolean("bans", False),
                 http_status=rule_section.integer("http_status", 429),
-                code=rule_section.code("code", 429),
+                code=_code(rule_section, "code", 429),
                 message=rule_section.string("message", "Rate limit exceeded."),
                 header=rule_section.opt_string("header"),
                 limit_header=rule_section.opt_string("limit_header"),
@@ -486,7 +376,7 @@ def _rate_limits(section: _Section) -> RateLimitConfig:
         except ValueError as exc:
             if isinstance(exc, ProfileError):
                 raise
-            raise ProfileError(section.source, rule_section.path, str(exc)) from None
+            raise ProfileError(section.source, rule_section.path, str(exc), rule_section.line()) from None
         rule_section.done()
         rules.append(rule)
     ban = None
@@ -500,7 +390,7 @@ def _rate_limits(section: _Section) -> RateLimitConfig:
             factor=ban_section.integer("factor", defaults.factor),
             reset_after_s=ban_section.integer("reset_after_s", defaults.reset_after_s),
             http_status=ban_section.integer("http_status", defaults.http_status),
-            code=ban_section.code("code", defaults.code),
+            code=_code(ban_section, "code", defaults.code),
             message=ban_section.string("message", defaults.message),
         )
         if ban.first_s <= 0 or ban.max_s < ban.first_s or ban.factor < 1 or ban.strikes < 0:
@@ -508,17 +398,17 @@ def _rate_limits(section: _Section) -> RateLimitConfig:
         ban_section.done()
     section.done()
     return RateLimitConfig(rules=tuple(rules), weights=MappingProxyType(weights),
-                           default_weight=default_weight, ban=ban)
+                           default_weight=default_weight, ban=ban, order_requests=order_requests)
 
 
-def _latency(section: _Section, base_dir: Path | None) -> LatencyProfile:
+def _latency(section: Section, base_dir: Path | None) -> LatencyProfile:
     fifo = section.boolean("fifo", True)
     models = {name: _latency_model(section.req_table(name), base_dir) for name in CHANNELS}
     section.done()
     return LatencyProfile(models["order_entry"], models["response"], models["market_data"], fifo=fifo)
 
 
-def _latency_model(section: _Section, base_dir: Path | None) -> LatencyModel:
+def _latency_model(section: Section, base_dir: Path | None) -> LatencyModel:
     kind = section.string("model")
     floor_ns = section.integer("floor_ns", 0) if kind != "constant" else 0
     model: LatencyModel
@@ -539,7 +429,7 @@ def _latency_model(section: _Section, base_dir: Path | None) -> LatencyModel:
                 model = Empirical.from_parquet(path, deskew_method=method, floor_ns=floor_ns,
                                                target_ns=target, max_samples=limit)
             else:
-                raw = section._get("samples_ns", True)
+                raw = section.raw("samples_ns", required=True)
                 if not isinstance(raw, list) or not raw or not all(
                         isinstance(v, int) and not isinstance(v, bool) for v in raw):
                     raise section.error("samples_ns", "must be a non-empty list of integer nanoseconds")
@@ -549,6 +439,6 @@ def _latency_model(section: _Section, base_dir: Path | None) -> LatencyModel:
     except ProfileError:
         raise
     except (ValueError, OSError) as exc:
-        raise ProfileError(section.source, section.path, str(exc)) from None
+        raise ProfileError(section.source, section.path, str(exc), section.line()) from None
     section.done()
     return model

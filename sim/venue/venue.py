@@ -250,9 +250,10 @@ class SimVenue:
 
     # ------------------------------------------------------------------ requests (venue time)
 
-    def check_rate(self, endpoint: str, *, weight: int | None = None, is_order: bool = False) -> LimitDecision:
-        """Count a request against the venue's limits; raises ``RateLimitedError`` when refused."""
-        decision = self.limiter.check(self.now(), endpoint, weight, is_order)
+    def check_rate(self, request: str, *, weight: int | None = None) -> LimitDecision:
+        """Count ``request`` (a contract method or variant) against the venue's limits; raises
+        ``RateLimitedError`` when refused."""
+        decision = self.limiter.check(self.now(), request, weight)
         if not decision.allowed:
             raise RateLimitedError(decision.message, retry_after_s=Decimal(decision.retry_after_s or 0),
                                    banned=decision.http_status == 418, venue=self.name, code=decision.code,

@@ -19,8 +19,9 @@ from harness.clock import Clock
 from harness.contract import ExchangeAdapter
 from harness.model import Aggressor, SymbolInfo
 from scenarios.world import SimWorld
+from sim.venue.profile import available_profiles
 
-SIM_VENUES = ("binance", "coinbase", "kraken", "okx", "bybit", "bsdex", "bison", "finoa")
+SIM_VENUES = tuple(available_profiles())  # every shipped profile: a new venue joins the kit by its profile alone
 MID = Decimal(60_000)  # every kit symbol is a BTC pair; quotes sit around this price
 
 

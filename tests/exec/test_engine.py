@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from harness.contract import FatalError, RetryableError
-from harness.engine import EngineConfig, ExecutionEngine, VenueUnavailableError, limits_from_status
+from harness.engine import EngineConfig, ExecutionEngine, VenueUnavailableError
 from harness.journal import IntentState, Journal
 from harness.model import (
     Aggressor,
@@ -20,9 +21,11 @@ from harness.model import (
     Side,
     VenueStatus,
 )
+from harness.orders import ManagedOrder
 from harness.positions import PositionChange, PositionState
 from harness.ratelimit import LimitCategory
 from harness.rng import SeededRng
+from harness.venues import limits_from_status
 from scenarios.world import SimWorld
 
 BTC = "BTCUSDT"
@@ -141,6 +144,37 @@ def test_stop_cancels_resting_orders_and_refuses_new_ones() -> None:
             engine.create_order(_limit(Side.BUY, "59990"))
 
 
+@pytest.mark.parametrize(("timeout_ns", "completed", "abandoned"), [(1_000_000_000, 1, 0), (1_000, 0, 1)])
+def test_stop_waits_for_sends_in_flight_up_to_the_timeout_and_refuses_later_ones(
+        timeout_ns: int, completed: int, abandoned: int) -> None:
+    with SimWorld(["binance"], seed=8) as world:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(8),
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def body() -> tuple[dict[str, int], ManagedOrder, ManagedOrder, BaseException | None]:
+            await engine.start()
+            sending = engine.create_order(_limit(Side.BUY, "59990"))
+            late = engine.create_order(_limit(Side.BUY, "59980"))
+            task = asyncio.ensure_future(engine.submit(sending))
+            await asyncio.sleep(0)  # the send is under way (waiting out the order-entry latency)
+            assert engine.in_flight.in_flight == 1
+            stopping = asyncio.ensure_future(engine.stop(cancel_open=False, timeout_ns=timeout_ns))
+            await asyncio.sleep(0)
+            with pytest.raises(VenueUnavailableError, match="shutting down"):
+                await engine.submit(late)
+            counts = await stopping
+            outcome = (await asyncio.gather(task, return_exceptions=True))[0]
+            return counts, sending, late, outcome if isinstance(outcome, BaseException) else None
+
+        counts, sending, late, error = world.run(body())
+        assert counts == {"completed": completed, "abandoned": abandoned, "cancelled": 0}
+        assert error is None and sending.status is OrderStatus.OPEN  # an abandoned send still finishes later
+        assert late.status is OrderStatus.REJECTED and "shutting down" in late.history[-1].reason
+        assert [o.client_order_id for o in world.venues["binance"].open_orders()] == [sending.client_order_id]
+        assert engine.in_flight.refused == 1
+
+
 def test_periodic_reconcile_and_stuck_scan_run_on_the_clock() -> None:
     with SimWorld(["binance"], seed=9) as world:
         world.quote("binance", BTC, bid="60000", ask="60001")
@@ -173,8 +207,11 @@ def test_client_limits_mirror_what_a_venue_reports() -> None:
         status = world.run(world.adapters["finoa"].get_rate_limit_status())
     rules, _ = limits_from_status(status)
     by_name = {r.name: r for r in rules}
-    assert by_name["ORDERS"].category is LimitCategory.ORDERS and by_name["ORDERS"].limit == 1
+    # 1 order per second leaves ordinary requests floor(0.8) = 0 of it: mirrored as 2 per 2 s instead
+    assert by_name["ORDERS"].category is LimitCategory.ORDERS
+    assert (by_name["ORDERS"].limit, by_name["ORDERS"].window_ns) == (2, 2_000_000_000)
     assert by_name["REQUESTS"].category is LimitCategory.QUERIES and by_name["REQUESTS"].window_ns == 1_000_000_000
+    assert by_name["REQUESTS"].limit == 5
 
 
 def test_position_report_type_is_what_reconcile_reads() -> None:

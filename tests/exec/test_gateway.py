@@ -27,12 +27,14 @@ from harness.contract import (
     VenueError,
 )
 from harness.errors import BreakerBoard, BreakerState, CircuitOpenError, ErrorHandler, RetryPolicy, categorize
-from harness.gateway import ENDPOINTS, VenueGateway
+from harness.gateway import VenueGateway
 from harness.model import OrderRequest, OrderType, Side
-from harness.ratelimit import ClientRateLimiter, binance_spot_limits
+from harness.ratelimit import ClientRateLimiter
+from harness.venues import VenueDescriptor, descriptor_for
 from scenarios.world import SimWorld
 
 S = NS_PER_SECOND
+BINANCE: VenueDescriptor = descriptor_for("binance")  # type: ignore[assignment]  # shipped
 POLICY = RetryPolicy(initial_delay_ns=S // 10, multiplier=Decimal(2), max_delay_ns=5 * S, max_retries=3)
 
 
@@ -58,8 +60,7 @@ def rig(world: SimWorld, policy: RetryPolicy = POLICY, venue: str = "binance") -
     fatal: list[tuple[str, VenueError]] = []
     handler = ErrorHandler(clock, alerts, on_fatal=lambda name, exc: fatal.append((name, exc)))
     board = BreakerBoard(clock, on_transition=handler.on_breaker_transition)
-    rules, costs = binance_spot_limits()
-    limiter = ClientRateLimiter(venue, rules, costs, clock)
+    limiter = ClientRateLimiter(venue, BINANCE.rules, BINANCE.costs, clock)
     gateway = VenueGateway(world.adapters[venue], clock=clock, rng=world.runtime.rng.stream("gateway"),
                            limiter=limiter, breakers=board, handler=handler, audit=audit, policy=policy)
     return Rig(world, gateway, audit, alerts, board, limiter, fatal)
@@ -109,31 +110,31 @@ def test_property_9_every_request_is_audited_with_latency_and_outcome(ops: list[
         world.quote("binance", "BTCUSDT", bid="60000", ask="60001")
         r = rig(world)
         gw = r.gateway
-        outcomes: list[tuple[str, str, BaseException | None]] = []  # (endpoint, client_order_id, error)
+        outcomes: list[tuple[str, str, BaseException | None]] = []  # (method, client_order_id, error)
 
         async def one(i: int, op: str) -> None:
             cid = f"o{i}"
             calls: dict[str, tuple[str, str, Callable[[], Awaitable[object]]]] = {
-                "submit_ok": (ENDPOINTS["submit_order"], cid, lambda: gw.submit_order(order(cid))),
-                "submit_bad_tick": (ENDPOINTS["submit_order"], cid, lambda: gw.submit_order(order(cid, "50000.001"))),
-                "cancel_known": (ENDPOINTS["cancel_order"], "o0", lambda: gw.cancel_order("BTCUSDT", "o0")),
-                "cancel_unknown": (ENDPOINTS["cancel_order"], "nope", lambda: gw.cancel_order("BTCUSDT", "nope")),
-                "get_order": (ENDPOINTS["get_order"], "o0", lambda: gw.get_order("BTCUSDT", "o0")),
-                "ticker": (ENDPOINTS["get_ticker"], "", lambda: gw.get_ticker("BTCUSDT")),
-                "book": (ENDPOINTS["get_order_book"], "", lambda: gw.get_order_book("BTCUSDT", 10)),
-                "balances": (ENDPOINTS["get_balances"], "", gw.get_balances),
-                "open_orders": (ENDPOINTS["get_open_orders"], "", lambda: gw.get_open_orders("BTCUSDT")),
-                "fills": (ENDPOINTS["get_fills"], "", lambda: gw.get_fills("BTCUSDT")),
-                "positions": (ENDPOINTS["get_positions"], "", gw.get_positions),
-                "server_time": (ENDPOINTS["server_time"], "", gw.get_server_time),
+                "submit_ok": ("submit_order", cid, lambda: gw.submit_order(order(cid))),
+                "submit_bad_tick": ("submit_order", cid, lambda: gw.submit_order(order(cid, "50000.001"))),
+                "cancel_known": ("cancel_order", "o0", lambda: gw.cancel_order("BTCUSDT", "o0")),
+                "cancel_unknown": ("cancel_order", "nope", lambda: gw.cancel_order("BTCUSDT", "nope")),
+                "get_order": ("get_order", "o0", lambda: gw.get_order("BTCUSDT", "o0")),
+                "ticker": ("get_ticker", "", lambda: gw.get_ticker("BTCUSDT")),
+                "book": ("get_order_book", "", lambda: gw.get_order_book("BTCUSDT", 10)),
+                "balances": ("get_balances", "", gw.get_balances),
+                "open_orders": ("get_open_orders", "", lambda: gw.get_open_orders("BTCUSDT")),
+                "fills": ("get_fills", "", lambda: gw.get_fills("BTCUSDT")),
+                "positions": ("get_positions", "", gw.get_positions),
+                "server_time": ("get_server_time", "", gw.get_server_time),
             }
-            endpoint, order_id, call = calls[op]
+            method, order_id, call = calls[op]
             try:
                 await call()
             except VenueError as exc:
-                outcomes.append((endpoint, order_id, exc))
+                outcomes.append((method, order_id, exc))
             else:
-                outcomes.append((endpoint, order_id, None))
+                outcomes.append((method, order_id, None))
 
         async def main() -> None:
             for i, op in enumerate(ops):
@@ -144,8 +145,9 @@ def test_property_9_every_request_is_audited_with_latency_and_outcome(ops: list[
     results = r.results()
     # get_order / cancel of an order that does not exist are never retried (INVALID_REQUEST): one record per call.
     assert len(results) == len(outcomes)
-    for record, (endpoint, cid, error) in zip(results, outcomes, strict=True):
-        assert record.venue == "binance" and record.endpoint == endpoint
+    for record, (method, cid, error) in zip(results, outcomes, strict=True):
+        assert record.venue == "binance" and record.method == method and record.endpoint == BINANCE.endpoint(method)
+        assert record.endpoint.startswith(("GET /api/v3/", "POST /api/v3/", "DELETE /api/v3/"))
         assert record.latency_ns is not None and record.latency_ns > 0
         assert record.success is (error is None)
         assert record.error_category == ("" if error is None else categorize(error).value)
@@ -176,7 +178,7 @@ def test_disconnected_adapter_trips_the_breaker_then_half_opens_after_60s() -> N
         r = rig(world, no_retry)
         adapter = world.adapters["binance"]
         sent = counting(adapter, "get_ticker")
-        endpoint = ENDPOINTS["get_ticker"]
+        endpoint = BINANCE.endpoint("get_ticker")
 
         async def main() -> int:
             await adapter.disconnect()
@@ -226,14 +228,14 @@ def test_reads_are_retried_with_backoff_but_submits_are_not() -> None:
 
         world.run(main())
         assert len(reads) == POLICY.max_retries + 1 and len(submits) == 1
-        balance_records = r.results(ENDPOINTS["get_balances"])
+        balance_records = r.results(BINANCE.endpoint("get_balances"))
         assert [rec.error_category for rec in balance_records] == ["RETRYABLE"] * 4
         gaps = [b.ts_ns - a.ts_ns for a, b in itertools.pairwise(balance_records)]
         for attempt, gap in enumerate(gaps):  # backoff between attempts grows: 0.1 s, 0.2 s, 0.4 s (+/-10 %)
             assert gap >= POLICY.base_delay_ns(attempt) * Decimal("0.9")
-        submit_records = [rec for rec in r.audit.records if rec.endpoint == ENDPOINTS["submit_order"]]
+        submit_records = [rec for rec in r.audit.records if rec.endpoint == BINANCE.endpoint("submit_order")]
         assert [(rec.phase, rec.error_category) for rec in submit_records] == [("intent", ""), ("result", "AMBIGUOUS")]
-        assert r.board.get("binance", ENDPOINTS["get_balances"]).state is BreakerState.CLOSED  # 4 < 5
+        assert r.board.get("binance", BINANCE.endpoint("get_balances")).state is BreakerState.CLOSED  # 4 < 5
 
 
 # ---------------------------------------------------------------------------- FATAL and EXCHANGE_ERROR
@@ -272,7 +274,7 @@ def test_exchange_error_alerts_with_request_context() -> None:
         [alert] = r.alerts.of_kind("exchange_error")
         assert alert.details["code"] == "-1000" and alert.details["message"] == "Internal error"
         assert alert.details["request.symbol"] == "ETHUSDT" and alert.details["request.depth"] == "20"
-        assert alert.details["endpoint"] == ENDPOINTS["get_order_book"]
+        assert alert.details["endpoint"] == BINANCE.endpoint("get_order_book")
 
 
 # ---------------------------------------------------------------------------- rate limits through the gateway
@@ -304,13 +306,13 @@ def test_429_blocks_requests_until_retry_after_then_the_read_is_retried() -> Non
         r = rig(world)
         venue = world.venues["binance"]
         for _ in range(60):  # someone else on our IP spent the minute's weight
-            venue.check_rate("GET /api/v3/exchangeInfo", weight=20)
+            venue.check_rate("get_venue_info", weight=20)
 
         async def main() -> None:
             await r.gateway.get_ticker("BTCUSDT")
 
         world.run(main())
-        first, second = r.results(ENDPOINTS["get_ticker"])
+        first, second = r.results(BINANCE.endpoint("get_ticker"))
         assert (first.error_category, second.success) == (ErrorCategory.RATE_LIMITED.value, True)
         assert venue.limiter.banned_until_ns(world.now_ns()) is None  # never sent during Retry-After: no 418
         assert second.ts_ns - first.ts_ns >= S  # it waited the venue's Retry-After

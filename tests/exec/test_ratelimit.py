@@ -16,24 +16,28 @@ from harness.clock import NS_PER_SECOND, Clock, seconds_to_ns
 from harness.contract import OrderNotFoundError, RateLimitedError
 from harness.model import OrderRequest, OrderType, Side
 from harness.ratelimit import (
-    DEFAULT_ENDPOINT,
     ClientRateLimiter,
-    EndpointCost,
     LimitCategory,
     LimitRule,
-    binance_spot_limits,
+    RequestCost,
     limits_from_mapping,
 )
+from harness.venues import VenueDescriptor, descriptor_for
 from scenarios.world import SimWorld
 from sim.kernel.runtime import SimRuntime
 from sim.venue.limits import LimitDecision
-from sim.venue.profile import load_profile
 from sim.venue.venue import SimVenue
 
 S = NS_PER_SECOND
 T0 = 1_723_161_600 * S
 _T = TypeVar("_T")
 W, Q, ORD, WS = LimitCategory.WEIGHT, LimitCategory.QUERIES, LimitCategory.ORDERS, LimitCategory.WEBSOCKET
+BINANCE: VenueDescriptor = descriptor_for("binance")  # type: ignore[assignment]  # shipped
+
+
+def binance_limiter(clock: Clock) -> ClientRateLimiter:
+    """The client-side limiter of Binance's descriptor."""
+    return ClientRateLimiter("binance", BINANCE.rules, BINANCE.costs, clock)
 
 
 def run(main: Callable[[SimRuntime], Awaitable[_T]]) -> _T:
@@ -43,9 +47,9 @@ def run(main: Callable[[SimRuntime], Awaitable[_T]]) -> _T:
 
 def weight_limiter(clock: Clock, limit: int, window_s: int, *, threshold: str = "0.8", reserve: str = "0.1",
                    guard_ns: int = 0) -> ClientRateLimiter:
-    """One WEIGHT rule; endpoint ``"w<n>"`` costs n weight (n up to the ordinary ceiling)."""
+    """One WEIGHT rule; request ``"w<n>"`` costs n weight (n up to the ordinary ceiling)."""
     ceiling = int(limit * min(Decimal(threshold), 1 - Decimal(reserve)))
-    costs = [EndpointCost(f"w{n}", ((W, n),)) for n in range(1, ceiling + 1)]
+    costs = [RequestCost(f"w{n}", ((W, n),)) for n in range(1, ceiling + 1)]
     return ClientRateLimiter("v", [LimitRule(W, limit, window_s * S, "WEIGHT")], costs, clock,
                              warning_threshold=Decimal(threshold), critical_reserve=Decimal(reserve),
                              latency_guard_ns=guard_ns)
@@ -173,7 +177,7 @@ def four_category_limiter(clock: Clock) -> ClientRateLimiter:
     rules = [LimitRule(W, 100_000, 60 * S, "W"), LimitRule(Q, 100_000, 300 * S, "Q"),
              LimitRule(ORD, 100_000, 10 * S, "O10"), LimitRule(ORD, 1_000_000, 86_400 * S, "O1D"),
              LimitRule(WS, 100_000, 300 * S, "WS")]
-    return ClientRateLimiter("v", rules, [EndpointCost(e, a) for e, a in ENDPOINTS.items()], clock)
+    return ClientRateLimiter("v", rules, [RequestCost(e, a) for e, a in ENDPOINTS.items()], clock)
 
 
 @settings(max_examples=60, deadline=None)
@@ -194,16 +198,15 @@ def test_property_33_each_category_is_tracked_independently(calls: list[str]) ->
 
 
 @settings(max_examples=40, deadline=None)
-@given(calls=st.lists(st.sampled_from(["GET /api/v3/depth", "POST /api/v3/order", "GET /api/v3/account",
-                                       "DELETE /api/v3/order", "WS connect", "GET /api/v3/unknown"]), max_size=40))
+@given(calls=st.lists(st.sampled_from(["get_order_book", "submit_order", "get_balances", "cancel_order",
+                                       "health", "not_listed"]), max_size=40))
 def test_property_35_status_covers_every_configured_category(calls: list[str]) -> None:
     async def main(rt: SimRuntime) -> None:
-        rules, costs = binance_spot_limits()
-        limiter = ClientRateLimiter("binance", rules, costs, rt.clock)
-        for endpoint in calls:
-            await limiter.acquire(endpoint, critical=endpoint.startswith("DELETE"))
+        limiter = binance_limiter(rt.clock)
+        for request in calls:
+            await limiter.acquire(request, critical=request == "cancel_order")
         status = limiter.status()
-        assert set(status) == {rule.category for rule in rules} == set(LimitCategory)
+        assert set(status) == {rule.category for rule in BINANCE.rules} == {W, Q, ORD}
         for category, entry in status.items():
             assert entry.category is category
             assert entry.used + entry.remaining == entry.limit
@@ -235,10 +238,9 @@ def test_property_34_retry_after_holds_every_request(retry_after_ms: int, critic
 
 def test_observe_usage_raises_usage_to_the_venue_figure_until_its_window_ends() -> None:
     async def main(rt: SimRuntime) -> None:
-        rules, costs = binance_spot_limits()
-        limiter = ClientRateLimiter("binance", rules, costs, rt.clock)
+        limiter = binance_limiter(rt.clock)
         await rt.clock.sleep_ns(12 * S)  # 00:00:12 of a minute
-        await limiter.acquire("GET /api/v3/depth")
+        await limiter.acquire("get_order_book")
         limiter.observe_usage({"x-mbx-used-weight-1m": "1100", "X-MBX-ORDER-COUNT-10S": "3",
                                "X-MBX-ORDER-COUNT-1D": "junk"})
         status = limiter.status()
@@ -247,7 +249,7 @@ def test_observe_usage_raises_usage_to_the_venue_figure_until_its_window_ends() 
         limiter.observe_usage({"X-MBX-USED-WEIGHT-1M": "7"})  # lower than ours: ignored
         assert limiter.status()[W].used == 1100
         asked = rt.clock.now_ns()
-        await limiter.acquire("GET /api/v3/depth")  # 1100 + 5 > 960: waits for the venue's minute to end
+        await limiter.acquire("get_order_book")  # 1100 + 5 > 960: waits for the venue's minute to end
         assert rt.clock.now_ns() == asked - 12 * S + 60 * S + S  # window end plus the latency guard
         assert limiter.status()[W].used == 10
 
@@ -257,19 +259,6 @@ def test_observe_usage_raises_usage_to_the_venue_figure_until_its_window_ends() 
 # ---------------------------------------------------------------------------- configuration
 
 
-def test_binance_costs_match_the_simulated_venue() -> None:
-    profile = load_profile("binance").rate_limits
-    rules, costs = binance_spot_limits()
-    by_endpoint = {c.endpoint: dict(c.amounts) for c in costs}
-    for endpoint, weight in profile.weights.items():
-        assert by_endpoint[endpoint][W] == weight, endpoint
-    assert by_endpoint[DEFAULT_ENDPOINT][W] == profile.default_weight
-    ours = {r.name: (r.limit, r.window_ns) for r in rules}
-    for rule in profile.rules:
-        assert ours[rule.name] == (rule.limit, rule.interval_s * S), rule.name
-    assert ORD in by_endpoint["POST /api/v3/order"] and ORD not in by_endpoint["DELETE /api/v3/order"]
-
-
 @pytest.mark.parametrize(("config", "match"), [
     ({"rules": [], "extra": 1}, "extra"),
     ({"rules": [{"category": "WEIGHT", "limit": 10, "window_s": 1, "burst": 3}]}, "burst"),
@@ -277,7 +266,9 @@ def test_binance_costs_match_the_simulated_venue() -> None:
     ({"rules": [{"category": "WEIGHT", "limit": 10}]}, "window_s"),
     ({"rules": [{"category": "WEIGHT", "limit": 0, "window_s": 1}]}, "limit"),
     ({"rules": [{"category": "WEIGHT", "limit": 10, "window_s": 1.5}]}, "window_s"),
-    ({"rules": [], "endpoints": {"GET /x": {"WEIGHT": -1}}}, "amount"),
+    ({"rules": [], "costs": {"get_order": {"WEIGHT": -1}}}, "amount"),
+    ({"rules": [], "costs": {"get_order": {"CALLS": 1}}}, "CALLS"),
+    ({"rules": [], "endpoints": {}}, "endpoints"),
 ])
 def test_limits_from_mapping_rejects_bad_config(config: dict[str, Any], match: str) -> None:
     with pytest.raises((TypeError, ValueError), match=match):
@@ -289,14 +280,14 @@ def test_limiter_rejects_inconsistent_setups() -> None:
     try:
         rule = LimitRule(W, 10, S, "W")
         with pytest.raises(ValueError, match="QUERIES"):
-            ClientRateLimiter("v", [rule], [EndpointCost("e", ((Q, 1),))], clock.clock)
+            ClientRateLimiter("v", [rule], [RequestCost("e", ((Q, 1),))], clock.clock)
         with pytest.raises(ValueError, match="ever lets through"):
-            ClientRateLimiter("v", [rule], [EndpointCost("e", ((W, 9),))], clock.clock)
+            ClientRateLimiter("v", [rule], [RequestCost("e", ((W, 9),))], clock.clock)
         with pytest.raises(ValueError, match="twice"):
             ClientRateLimiter("v", [rule, rule], [], clock.clock)
         with pytest.raises(ValueError, match="warning_threshold"):
             ClientRateLimiter("v", [rule], [], clock.clock, warning_threshold=Decimal("1.5"))
-        limiter = ClientRateLimiter("v", [rule], [EndpointCost("e", ((W, 1),))], clock.clock)
+        limiter = ClientRateLimiter("v", [rule], [RequestCost("e", ((W, 1),))], clock.clock)
         with pytest.raises(KeyError, match="nope"):
             limiter.cost_of("nope")
     finally:
@@ -307,17 +298,17 @@ def test_limiter_rejects_inconsistent_setups() -> None:
 
 
 def record_arrivals(venue: SimVenue) -> list[tuple[int, str, LimitDecision | None]]:
-    """Wrap the venue's rate check to log (arrival time, endpoint, decision or None when refused)."""
+    """Wrap the venue's rate check to log (arrival time, request, decision or None when refused)."""
     log: list[tuple[int, str, LimitDecision | None]] = []
     check = venue.check_rate
 
-    def recording(endpoint: str, *, weight: int | None = None, is_order: bool = False) -> LimitDecision:
+    def recording(request: str, *, weight: int | None = None) -> LimitDecision:
         try:
-            decision = check(endpoint, weight=weight, is_order=is_order)
+            decision = check(request, weight=weight)
         except RateLimitedError:
-            log.append((venue.now(), endpoint, None))
+            log.append((venue.now(), request, None))
             raise
-        log.append((venue.now(), endpoint, decision))
+        log.append((venue.now(), request, decision))
         return decision
 
     venue.check_rate = recording  # type: ignore[method-assign]
@@ -328,8 +319,7 @@ def test_burst_of_3000_mixed_requests_never_draws_a_429() -> None:
     with SimWorld(["binance"], seed=11) as world:
         world.quote("binance", "BTCUSDT", bid="60000", ask="60001")
         adapter, venue, clock = world.adapters["binance"], world.venues["binance"], world.runtime.clock
-        rules, costs = binance_spot_limits()
-        limiter = ClientRateLimiter("binance", rules, costs, clock)
+        limiter = binance_limiter(clock)
         arrivals = record_arrivals(venue)
         sent: list[str] = []
 
@@ -341,15 +331,15 @@ def test_burst_of_3000_mixed_requests_never_draws_a_429() -> None:
         async def order_then_cancel(i: int) -> None:
             request = OrderRequest(f"burst-{i}", "binance", "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal("0.001"),
                                    Decimal(50_000 + i % 50))
-            await limited("POST /api/v3/order", lambda: adapter.submit_order(request))
-            await limited("DELETE /api/v3/order", lambda: adapter.cancel_order("BTCUSDT", request.client_order_id),
+            await limited("submit_order", lambda: adapter.submit_order(request))
+            await limited("cancel_order", lambda: adapter.cancel_order("BTCUSDT", request.client_order_id),
                           critical=True)
 
         queries: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-            ("GET /api/v3/ticker/bookTicker", lambda: adapter.get_ticker("BTCUSDT")),
-            ("GET /api/v3/depth", lambda: adapter.get_order_book("BTCUSDT")),
-            ("GET /api/v3/openOrders", lambda: adapter.get_open_orders("BTCUSDT")),
-            ("GET /api/v3/time", adapter.get_server_time),
+            ("get_ticker", lambda: adapter.get_ticker("BTCUSDT")),
+            ("get_order_book", lambda: adapter.get_order_book("BTCUSDT")),
+            ("get_open_orders", lambda: adapter.get_open_orders("BTCUSDT")),
+            ("get_server_time", adapter.get_server_time),
         ]
 
         async def main() -> list[object]:
@@ -381,10 +371,9 @@ def test_retry_after_is_obeyed_no_request_reaches_the_venue_before_it() -> None:
     with SimWorld(["binance"], seed=5) as world:
         world.quote("binance", "BTCUSDT", bid="60000", ask="60001")
         adapter, venue, clock = world.adapters["binance"], world.venues["binance"], world.runtime.clock
-        rules, costs = binance_spot_limits()
-        limiter = ClientRateLimiter("binance", rules, costs, clock)
+        limiter = binance_limiter(clock)
         for _ in range(60):  # another process on the same IP spends the whole minute's weight
-            venue.check_rate("GET /api/v3/exchangeInfo", weight=20)
+            venue.check_rate("get_venue_info", weight=20)
         arrivals = record_arrivals(venue)
 
         async def limited(endpoint: str, call: Callable[[], Awaitable[_T]], critical: bool = False) -> _T:
@@ -397,11 +386,11 @@ def test_retry_after_is_obeyed_no_request_reaches_the_venue_before_it() -> None:
 
         async def main() -> tuple[Decimal, list[object]]:
             with pytest.raises(RateLimitedError) as info:
-                await limited("GET /api/v3/ticker/bookTicker", lambda: adapter.get_ticker("BTCUSDT"))
+                await limited("get_ticker", lambda: adapter.get_ticker("BTCUSDT"))
             assert not info.value.banned
-            jobs = [limited("GET /api/v3/ticker/bookTicker", lambda: adapter.get_ticker("BTCUSDT")),
-                    limited("GET /api/v3/depth", lambda: adapter.get_order_book("BTCUSDT")),
-                    limited("DELETE /api/v3/order", lambda: adapter.cancel_order("BTCUSDT", "none"), critical=True)]
+            jobs = [limited("get_ticker", lambda: adapter.get_ticker("BTCUSDT")),
+                    limited("get_order_book", lambda: adapter.get_order_book("BTCUSDT")),
+                    limited("cancel_order", lambda: adapter.cancel_order("BTCUSDT", "none"), critical=True)]
             return info.value.retry_after_s, await asyncio.gather(*jobs, return_exceptions=True)
 
         retry_after, results = world.run(main())

@@ -22,7 +22,6 @@ from harness.contract import FatalError
 from harness.journal import Journal
 from harness.model import OrderType, TimeInForce, VenueCapabilities, VenueMode, VenueStatus
 from harness.registry import (
-    KNOWN_ENDPOINTS,
     AuthMethod,
     ConfigError,
     CredentialError,
@@ -36,9 +35,11 @@ from harness.registry import (
     is_loopback_host,
     load_venue_configs,
 )
+from harness.venues import shipped_descriptors
 from scenarios.world import SimWorld
 
 KEY = CredentialVault.generate_key()
+KNOWN_ENDPOINTS = {name: descriptor.hosts for name, descriptor in shipped_descriptors().items()}
 ALL_PRODUCTION = sorted({h for hosts in KNOWN_ENDPOINTS.values() for h in hosts.production})
 ALL_SANDBOX = sorted({h for hosts in KNOWN_ENDPOINTS.values() for h in hosts.sandbox})
 LOOPBACKS = ["127.0.0.1", "localhost", "127.0.0.53", "[::1]"]
@@ -166,7 +167,7 @@ def test_from_mapping_rejects_unknown_keys_and_bad_values_naming_field_and_sourc
         ({**good, "rate_limits": {"orders": [60, 2.5]}}, "rate_limits.orders"),
         ({**good, "rate_limits": {"orders": [0, 1]}}, "rate_limits.orders"),
         ({**good, "rate_limits": {"orders": {"limit": 1, "window": 1}}}, "rate_limits.orders.window"),
-        ({**good, "supported_features": {"order_types": ["ICEBERG"]}}, "supported_features"),
+        ({**good, "supported_features": {"order_types": ["ICEBERG"]}}, "supported_features.order_types"),
         ({**good, "supported_features": {"teleport": True}}, "supported_features.teleport"),
         ({k: v for k, v in good.items() if k != "tenant_id"}, "tenant_id"),
         ({**good, "venue_id": "o k x"}, "venue_id"),
@@ -191,6 +192,23 @@ def test_load_venue_configs_from_toml(tmp_path: Path) -> None:
     configs = load_venue_configs(path)
     assert [c.venue_id for c in configs] == ["binance", "bybit"]
     assert configs[0].rate_limits["orders"] == (50, Decimal(10))
+
+
+def test_load_venue_configs_names_the_line_of_a_bad_key(tmp_path: Path) -> None:
+    path = tmp_path / "venues.toml"
+    path.write_text('[venues.binance]\ntenant_id = "t"\nrest_endpoint = "https://testnet.binance.vision/api"\n'
+                    'auth_method = "HMAC"\nsupported_features = ["spot"]\npriorty = 2\n')
+    with pytest.raises(ConfigError) as err:
+        load_venue_configs(path)
+    assert err.value.field_name == "priorty" and f"{path}:6 [venues.binance]" in str(err.value)
+    path.write_text(path.read_text().replace("priorty = 2", 'rate_limits = { orders = [50, 1.5] }'))
+    with pytest.raises(ConfigError) as err:
+        load_venue_configs(path)
+    assert err.value.field_name == "rate_limits.orders" and f"{path}:6 " in str(err.value)
+    assert "float 1.5" in str(err.value)
+    path.write_text(path.read_text() + "[other]\n")
+    with pytest.raises(ConfigError, match=r"other.*unknown key"):
+        load_venue_configs(path)
 
 
 # --------------------------------------------------------------------------- Property 2

@@ -26,8 +26,9 @@ from harness.contract import (
     VenueError,
 )
 from harness.model import VenueMode
-from harness.ratelimit import ClientRateLimiter, LimitCategory, binance_spot_limits
+from harness.ratelimit import ClientRateLimiter, LimitCategory
 from harness.registry import Credentials
+from harness.venues import descriptor_for
 from live.rest import (
     AiohttpSender,
     BinanceRestProtocol,
@@ -141,7 +142,9 @@ def test_second_1021_is_raised_not_retried_forever() -> None:
 
 
 def test_usage_headers_reach_the_client_limiter() -> None:
-    limiter = ClientRateLimiter("binance", *binance_spot_limits(), WallClock())
+    binance = descriptor_for("binance")
+    assert binance is not None
+    limiter = ClientRateLimiter("binance", binance.rules, binance.costs, WallClock())
     seen: list[dict[str, str]] = []
 
     def observe(headers: Mapping[str, str]) -> None:

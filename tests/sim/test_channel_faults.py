@@ -104,13 +104,13 @@ class RequestTrouble:
 
     def before_venue(self, method: str, now_ns: int) -> BaseException | None:
         self.calls.append(f"in:{method}")
-        if method == "POST /api/v3/order" and self.calls.count(f"in:{method}") == 1:
+        if method == "submit_order" and self.calls.count(f"in:{method}") == 1:
             return ExchangeError("503 Service Unavailable", venue=V)
         return None
 
     def after_venue(self, method: str, now_ns: int) -> BaseException | None:
         self.calls.append(f"out:{method}")
-        if method == "POST /api/v3/order" and self.calls.count(f"out:{method}") == 1:
+        if method == "submit_order" and self.calls.count(f"out:{method}") == 1:
             return RetryableError("read timeout", venue=V)
         return None
 
@@ -133,8 +133,8 @@ def test_request_faults_refuse_before_the_venue_or_hide_an_accepted_order() -> N
         assert w.venues[V].orders["r2"].status.is_open  # accepted at the venue: the answer was lost
         report = w.run(adapter.get_order(S, "r2"))
         assert report.client_order_id == "r2"
-        assert trouble.calls[:4] == ["in:POST /api/v3/order", "in:POST /api/v3/order", "out:POST /api/v3/order",
-                                     "in:GET /api/v3/order"]
+        assert trouble.calls[:4] == ["in:submit_order", "in:submit_order", "out:submit_order",
+                                     "in:get_order"]
 
 
 def test_no_fault_means_the_plain_path() -> None:

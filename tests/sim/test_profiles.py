@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -88,8 +89,10 @@ def test_binance_profile_has_the_real_filters_and_limits() -> None:
     assert limits["REQUEST_WEIGHT"] == (1200, 60)
     assert limits["ORDERS_10S"] == (50, 10)
     assert limits["ORDERS_1D"] == (160000, 86400)
-    assert profile.rate_limits.weight_of("GET /api/v3/exchangeInfo") == 20
-    assert profile.rate_limits.weight_of("GET /unknown") == 1
+    assert profile.rate_limits.weight_of("get_venue_info") == 20
+    assert profile.rate_limits.weight_of("get_open_orders_all") == 80
+    assert profile.rate_limits.weight_of("not_listed") == 1
+    assert profile.rate_limits.order_requests == {"submit_order", "modify_order"}
     assert profile.rate_limits.ban is not None and profile.rate_limits.ban.first_s == 120
     tifs = frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK})
     assert profile.capabilities.time_in_force == tifs
@@ -125,7 +128,11 @@ def _expect(text: str, key: str, fragment: str) -> ProfileError:
     assert error.file == "bad.toml"
     assert error.key == key
     assert fragment in str(error)
-    assert str(error).startswith(f"bad.toml: {key}: ")
+    assert error.line is not None and str(error).startswith(f"bad.toml:{error.line}: {key}: ")
+    # the line named is the key's own (or, for a missing key, its table's header)
+    named = text.splitlines()[error.line - 1]
+    parts = re.sub(r"\[\d+\]", "", key).split(".")
+    assert parts[-1] in named or (fragment == "missing" and parts[-2] in named), (key, named)
     return error
 
 
