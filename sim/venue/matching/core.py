@@ -72,6 +72,7 @@ class EngineCore:
         self._book_bid = BookSide(True)
         self._book_ask = BookSide(False)
         self._in_snapshot = False
+        self._snap_ts = 0  # stamp of the snapshot being loaded
         self._last_px: int | None = None
         self._seq = 0
         self._exec = 0
@@ -203,7 +204,7 @@ class EngineCore:
             self._close(o, OrderStatus.EXPIRED)
             ev.append(OrderExpired(now, o.id, leaves, REASON_IOC))
         else:
-            self._rest(o)
+            self._rest(o, now)
 
     def _take(self, o: SimOrder, limit: int | None, now: int, ev: list[MatchEvent]) -> None:
         """Fill ``o`` as taker against the liquidity the depth mode shows."""
@@ -234,11 +235,17 @@ class EngineCore:
             px = max(cfg.tick_size, top + side * ticks * cfg.tick_size)
             self._fill(o, px, o.qty - o.filled, _TAKER, now=now, ev=ev)
 
-    def _rest(self, o: SimOrder) -> None:
-        """Put ``o`` in our resting book with a fresh queue estimate and time priority."""
+    def _rest(self, o: SimOrder, now: int) -> None:
+        """Put ``o`` in our resting book at time ``now`` with a fresh queue estimate and time priority.
+
+        With no level at all on our side (no book yet: BOOK mode before the first snapshot,
+        QUOTES mode before the first quote), the estimate is a default until the level is
+        first seen, like a level the data does not show.
+        """
         self._seq += 1
         o.seq = self._seq
         o.trade_since_update = 0
+        o.arrived_ns = now
         side = o.side
         same = self._book_bid if side > 0 else self._book_ask
         mode = self._mode
@@ -246,7 +253,9 @@ class EngineCore:
             o.queue_ahead, o.queue_known = self.config.default_queue_ahead, False
         else:
             best = same.best()
-            if best is None or (o.price - best) * side > 0:
+            if best is None:
+                o.queue_ahead, o.queue_known = self.config.default_queue_ahead, False
+            elif (o.price - best) * side > 0:
                 o.queue_ahead, o.queue_known = 0, True
             elif mode is _BOOK or o.price == best:
                 o.queue_ahead, o.queue_known = max(0, same.available(o.price)), True
@@ -359,12 +368,24 @@ class EngineCore:
             orders.remove(o)
 
     def _end_snapshot(self, now: int, ev: list[MatchEvent]) -> None:
-        """Finish a snapshot: clamp queue estimates to the new levels, match crossed orders."""
+        """Finish a snapshot (stamped ``self._snap_ts``): re-estimate queues, match crossed orders.
+
+        A snapshot stamped before an order arrived shows its level as it stood before the
+        order joined it: all of it is ahead, less the trades at that price seen since (they
+        came after the snapshot's time). A snapshot stamped later clamps the estimate to the
+        level's size, and a level seen for the first time sets it.
+        """
         self._in_snapshot = False
+        stamp = self._snap_ts
         for orders, same in ((self._bids, self._book_bid), (self._asks, self._book_ask)):
             for o in orders:
-                o.queue_ahead = min(o.queue_ahead, same.size_at(o.price))
-                o.trade_since_update = 0
+                size = same.size_at(o.price)
+                if stamp < o.arrived_ns:
+                    o.queue_ahead = max(0, size - o.trade_since_update)
+                else:
+                    o.queue_ahead = min(o.queue_ahead, size) if o.queue_known else size
+                    o.trade_since_update = 0
+                o.queue_known = True
         for orders, opposite in ((self._bids, self._book_ask), (self._asks, self._book_bid)):
             for px in list(opposite.levels_from_best(None)):
                 if not orders or (orders[0].price - px) * orders[0].side < 0:
@@ -374,8 +395,20 @@ class EngineCore:
 
     # ------------------------------------------------------------------ queue position
 
-    def _apply_level(self, o: SimOrder, prev: int, new: int) -> None:
-        """Update ``o.queue_ahead`` for its level going from ``prev`` to ``new`` displayed size."""
+    def _apply_level(self, o: SimOrder, prev: int, new: int, ts: int) -> None:
+        """Update ``o.queue_ahead`` for its level going from ``prev`` to ``new`` displayed size.
+
+        ``ts`` is the update's stamp. One stamped before the order arrived (delivered late)
+        describes the level before we joined it, so its whole change happened in front of
+        us: ``queue_ahead`` moves by ``new - prev``. It cannot reflect the trades at our price
+        seen since we rest (those came after our arrival), so they stay pending for the next
+        update. Otherwise the change is ours to explain: trades first, then the queue model
+        splits the rest of a decrease; an increase joined behind us.
+        """
+        if ts < o.arrived_ns:
+            o.queue_ahead = max(0, min(o.queue_ahead + new - prev if o.queue_known else new, new))
+            o.queue_known = True
+            return
         traded = o.trade_since_update
         o.trade_since_update = 0
         if not o.queue_known:
@@ -390,16 +423,16 @@ class EngineCore:
             q -= min(q, max(forced, min(ahead_part, cancelled)))
         o.queue_ahead = max(0, min(q, new))
 
-    def _level_update(self, orders: list[SimOrder], p: int, prev: int, new: int) -> None:
-        """A book level at one of our resting prices changed: update those orders' queues."""
+    def _level_update(self, orders: list[SimOrder], p: int, prev: int, new: int, ts: int) -> None:
+        """A book level at one of our resting prices changed (update stamped ``ts``): update queues."""
         for o in orders:
             if o.price == p:
-                self._apply_level(o, prev, new)
+                self._apply_level(o, prev, new, ts)
 
     def _quote_queue(
-        self, orders: list[SimOrder], side: int, old_p: int, old_s: int, *, new_p: int, new_s: int
+        self, orders: list[SimOrder], side: int, old_p: int, old_s: int, *, new_p: int, new_s: int, ts: int
     ) -> None:
-        """QUOTES mode: the top of our side moved from (old_p, old_s) to (new_p, new_s)."""
+        """QUOTES mode: the top of our side moved from (old_p, old_s) to (new_p, new_s) at ``ts``."""
         for o in orders:
             d = (o.price - new_p) * side
             if d > 0 or new_s == 0:
@@ -407,12 +440,13 @@ class EngineCore:
                 o.trade_since_update = 0
             elif d == 0:
                 if old_p == new_p:
-                    self._apply_level(o, old_s, new_s)
-                elif not o.queue_known:
-                    o.queue_ahead, o.queue_known = new_s, True
+                    self._apply_level(o, old_s, new_s, ts)
+                elif ts < o.arrived_ns:  # the top as it stood before we arrived: all ahead
+                    o.queue_ahead, o.queue_known = max(0, new_s - o.trade_since_update), True
                 else:
-                    o.queue_ahead = min(o.queue_ahead, new_s)
-                o.trade_since_update = 0
+                    o.queue_ahead = min(o.queue_ahead, new_s) if o.queue_known else new_s
+                    o.queue_known = True
+                    o.trade_since_update = 0
             else:
                 break
 

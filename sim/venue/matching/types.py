@@ -163,12 +163,16 @@ class SimOrder:
     none). ``trail`` is a trailing stop's absolute price distance. ``expire_at_ns`` is the GTD
     deadline (0 when none). ``queue_ahead`` is the market volume estimated ahead of us at our
     price; ``queue_known`` is False while that estimate is a default because the level was
-    never visible. ``seq`` orders our own orders in time priority; ``trade_since_update`` is
-    trade volume at our level since the last book update of that level (so a book decrease
-    that only reflects those trades is not counted twice).
+    never visible. ``arrived_ns`` is the engine time at which the order last joined the queue
+    (its venue arrival, or the amendment or trigger that re-queued it): market data stamped
+    before it shows the level as it was before we stood in it. ``seq`` orders our own orders
+    in time priority; ``trade_since_update`` is trade volume at our level since the last book
+    update of that level (so a book decrease that only reflects those trades is not counted
+    twice).
     """
 
     __slots__ = (
+        "arrived_ns",
         "client_id",
         "expire_at_ns",
         "filled",
@@ -224,6 +228,7 @@ class SimOrder:
         self.queue_ahead = 0
         self.queue_known = False
         self.trade_since_update = 0
+        self.arrived_ns = 0
         self.seq = 0
 
     @property
