@@ -64,6 +64,7 @@ class EngineCore:
         self._maker_rate = rate_units(cfg.maker_fee)
         self._taker_rate = rate_units(cfg.taker_fee)
         self._qm = cfg.queue_model
+        self._lot = cfg.lot_size
         self._use_agg = cfg.use_aggressor
         self._orders: dict[int, SimOrder] = {}
         self._bids: list[SimOrder] = []  # our resting buys, best first
@@ -95,6 +96,8 @@ class EngineCore:
             return "Side must be +1 (buy) or -1 (sell)."
         if o.qty <= 0 or o.filled != 0:
             return "Quantity must be positive (and nothing filled yet)."
+        if o.qty % self._lot:
+            return "Quantity must be a multiple of the lot size."
         t = o.order_type
         if t is OrderType.MARKET and (o.price != 0 or o.post_only):
             return "A market order has no price and cannot be post-only."
@@ -118,6 +121,8 @@ class EngineCore:
         """Reason an amendment of ``o`` to (price, qty, stop) is invalid, or ''."""
         if qty <= o.filled:
             return "New quantity must exceed the filled quantity."
+        if qty % self._lot:
+            return "Quantity must be a multiple of the lot size."
         t = o.order_type
         if t is OrderType.MARKET:
             return "A market order cannot be modified."
@@ -173,8 +178,10 @@ class EngineCore:
             return _INF if limit is None or self._crosses(o.side, limit) else 0
         book = self._book_ask if o.side > 0 else self._book_bid
         total = 0
+        lot = self._lot
         for px in book.levels_from_best(limit):
-            total += max(0, book.available(px))
+            avail = max(0, book.available(px))
+            total += avail - avail % lot
         if (
             limit is None
             and self._mode is _QUOTES
@@ -221,10 +228,10 @@ class EngineCore:
             return
         book = self._book_ask if side > 0 else self._book_bid
         for px in book.levels_from_best(limit):
-            avail = book.available(px)
-            if avail <= 0:
+            q = min(book.available(px), o.qty - o.filled)
+            q -= q % self._lot  # whole lots only (displayed sizes off the lot grid leave the rest)
+            if q <= 0:
                 continue
-            q = min(avail, o.qty - o.filled)
             book.consume(px, q)
             self._fill(o, px, q, _TAKER, now=now, ev=ev)
             if o.filled == o.qty:
@@ -245,6 +252,7 @@ class EngineCore:
         self._seq += 1
         o.seq = self._seq
         o.trade_since_update = 0
+        o.queue_carry = 0
         o.arrived_ns = now
         side = o.side
         same = self._book_bid if side > 0 else self._book_ask
@@ -324,6 +332,7 @@ class EngineCore:
                 return budget
             allow_equal = False
         own_ahead = 0
+        lot = self._lot
         done: list[SimOrder] = []
         for o in orders:
             d = (o.price - p) * side
@@ -338,6 +347,8 @@ class EngineCore:
                 q = min(reach, leaves, budget)
             else:
                 q = min(leaves, budget)
+            if q > 0:
+                q -= q % lot
             if q > 0:
                 budget -= q
                 self._fill(o, o.price, q, _MAKER, now=now, ev=ev)
@@ -355,11 +366,11 @@ class EngineCore:
         for o in orders:
             if (o.price - p) * o.side < 0:
                 break
-            avail = book.available(p)
-            if avail <= 0:
-                break
             leaves = o.qty - o.filled
-            q = min(avail, leaves)
+            q = min(book.available(p), leaves)
+            q -= q % self._lot
+            if q <= 0:
+                break
             book.consume(p, q)
             self._fill(o, o.price, q, _MAKER, now=now, ev=ev)
             if q == leaves:
@@ -386,6 +397,7 @@ class EngineCore:
                     o.queue_ahead = min(o.queue_ahead, size) if o.queue_known else size
                     o.trade_since_update = 0
                 o.queue_known = True
+                o.queue_carry = 0
         for orders, opposite in ((self._bids, self._book_ask), (self._asks, self._book_bid)):
             for px in list(opposite.levels_from_best(None)):
                 if not orders or (orders[0].price - px) * orders[0].side < 0:
@@ -420,8 +432,16 @@ class EngineCore:
             behind = max(0, prev - traded - q)
             ahead_part = self._qm.cancelled_ahead(q, behind, cancelled)
             forced = max(0, cancelled - behind)
-            q -= min(q, max(forced, min(ahead_part, cancelled)))
-        o.queue_ahead = max(0, min(q, new))
+            # The model's share beyond what was forced is an estimate in 1e-9 units: the queue
+            # moves by its whole lots and carries the remainder to the next cancellation.
+            estimate = max(0, min(ahead_part, cancelled) - forced) + o.queue_carry
+            carry = estimate % self._lot
+            o.queue_carry = carry
+            q -= min(q, forced + estimate - carry)
+        q = max(0, min(q, new))
+        if q == 0:
+            o.queue_carry = 0
+        o.queue_ahead = q
 
     def _level_update(self, orders: list[SimOrder], p: int, prev: int, new: int, ts: int) -> None:
         """A book level at one of our resting prices changed (update stamped ``ts``): update queues."""

@@ -60,6 +60,10 @@ Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.queue_m
   the total, and must exceed what has already filled.
 * **Self-trade**: our own orders never match each other; aggressive orders see only the
   market's liquidity.
+* **Lots**: with ``MatchingConfig.lot_size`` every order quantity must be a multiple of the
+  lot; every fill is a whole number of lots (displayed or traded volume off the grid leaves its
+  remainder unused) and so is every remainder. The queue models' fractional estimates move
+  ``queue_ahead`` in whole lots, the remainder carried per order (``sim.venue.queue_models``).
 * **Fees**: ``price * qty * rate`` rounded half-even to 1e-9 quote units per fill
   (``compute_fee``); maker rate for resting fills, taker rate for aggressive ones.
 """
