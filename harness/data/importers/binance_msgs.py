@@ -7,8 +7,10 @@ futures, with ``pu``), ``bookTicker`` (spot: only ``u``; futures: ``e``/``E``/``
 Timestamps: ``ts_event`` is the matching engine's time in ns: ``T`` (transaction time) where the
 message has one, else ``E`` (event time, when the venue pushed the message). Trades always
 carry ``T``; futures (USD-M, COIN-M) depth diffs, bookTicker and REST snapshots carry both, and
-``E`` there is later by up to tens of ms (the time the stream published what happened at
-``T``); spot depth diffs carry only ``E`` (the end of their 100 ms window). Using ``T`` keeps a
+``E`` there is later (the time the stream published what happened at ``T``): on the shipped
+hftbacktest samples of 2024-08-08, E - T of depth diffs is 2 ms at the median, 16 ms at the
+99th percentile and at most 89 ms on USD-M BTCUSDT; 11 / 22 / 63 ms on COIN-M BTCUSD_PERP.
+Spot depth diffs carry only ``E`` (the end of their 100 ms window). Using ``T`` keeps a
 futures diff, the trades it reflects and the quotes of the same moment on one clock, so a
 replay ordered by ``ts_event`` shows the venue the book change when it happened.
 Messages without an exchange time (spot bookTicker, spot REST snapshot) get
