@@ -1,4 +1,4 @@
-"""Internals of the matching engine: state, execution, passive fills, queue position, caches.
+"""Internals of the matching engine: state, execution, passive fills, caches (queue rules: ``queue``).
 
 ``sim.matching.MatchingEngine`` is the public face (commands and market-data inputs) and
 documents the modelling rules; this module holds the machinery it shares, split out only to
@@ -12,6 +12,7 @@ from typing import Final
 
 from harness.model import Liquidity, OrderStatus, OrderType, TimeInForce
 from sim.venue.matching.book import BookSide
+from sim.venue.matching.queue import QueueTracker
 from sim.venue.matching.stops import stop_condition_met, trailing_step, trigger_bounds
 from sim.venue.matching.types import (
     REASON_FOK,
@@ -63,8 +64,8 @@ class EngineCore:
         self._mode = cfg.depth
         self._maker_rate = rate_units(cfg.maker_fee)
         self._taker_rate = rate_units(cfg.taker_fee)
-        self._qm = cfg.queue_model
         self._lot = cfg.lot_size
+        self._queue = QueueTracker(cfg.queue_model, cfg.lot_size)
         self._use_agg = cfg.use_aggressor
         self._orders: dict[int, SimOrder] = {}
         self._bids: list[SimOrder] = []  # our resting buys, best first
@@ -347,8 +348,7 @@ class EngineCore:
                 q = min(reach, leaves, budget)
             else:
                 q = min(leaves, budget)
-            if q > 0:
-                q -= q % lot
+            q -= q % lot  # whole lots (a negative reach stays negative)
             if q > 0:
                 budget -= q
                 self._fill(o, o.price, q, _MAKER, now=now, ev=ev)
@@ -379,25 +379,12 @@ class EngineCore:
             orders.remove(o)
 
     def _end_snapshot(self, now: int, ev: list[MatchEvent]) -> None:
-        """Finish a snapshot (stamped ``self._snap_ts``): re-estimate queues, match crossed orders.
-
-        A snapshot stamped before an order arrived shows its level as it stood before the
-        order joined it: all of it is ahead, less the trades at that price seen since (they
-        came after the snapshot's time). A snapshot stamped later clamps the estimate to the
-        level's size, and a level seen for the first time sets it.
-        """
+        """Finish a snapshot: re-estimate queues from it (``QueueTracker.snapshot_seen``), match crossed orders."""
         self._in_snapshot = False
         stamp = self._snap_ts
         for orders, same in ((self._bids, self._book_bid), (self._asks, self._book_ask)):
             for o in orders:
-                size = same.size_at(o.price)
-                if stamp < o.arrived_ns:
-                    o.queue_ahead = max(0, size - o.trade_since_update)
-                else:
-                    o.queue_ahead = min(o.queue_ahead, size) if o.queue_known else size
-                    o.trade_since_update = 0
-                o.queue_known = True
-                o.queue_carry = 0
+                self._queue.snapshot_seen(o, same.size_at(o.price), stamp)
         for orders, opposite in ((self._bids, self._book_ask), (self._asks, self._book_bid)):
             for px in list(opposite.levels_from_best(None)):
                 if not orders or (orders[0].price - px) * orders[0].side < 0:
@@ -405,70 +392,14 @@ class EngineCore:
                 self._cross_level(orders, opposite, px, now, ev)
         self._refresh()
 
-    # ------------------------------------------------------------------ queue position
-
-    def _apply_level(self, o: SimOrder, prev: int, new: int, ts: int) -> None:
-        """Update ``o.queue_ahead`` for its level going from ``prev`` to ``new`` displayed size.
-
-        ``ts`` is the update's stamp. One stamped before the order arrived (delivered late)
-        describes the level before we joined it, so its whole change happened in front of
-        us: ``queue_ahead`` moves by ``new - prev``. It cannot reflect the trades at our price
-        seen since we rest (those came after our arrival), so they stay pending for the next
-        update. Otherwise the change is ours to explain: trades first, then the queue model
-        splits the rest of a decrease; an increase joined behind us.
-        """
-        if ts < o.arrived_ns:
-            o.queue_ahead = max(0, min(o.queue_ahead + new - prev if o.queue_known else new, new))
-            o.queue_known = True
-            return
-        traded = o.trade_since_update
-        o.trade_since_update = 0
-        if not o.queue_known:
-            o.queue_ahead, o.queue_known = new, True
-            return
-        q = o.queue_ahead
-        cancelled = prev - new - traded
-        if cancelled > 0 and q > 0:
-            behind = max(0, prev - traded - q)
-            ahead_part = self._qm.cancelled_ahead(q, behind, cancelled)
-            forced = max(0, cancelled - behind)
-            # The model's share beyond what was forced is an estimate in 1e-9 units: the queue
-            # moves by its whole lots and carries the remainder to the next cancellation.
-            estimate = max(0, min(ahead_part, cancelled) - forced) + o.queue_carry
-            carry = estimate % self._lot
-            o.queue_carry = carry
-            q -= min(q, forced + estimate - carry)
-        q = max(0, min(q, new))
-        if q == 0:
-            o.queue_carry = 0
-        o.queue_ahead = q
+    # ------------------------------------------------------------------ queue position (sim.venue.matching.queue)
 
     def _level_update(self, orders: list[SimOrder], p: int, prev: int, new: int, ts: int) -> None:
         """A book level at one of our resting prices changed (update stamped ``ts``): update queues."""
+        level_changed = self._queue.level_changed
         for o in orders:
             if o.price == p:
-                self._apply_level(o, prev, new, ts)
-
-    def _quote_queue(
-        self, orders: list[SimOrder], side: int, old_p: int, old_s: int, *, new_p: int, new_s: int, ts: int
-    ) -> None:
-        """QUOTES mode: the top of our side moved from (old_p, old_s) to (new_p, new_s) at ``ts``."""
-        for o in orders:
-            d = (o.price - new_p) * side
-            if d > 0 or new_s == 0:
-                o.queue_ahead, o.queue_known = 0, True  # our level has no market volume now
-                o.trade_since_update = 0
-            elif d == 0:
-                if old_p == new_p:
-                    self._apply_level(o, old_s, new_s, ts)
-                elif ts < o.arrived_ns:  # the top as it stood before we arrived: all ahead
-                    o.queue_ahead, o.queue_known = max(0, new_s - o.trade_since_update), True
-                else:
-                    o.queue_ahead = min(o.queue_ahead, new_s) if o.queue_known else new_s
-                    o.queue_known = True
-                    o.trade_since_update = 0
-            else:
-                break
+                level_changed(o, prev, new, ts)
 
     # ------------------------------------------------------------------ conditional orders
 

@@ -306,7 +306,7 @@ class MatchingEngine(EngineCore):
             if bs:
                 book.update(bp, bs)
             if self._bids and (not bs or self._max_buy >= bp):
-                self._quote_queue(self._bids, 1, old_p, old_s, new_p=bp, new_s=bs, ts=now)
+                self._queue.top_moved(self._bids, 1, old_p, old_s, new_p=bp, new_s=bs, ts=now)
             if bs and self._asks and bp >= self._min_sell:
                 self._cross_level(self._asks, book, bp, now, ev)
         book = self._book_ask
@@ -318,7 +318,7 @@ class MatchingEngine(EngineCore):
             if az:
                 book.update(ap, az)
             if self._asks and (not az or self._min_sell <= ap):
-                self._quote_queue(self._asks, -1, old_p, old_s, new_p=ap, new_s=az, ts=now)
+                self._queue.top_moved(self._asks, -1, old_p, old_s, new_p=ap, new_s=az, ts=now)
             if az and self._bids and ap <= self._max_buy:
                 self._cross_level(self._bids, book, ap, now, ev)
         if ev:
