@@ -8,8 +8,8 @@ no SimPy, asyncio, wall clock or global RNG in here; the same inputs give the sa
 Balance checks and venue filters belong to the venue layer, which calls the engine afterwards
 and locks/unlocks funds from the events.
 
-Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.queue_models``,
-``sim.venue.matching.book`` and ``sim.venue.matching.stops``):
+Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.matching.queue``,
+``sim.venue.queue_models``, ``sim.venue.matching.book`` and ``sim.venue.matching.stops``):
 
 * **Aggressive orders** (market, marketable limit, triggered stops): BOOK mode walks the L2
   levels best-first, each fill at the level's price, up to the limit; QUOTES mode takes the
