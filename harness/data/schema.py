@@ -4,11 +4,16 @@ Every importer turns a venue's raw recording into rows of these kinds, and every
 import (book rebuild, verify, replay) reads only these. Prices and sizes are fixed-point int64
 (``harness.money``, 9 decimals); timestamps are int64 ns since the epoch.
 
-* ``ts_event`` is the venue's time for the event (exchange clock). When the venue gives none
+* ``ts_event`` is the venue's time for the event (exchange clock), and where a venue gives
+  several, the time its matching engine acted: Binance's transaction time ``T`` rather than the
+  event time ``E`` at which the stream published it (futures depth diffs, bookTicker and REST
+  snapshots carry both; trades ``T``; spot depth only ``E``). When the venue gives none
   (Binance spot bookTicker), importers estimate it from ``ts_recv`` and the recording's
-  measured clock offset, and say so in the file's metadata.
+  measured clock offset, and say so in the file's metadata. Formats that carry one exchange
+  time (Tardis ``timestamp``, Nautilus CSV ``timestamp``) keep the one they carry.
 * ``ts_recv`` is when the recorder received it (local clock), or ``ts_event`` when unknown.
-* Rows keep the recording's order. The replay feed orders files by ``ts_recv`` (as recorded).
+* Rows keep the recording's order. ``ReplayFeed`` orders files by ``ts_recv`` (as recorded) by
+  default; replay runs (``scenarios.replay``) order them by ``ts_event``.
 
 Kinds: ``trades``, ``quotes``, ``book`` (snapshots and deltas in one table, with update ids and
 flags), ``candles``.

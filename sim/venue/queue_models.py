@@ -22,6 +22,16 @@ Two families, after the estimators popularised by hftbacktest (the idea, not its
   expected share is removed (deterministic, rounded down, i.e. toward the conservative side);
   with a seeded ``random.Random`` each cancellation is drawn as a whole: ahead with that
   probability, else behind. Either way a run is reproducible; the global RNG is never used.
+
+Whole lots: models answer in 1e-9 units, but queues, fills and remainders stay on the symbol's
+lot grid (``MatchingConfig.lot_size``). The engine applies what the level forces (cancellations
+that cannot fit behind us, whole lots when the data is on the grid) at once; of the model's
+estimate beyond that it applies the whole lots and carries the remainder, less than one lot,
+on the order (``SimOrder.queue_carry``) into the next cancellation at that level. So a run of
+cancellations advances the queue by the floor, to the lot grid, of the summed estimates (before
+the clamp to the level's size): deterministic, never further than the exact expectation, short
+of it by under one lot. Sampled and conservative answers are whole cancellations and leave no
+remainder.
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ class SimVenue:
         self.engines: dict[str, MatchingEngine] = {}
         for symbol, rules in profile.symbols.items():
             config = MatchingConfig(depth=depth, maker_fee=profile.fees.maker, taker_fee=profile.fees.taker,
-                                    tick_size=to_fixed(rules.tick_size),
+                                    tick_size=to_fixed(rules.tick_size), lot_size=to_fixed(rules.lot_size),
                                     queue_model=make_queue_model(queue_model, rng, f"{self.name}.{symbol}"))
             self.engines[symbol] = MatchingEngine(config)
 

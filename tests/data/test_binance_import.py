@@ -18,7 +18,7 @@ import pytest
 from harness.data import importing
 from harness.data.errors import DataFormatError
 from harness.data.importers.base import ImportContext, Record, detect, read_head, registry
-from harness.data.importers.binance_msgs import FieldError, seconds_text_to_ns
+from harness.data.importers.binance_msgs import USDM, Converter, FieldError, seconds_text_to_ns
 from harness.data.importing import import_file
 from harness.data.schema import F_LAST, F_SNAPSHOT, SCHEMAS
 from harness.data.sink import ParquetSink
@@ -62,6 +62,23 @@ def test_seconds_text_is_parsed_exactly() -> None:
     for bad in ("1e9", "-1.5", "abc", "1.2.3"):
         with pytest.raises(FieldError):
             seconds_text_to_ns(bad)
+
+
+def test_exchange_time_is_the_transaction_time_where_a_message_has_one() -> None:
+    """Futures messages carry E (published) and T (matched): ts_event is T; spot depth has only E."""
+    futures = {"e": "depthUpdate", "E": 1_000_020, "T": 1_000_005, "s": "BTCUSDT", "U": 5, "u": 7, "pu": 4,
+               "b": [["60000.0", "1.5"]], "a": []}
+    ticker = {"e": "bookTicker", "u": 8, "s": "BTCUSDT", "b": "60000.0", "B": "1", "a": "60000.1", "A": "2",
+              "T": 1_000_006, "E": 1_000_030}
+    rest = {"lastUpdateId": 9, "E": 1_000_050, "T": 1_000_040, "bids": [["60000.0", "1"]], "asks": []}
+    spot = {"e": "depthUpdate", "E": 1_000_020, "s": "BTCUSDT", "U": 5, "u": 7, "b": [], "a": [["1.0", "2"]]}
+    conv = Converter(venue=USDM, default_symbol="BTCUSDT")
+    assert [r[0] for _, r in conv.convert(futures, 7)] == [1_000_005 * 1_000_000]
+    assert [r[0] for _, r in conv.convert(ticker, 7)] == [1_000_006 * 1_000_000]
+    assert [r[0] for _, r in conv.convert(rest, 7)] == [1_000_040 * 1_000_000]
+    assert [r[0] for _, r in conv.convert(spot, 7)] == [1_000_020 * 1_000_000]
+    with pytest.raises(FieldError, match="T"):
+        conv.convert({**futures, "T": "late"}, 7)
 
 
 @needs_real
@@ -126,8 +143,26 @@ def test_hftbacktest_futures(name: str, venue: str, symbol: str, snapshot_id: in
     assert (book[0][7], book[0][8], book[0][9]) == (first_diff["U"], first_diff["u"], first_diff["pu"])
     assert {r[8] for r in book if r[10] & F_SNAPSHOT} == {snapshot_id}
     quote = rows_of(records, "quotes")[0]
-    assert quote[0] == first_quote["E"] * 1_000_000  # futures bookTicker carries E
+    assert quote[0] == first_quote["T"] * 1_000_000  # futures bookTicker: transaction time T, not E
     assert quote[8] == first_quote["u"]
+
+
+@needs_real
+@pytest.mark.parametrize("name", ["binance_usdm_btcusdt_20240808.jsonl.gz", "binance_cm_btcusd_perp_20240808.jsonl.gz"])
+def test_hftbacktest_futures_book_rows_are_stamped_with_the_transaction_time(name: str) -> None:
+    """Futures depth diffs and the REST snapshot carry E and T; ts_event is T (the match time)."""
+    path = HFT / name
+    records, _, _ = read_all(path)
+    raw = [d.get("data", d) for _, d in raw_hft_messages(path)]
+    diff_t = {d["u"]: d["T"] * 1_000_000 for d in raw if d.get("e") == "depthUpdate"}
+    snapshot = next(d for d in raw if "lastUpdateId" in d)
+    assert any(d["E"] != d["T"] for d in raw if d.get("e") == "depthUpdate")  # the test can tell them apart
+    book = rows_of(records, "book")
+    for row in book:
+        expected = snapshot["T"] * 1_000_000 if row[10] & F_SNAPSHOT else diff_t[row[8]]
+        assert row[0] == expected
+    quote_t = [d["T"] * 1_000_000 for d in raw if d.get("e") == "bookTicker"]
+    assert [r[0] for r in rows_of(records, "quotes")] == quote_t
 
 
 @needs_real

@@ -130,16 +130,17 @@ def test_quotes_mode_queue_follows_the_top_of_book() -> None:
     o = limit(1, BUY, "1", "99")
     eng.submit(o, 11)
     assert (o.queue_ahead, o.queue_known) == (fx("3"), True)
-    eng.on_quote(quote("99", "2", "100", "1"))  # 1 cancelled, nobody behind us: it was ahead
+    # quotes stamped after our arrival at 11
+    eng.on_quote(quote("99", "2", "100", "1", ts=12))  # 1 cancelled, nobody behind us: it was ahead
     assert o.queue_ahead == fx("2")
-    eng.on_quote(quote("99.5", "1", "100", "1"))  # the top moved up: our level is unseen
+    eng.on_quote(quote("99.5", "1", "100", "1", ts=13))  # the top moved up: our level is unseen
     assert o.queue_ahead == fx("2")
-    eng.on_quote(quote("99", "4", "100", "1"))
+    eng.on_quote(quote("99", "4", "100", "1", ts=14))
     assert o.queue_ahead == fx("2")
     below = limit(2, BUY, "1", "98")
-    eng.submit(below, 12)
+    eng.submit(below, 15)
     assert (below.queue_ahead, below.queue_known) == (fx("10"), False)
-    eng.on_quote(quote("98", "3", "100", "1"))  # 99 emptied; 98 seen for the first time
+    eng.on_quote(quote("98", "3", "100", "1", ts=16))  # 99 emptied; 98 seen for the first time
     assert (o.queue_ahead, below.queue_ahead, below.queue_known) == (0, fx("3"), True)
 
 

@@ -14,6 +14,10 @@ The CSV layouts (Nautilus depth CSV, Binance kline CSV) live in ``binance_csv``.
 Every importer streams line by line and makes two passes over the first ``PROFILE_LINES``
 lines only: one to learn the market and the recorder's clock offset (see ``binance_msgs``),
 then the real pass. The offset and how it was used are stored in ``ctx.metadata``.
+
+``ts_event`` is the matching engine's transaction time ``T`` wherever a message has it (trades;
+futures depth diffs, bookTicker and REST snapshots), else the event time ``E`` (spot depth);
+see ``binance_msgs`` for why.
 """
 
 from __future__ import annotations
@@ -180,7 +184,7 @@ class DepthJsonImporter:
         return path.suffix == ".json" and text[:1] in ("{", "[") and bool(_DEPTH_EVENT.search(head))
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
-        """Rows of each event; with no receive time recorded, ``ts_recv = ts_event = E``."""
+        """Rows of each event; with no receive time recorded, ``ts_recv = ts_event`` (``T``, else ``E``)."""
         with open_text(path) as handle:
             try:
                 document = json.load(handle)
@@ -188,7 +192,7 @@ class DepthJsonImporter:
                 ctx.bad(path, getattr(exc, "lineno", None), "json", f"invalid JSON: {exc}")
                 return
         events = document if isinstance(document, list) else [document]
-        ctx.metadata["harness.ts_recv_note"] = "no receive time in the source: ts_recv = ts_event (E)"
+        ctx.metadata["harness.ts_recv_note"] = "no receive time in the source: ts_recv = ts_event (T, else E)"
         for index, event in enumerate(events, 1):
             if not isinstance(event, dict):
                 ctx.bad(path, None, "json", f"event {index}: expected an object")

@@ -4,7 +4,15 @@ Handles the WebSocket payloads (combined-stream wrapper or bare): ``depthUpdate`
 futures, with ``pu``), ``bookTicker`` (spot: only ``u``; futures: ``e``/``E``/``T``), ``trade``,
 ``aggTrade``, closed ``kline``s, and the REST depth snapshot ``{"lastUpdateId", bids, asks}``.
 
-Timestamps: ``ts_event`` is the exchange time (``E``; ``T`` for trades, the match time) in ns.
+Timestamps: ``ts_event`` is the matching engine's time in ns: ``T`` (transaction time) where the
+message has one, else ``E`` (event time, when the venue pushed the message). Trades always
+carry ``T``; futures (USD-M, COIN-M) depth diffs, bookTicker and REST snapshots carry both, and
+``E`` there is later (the time the stream published what happened at ``T``): on the shipped
+hftbacktest samples of 2024-08-08, E - T of depth diffs is 2 ms at the median, 16 ms at the
+99th percentile and at most 89 ms on USD-M BTCUSDT; 11 / 22 / 63 ms on COIN-M BTCUSD_PERP.
+Spot depth diffs carry only ``E`` (the end of their 100 ms window). Using ``T`` keeps a
+futures diff, the trades it reflects and the quotes of the same moment on one clock, so a
+replay ordered by ``ts_event`` shows the venue the book change when it happened.
 Messages without an exchange time (spot bookTicker, spot REST snapshot) get
 ``ts_recv - clock_offset``, where the offset is the median of ``local - E`` measured over the
 first lines of the same file (``estimate_profile``), so their ``ts_event`` sits on the exchange
@@ -75,6 +83,11 @@ def ms_ns(data: dict[str, Any], key: str) -> int:
     if type(value) is not int:
         raise FieldError(key, "missing" if value is None else f"expected integer ms, got {value!r}")
     return value * _MS
+
+
+def exchange_ns(data: dict[str, Any]) -> int:
+    """The message's matching-engine time in ns: ``T`` when present, else ``E`` (see module doc)."""
+    return ms_ns(data, "T") if "T" in data else ms_ns(data, "E")
 
 
 def int_field(data: dict[str, Any], key: str) -> int:
@@ -245,7 +258,7 @@ class Converter:
             return self._snapshot(data, recv, venue, symbol or self.default_symbol)
         event = data.get("e")
         if event == "depthUpdate":
-            ts = ms_ns(data, "E")
+            ts = exchange_ns(data)
             first, last = int_field(data, "U"), int_field(data, "u")
             prev = data.get("pu", -1)
             if type(prev) is not int:
@@ -263,8 +276,9 @@ class Converter:
         return []  # other events (subscription acks, markPrice, ...) are not market data we keep
 
     def _estimated(self, data: dict[str, Any], recv: int | None) -> tuple[int, int]:
-        if "E" in data:
-            ts = ms_ns(data, "E")
+        """(ts_event, ts_recv): the exchange time (``T``, else ``E``), else ``recv - offset``."""
+        if "T" in data or "E" in data:
+            ts = exchange_ns(data)
             return ts, ts if recv is None else recv
         if recv is None:
             raise FieldError("E", "no exchange time and no receive time")
@@ -290,7 +304,7 @@ class Converter:
 
     @staticmethod
     def _trade(data: dict[str, Any], recv: int | None, venue: str, event: str) -> Row:
-        ts = ms_ns(data, "T") if "T" in data else ms_ns(data, "E")
+        ts = exchange_ns(data)
         maker = data.get("m")
         if type(maker) is not bool:
             raise FieldError("m", f"expected true/false, got {maker!r}")

@@ -1,4 +1,4 @@
-"""Internals of the matching engine: state, execution, passive fills, queue position, caches.
+"""Internals of the matching engine: state, execution, passive fills, caches (queue rules: ``queue``).
 
 ``sim.matching.MatchingEngine`` is the public face (commands and market-data inputs) and
 documents the modelling rules; this module holds the machinery it shares, split out only to
@@ -12,6 +12,7 @@ from typing import Final
 
 from harness.model import Liquidity, OrderStatus, OrderType, TimeInForce
 from sim.venue.matching.book import BookSide
+from sim.venue.matching.queue import QueueTracker
 from sim.venue.matching.stops import stop_condition_met, trailing_step, trigger_bounds
 from sim.venue.matching.types import (
     REASON_FOK,
@@ -63,7 +64,8 @@ class EngineCore:
         self._mode = cfg.depth
         self._maker_rate = rate_units(cfg.maker_fee)
         self._taker_rate = rate_units(cfg.taker_fee)
-        self._qm = cfg.queue_model
+        self._lot = cfg.lot_size
+        self._queue = QueueTracker(cfg.queue_model, cfg.lot_size)
         self._use_agg = cfg.use_aggressor
         self._orders: dict[int, SimOrder] = {}
         self._bids: list[SimOrder] = []  # our resting buys, best first
@@ -72,6 +74,7 @@ class EngineCore:
         self._book_bid = BookSide(True)
         self._book_ask = BookSide(False)
         self._in_snapshot = False
+        self._snap_ts = 0  # stamp of the snapshot being loaded
         self._last_px: int | None = None
         self._seq = 0
         self._exec = 0
@@ -94,6 +97,8 @@ class EngineCore:
             return "Side must be +1 (buy) or -1 (sell)."
         if o.qty <= 0 or o.filled != 0:
             return "Quantity must be positive (and nothing filled yet)."
+        if o.qty % self._lot:
+            return "Quantity must be a multiple of the lot size."
         t = o.order_type
         if t is OrderType.MARKET and (o.price != 0 or o.post_only):
             return "A market order has no price and cannot be post-only."
@@ -117,6 +122,8 @@ class EngineCore:
         """Reason an amendment of ``o`` to (price, qty, stop) is invalid, or ''."""
         if qty <= o.filled:
             return "New quantity must exceed the filled quantity."
+        if qty % self._lot:
+            return "Quantity must be a multiple of the lot size."
         t = o.order_type
         if t is OrderType.MARKET:
             return "A market order cannot be modified."
@@ -172,8 +179,10 @@ class EngineCore:
             return _INF if limit is None or self._crosses(o.side, limit) else 0
         book = self._book_ask if o.side > 0 else self._book_bid
         total = 0
+        lot = self._lot
         for px in book.levels_from_best(limit):
-            total += max(0, book.available(px))
+            avail = max(0, book.available(px))
+            total += avail - avail % lot
         if (
             limit is None
             and self._mode is _QUOTES
@@ -203,7 +212,7 @@ class EngineCore:
             self._close(o, OrderStatus.EXPIRED)
             ev.append(OrderExpired(now, o.id, leaves, REASON_IOC))
         else:
-            self._rest(o)
+            self._rest(o, now)
 
     def _take(self, o: SimOrder, limit: int | None, now: int, ev: list[MatchEvent]) -> None:
         """Fill ``o`` as taker against the liquidity the depth mode shows."""
@@ -220,10 +229,10 @@ class EngineCore:
             return
         book = self._book_ask if side > 0 else self._book_bid
         for px in book.levels_from_best(limit):
-            avail = book.available(px)
-            if avail <= 0:
+            q = min(book.available(px), o.qty - o.filled)
+            q -= q % self._lot  # whole lots only (displayed sizes off the lot grid leave the rest)
+            if q <= 0:
                 continue
-            q = min(avail, o.qty - o.filled)
             book.consume(px, q)
             self._fill(o, px, q, _TAKER, now=now, ev=ev)
             if o.filled == o.qty:
@@ -234,11 +243,18 @@ class EngineCore:
             px = max(cfg.tick_size, top + side * ticks * cfg.tick_size)
             self._fill(o, px, o.qty - o.filled, _TAKER, now=now, ev=ev)
 
-    def _rest(self, o: SimOrder) -> None:
-        """Put ``o`` in our resting book with a fresh queue estimate and time priority."""
+    def _rest(self, o: SimOrder, now: int) -> None:
+        """Put ``o`` in our resting book at time ``now`` with a fresh queue estimate and time priority.
+
+        With no level at all on our side (no book yet: BOOK mode before the first snapshot,
+        QUOTES mode before the first quote), the estimate is a default until the level is
+        first seen, like a level the data does not show.
+        """
         self._seq += 1
         o.seq = self._seq
         o.trade_since_update = 0
+        o.queue_carry = 0
+        o.arrived_ns = now
         side = o.side
         same = self._book_bid if side > 0 else self._book_ask
         mode = self._mode
@@ -246,7 +262,9 @@ class EngineCore:
             o.queue_ahead, o.queue_known = self.config.default_queue_ahead, False
         else:
             best = same.best()
-            if best is None or (o.price - best) * side > 0:
+            if best is None:
+                o.queue_ahead, o.queue_known = self.config.default_queue_ahead, False
+            elif (o.price - best) * side > 0:
                 o.queue_ahead, o.queue_known = 0, True
             elif mode is _BOOK or o.price == best:
                 o.queue_ahead, o.queue_known = max(0, same.available(o.price)), True
@@ -315,6 +333,7 @@ class EngineCore:
                 return budget
             allow_equal = False
         own_ahead = 0
+        lot = self._lot
         done: list[SimOrder] = []
         for o in orders:
             d = (o.price - p) * side
@@ -329,6 +348,7 @@ class EngineCore:
                 q = min(reach, leaves, budget)
             else:
                 q = min(leaves, budget)
+            q -= q % lot  # whole lots (a negative reach stays negative)
             if q > 0:
                 budget -= q
                 self._fill(o, o.price, q, _MAKER, now=now, ev=ev)
@@ -346,11 +366,11 @@ class EngineCore:
         for o in orders:
             if (o.price - p) * o.side < 0:
                 break
-            avail = book.available(p)
-            if avail <= 0:
-                break
             leaves = o.qty - o.filled
-            q = min(avail, leaves)
+            q = min(book.available(p), leaves)
+            q -= q % self._lot
+            if q <= 0:
+                break
             book.consume(p, q)
             self._fill(o, o.price, q, _MAKER, now=now, ev=ev)
             if q == leaves:
@@ -359,12 +379,12 @@ class EngineCore:
             orders.remove(o)
 
     def _end_snapshot(self, now: int, ev: list[MatchEvent]) -> None:
-        """Finish a snapshot: clamp queue estimates to the new levels, match crossed orders."""
+        """Finish a snapshot: re-estimate queues from it (``QueueTracker.snapshot_seen``), match crossed orders."""
         self._in_snapshot = False
+        stamp = self._snap_ts
         for orders, same in ((self._bids, self._book_bid), (self._asks, self._book_ask)):
             for o in orders:
-                o.queue_ahead = min(o.queue_ahead, same.size_at(o.price))
-                o.trade_since_update = 0
+                self._queue.snapshot_seen(o, same.size_at(o.price), stamp)
         for orders, opposite in ((self._bids, self._book_ask), (self._asks, self._book_bid)):
             for px in list(opposite.levels_from_best(None)):
                 if not orders or (orders[0].price - px) * orders[0].side < 0:
@@ -372,49 +392,14 @@ class EngineCore:
                 self._cross_level(orders, opposite, px, now, ev)
         self._refresh()
 
-    # ------------------------------------------------------------------ queue position
+    # ------------------------------------------------------------------ queue position (sim.venue.matching.queue)
 
-    def _apply_level(self, o: SimOrder, prev: int, new: int) -> None:
-        """Update ``o.queue_ahead`` for its level going from ``prev`` to ``new`` displayed size."""
-        traded = o.trade_since_update
-        o.trade_since_update = 0
-        if not o.queue_known:
-            o.queue_ahead, o.queue_known = new, True
-            return
-        q = o.queue_ahead
-        cancelled = prev - new - traded
-        if cancelled > 0 and q > 0:
-            behind = max(0, prev - traded - q)
-            ahead_part = self._qm.cancelled_ahead(q, behind, cancelled)
-            forced = max(0, cancelled - behind)
-            q -= min(q, max(forced, min(ahead_part, cancelled)))
-        o.queue_ahead = max(0, min(q, new))
-
-    def _level_update(self, orders: list[SimOrder], p: int, prev: int, new: int) -> None:
-        """A book level at one of our resting prices changed: update those orders' queues."""
+    def _level_update(self, orders: list[SimOrder], p: int, prev: int, new: int, ts: int) -> None:
+        """A book level at one of our resting prices changed (update stamped ``ts``): update queues."""
+        level_changed = self._queue.level_changed
         for o in orders:
             if o.price == p:
-                self._apply_level(o, prev, new)
-
-    def _quote_queue(
-        self, orders: list[SimOrder], side: int, old_p: int, old_s: int, *, new_p: int, new_s: int
-    ) -> None:
-        """QUOTES mode: the top of our side moved from (old_p, old_s) to (new_p, new_s)."""
-        for o in orders:
-            d = (o.price - new_p) * side
-            if d > 0 or new_s == 0:
-                o.queue_ahead, o.queue_known = 0, True  # our level has no market volume now
-                o.trade_since_update = 0
-            elif d == 0:
-                if old_p == new_p:
-                    self._apply_level(o, old_s, new_s)
-                elif not o.queue_known:
-                    o.queue_ahead, o.queue_known = new_s, True
-                else:
-                    o.queue_ahead = min(o.queue_ahead, new_s)
-                o.trade_since_update = 0
-            else:
-                break
+                level_changed(o, prev, new, ts)
 
     # ------------------------------------------------------------------ conditional orders
 

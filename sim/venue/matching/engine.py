@@ -8,8 +8,8 @@ no SimPy, asyncio, wall clock or global RNG in here; the same inputs give the sa
 Balance checks and venue filters belong to the venue layer, which calls the engine afterwards
 and locks/unlocks funds from the events.
 
-Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.queue_models``,
-``sim.venue.matching.book`` and ``sim.venue.matching.stops``):
+Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.matching.queue``,
+``sim.venue.queue_models``, ``sim.venue.matching.book`` and ``sim.venue.matching.stops``):
 
 * **Aggressive orders** (market, marketable limit, triggered stops): BOOK mode walks the L2
   levels best-first, each fill at the level's price, up to the limit; QUOTES mode takes the
@@ -27,7 +27,16 @@ Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.queue_m
 * **Resting orders and queue position**: an order resting at ``P`` gets ``queue_ahead`` = the
   unconsumed displayed size at ``P`` (BOOK; QUOTES when ``P`` is the top), 0 when ``P`` is better
   than the market's best, and ``default_queue_ahead`` when the level is not visible (TRADES
-  always; QUOTES below the top, replaced by the displayed size the first time ``P`` is the top).
+  always; QUOTES below the top; BOOK/QUOTES while our side shows no level at all, as before the
+  first snapshot), replaced by the displayed size the first time the data shows ``P``.
+  **Arrival time**: the order joins the queue at its venue arrival (``SimOrder.arrived_ns``).
+  Market data stamped before that time but received after it (a diff whose exchange time
+  precedes our arrival, a snapshot taken before it) shows the level as it stood before we
+  joined: all of its change is ahead of us (a snapshot sets ``queue_ahead`` to the level less
+  the trades at ``P`` since). Data stamped at or after our arrival is behind us. What L2 data
+  cannot tell: when one message sums several changes (Binance spot diffs cover 100 ms and
+  carry only their end time), the part of an increase that happened before our arrival is
+  invisible; the message's stamp decides for all of it.
   A trade at ``P`` (aggressor on the other side, or unknown) first reduces ``queue_ahead``,
   then fills us with the volume that reached us (minus our own earlier orders at ``P``). A trade
   strictly through ``P`` fills us up to its size regardless of queue. A level decrease not
@@ -51,6 +60,10 @@ Modelling rules (see also ``DepthMode``, ``MatchingConfig``, ``sim.venue.queue_m
   the total, and must exceed what has already filled.
 * **Self-trade**: our own orders never match each other; aggressive orders see only the
   market's liquidity.
+* **Lots**: with ``MatchingConfig.lot_size`` every order quantity must be a multiple of the
+  lot; every fill is a whole number of lots (displayed or traded volume off the grid leaves its
+  remainder unused) and so is every remainder. The queue models' fractional estimates move
+  ``queue_ahead`` in whole lots, the remainder carried per order (``sim.venue.queue_models``).
 * **Fees**: ``price * qty * rate`` rounded half-even to 1e-9 quote units per fill
   (``compute_fee``); maker rate for resting fills, taker rate for aggressive ones.
 """
@@ -293,7 +306,7 @@ class MatchingEngine(EngineCore):
             if bs:
                 book.update(bp, bs)
             if self._bids and (not bs or self._max_buy >= bp):
-                self._quote_queue(self._bids, 1, old_p, old_s, new_p=bp, new_s=bs)
+                self._queue.top_moved(self._bids, 1, old_p, old_s, new_p=bp, new_s=bs, ts=now)
             if bs and self._asks and bp >= self._min_sell:
                 self._cross_level(self._asks, book, bp, now, ev)
         book = self._book_ask
@@ -305,7 +318,7 @@ class MatchingEngine(EngineCore):
             if az:
                 book.update(ap, az)
             if self._asks and (not az or self._min_sell <= ap):
-                self._quote_queue(self._asks, -1, old_p, old_s, new_p=ap, new_s=az)
+                self._queue.top_moved(self._asks, -1, old_p, old_s, new_p=ap, new_s=az, ts=now)
             if az and self._bids and ap <= self._max_buy:
                 self._cross_level(self._bids, book, ap, now, ev)
         if ev:
@@ -332,6 +345,7 @@ class MatchingEngine(EngineCore):
                 self._book_bid.clear()
                 self._book_ask.clear()
                 self._in_snapshot = True
+                self._snap_ts = now
             (self._book_bid if delta.side > 0 else self._book_ask).update(delta.price, delta.size)
             if flags & F_LAST:
                 ev = ev if ev is not None else []
@@ -345,7 +359,7 @@ class MatchingEngine(EngineCore):
         if delta.side > 0:
             prev = self._book_bid.update(p, s)
             if p in self._bid_px:
-                self._level_update(self._bids, p, prev, s)
+                self._level_update(self._bids, p, prev, s, now)
             if s and p >= self._min_sell:
                 ev = ev if ev is not None else []
                 self._cross_level(self._asks, self._book_bid, p, now, ev)
@@ -353,7 +367,7 @@ class MatchingEngine(EngineCore):
         else:
             prev = self._book_ask.update(p, s)
             if p in self._ask_px:
-                self._level_update(self._asks, p, prev, s)
+                self._level_update(self._asks, p, prev, s, now)
             if s and p <= self._max_buy:
                 ev = ev if ev is not None else []
                 self._cross_level(self._bids, self._book_ask, p, now, ev)

@@ -111,7 +111,11 @@ def compute_fee(price: int, qty: int, rate: int) -> int:
 class MatchingConfig:
     """Settings of one engine (one venue and symbol); unknown keys are impossible by construction.
 
-    ``tick_size`` (fixed-point) prices the slippage options. ``default_queue_ahead`` is the
+    ``tick_size`` (fixed-point) prices the slippage options. ``lot_size`` (fixed-point, the
+    symbol's quantity step; 1 = the 1e-9 grid, i.e. none) is the grid every order quantity,
+    fill and remainder stays on: orders off it are rejected, fills are whole lots, and the
+    queue models' fractional answers advance the queue in whole lots (see
+    ``sim.venue.queue_models``). ``default_queue_ahead`` is the
     queue estimate for a resting order whose price level the data does not show (always in
     TRADES mode, below the top in QUOTES mode): 0 is optimistic, a large value pessimistic.
     ``l1_overflow_ticks``: in QUOTES mode a MARKET order that exhausts the displayed top size
@@ -128,6 +132,7 @@ class MatchingConfig:
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
     tick_size: int = 1
+    lot_size: int = 1
     queue_model: QueueModel = field(default_factory=ConservativeQueueModel)
     default_queue_ahead: int = 0
     trades_slippage_ticks: int = 0
@@ -146,6 +151,8 @@ class MatchingConfig:
             rate_units(value)
         if self.tick_size <= 0:
             raise ValueError("tick_size must be positive")
+        if self.lot_size <= 0:
+            raise ValueError("lot_size must be positive")
         if self.default_queue_ahead < 0 or self.trades_slippage_ticks < 0:
             raise ValueError("default_queue_ahead and trades_slippage_ticks must be >= 0")
         if self.l1_overflow_ticks is not None and self.l1_overflow_ticks < 0:
@@ -163,12 +170,17 @@ class SimOrder:
     none). ``trail`` is a trailing stop's absolute price distance. ``expire_at_ns`` is the GTD
     deadline (0 when none). ``queue_ahead`` is the market volume estimated ahead of us at our
     price; ``queue_known`` is False while that estimate is a default because the level was
-    never visible. ``seq`` orders our own orders in time priority; ``trade_since_update`` is
-    trade volume at our level since the last book update of that level (so a book decrease
-    that only reflects those trades is not counted twice).
+    never visible. ``arrived_ns`` is the engine time at which the order last joined the queue
+    (its venue arrival, or the amendment or trigger that re-queued it): market data stamped
+    before it shows the level as it was before we stood in it. ``seq`` orders our own orders
+    in time priority; ``trade_since_update`` is trade volume at our level since the last book
+    update of that level (so a book decrease that only reflects those trades is not counted
+    twice). ``queue_carry`` is the part of the queue models' estimated advance (less than one
+    lot) not yet applied to ``queue_ahead``, which moves in whole lots.
     """
 
     __slots__ = (
+        "arrived_ns",
         "client_id",
         "expire_at_ns",
         "filled",
@@ -178,6 +190,7 @@ class SimOrder:
         "price",
         "qty",
         "queue_ahead",
+        "queue_carry",
         "queue_known",
         "seq",
         "side",
@@ -222,8 +235,10 @@ class SimOrder:
         self.triggered = False
         self.trail_ref: int | None = None
         self.queue_ahead = 0
+        self.queue_carry = 0
         self.queue_known = False
         self.trade_since_update = 0
+        self.arrived_ns = 0
         self.seq = 0
 
     @property
