@@ -178,18 +178,28 @@ class SimWorld:
         return trade
 
     def book(self, venue: str, symbol: str, *, bids: Sequence[tuple[str, str]],
-             asks: Sequence[tuple[str, str]]) -> list[BookDelta]:
+             asks: Sequence[tuple[str, str]], update_id: int = -1) -> list[BookDelta]:
         """Replace the L2 book of ``symbol`` on ``venue`` with these ``(price, size)`` levels now.
 
-        Sent as one snapshot message without update ids (the generic sync rule), as a venue
-        without sequence numbers would; returns the rows sent.
+        Sent as one snapshot message, by default without update ids (the generic sync rule), as a
+        venue without sequence numbers would; with ``update_id`` as Binance's ``lastUpdateId``.
+        Returns the rows sent.
         """
+        return self._book_message(venue, symbol, bids, asks, ids=(update_id, update_id, -1), flags=F_SNAPSHOT)
+
+    def book_diff(self, venue: str, symbol: str, *, first_id: int, last_id: int,
+                  bids: Sequence[tuple[str, str]] = (), asks: Sequence[tuple[str, str]] = ()) -> list[BookDelta]:
+        """Send one diff message (Binance spot ``U``/``u``) changing these levels now (size 0 removes)."""
+        return self._book_message(venue, symbol, bids, asks, ids=(first_id, last_id, -1), flags=0)
+
+    def _book_message(self, venue: str, symbol: str, bids: Sequence[tuple[str, str]],
+                      asks: Sequence[tuple[str, str]], *, ids: tuple[int, int, int], flags: int) -> list[BookDelta]:
         now = self.runtime.now_ns()
         levels = [(BOOK_BID, p, q) for p, q in bids] + [(BOOK_ASK, p, q) for p, q in asks]
         if not levels:
-            raise ValueError("a book snapshot needs at least one level")
-        rows = [BookDelta(now, now, venue, symbol, side, to_fixed(Decimal(p)), to_fixed(Decimal(q)), -1, -1, -1,
-                          F_SNAPSHOT | (F_LAST if i == len(levels) - 1 else 0))
+            raise ValueError("a book message needs at least one level")
+        rows = [BookDelta(now, now, venue, symbol, side, to_fixed(Decimal(p)), to_fixed(Decimal(q)), *ids,
+                          flags | (F_LAST if i == len(levels) - 1 else 0))
                 for i, (side, p, q) in enumerate(levels)]
         for row in rows:
             self.markets[venue].on_book(row)

@@ -34,5 +34,5 @@ def test_only_the_callbacks_a_strategy_overrides_are_subscribed() -> None:
 
         world.run(body())
     assert [q.bid_price for q in strategy.quotes] == [60_000 * 10**9]
-    assert adapter._trade_subs == {}  # no trade is sent down the market-data channel for nobody
-    assert list(adapter._quote_subs) == ["BTCUSDT"]
+    assert adapter.market.trades == {}  # no trade is sent down the market-data channel for nobody
+    assert list(adapter.market.quotes) == ["BTCUSDT"]
