@@ -33,7 +33,7 @@ from harness.model import BOOK_ASK, BOOK_BID, F_LAST, F_SNAPSHOT, Aggressor, Boo
 from harness.money import to_fixed
 from harness.rng import SeededRng
 from sim.adapter import SimAdapter
-from sim.kernel.runtime import SimRuntime
+from sim.kernel.runtime import SimClock, SimRuntime
 from sim.venue.market_side import VenueMarketSide
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, VenueProfile, load_profile
@@ -206,6 +206,11 @@ class SimWorld:
         return rows
 
     # ------------------------------------------------------------------ driving
+
+    @property
+    def clock(self) -> SimClock:
+        """The world's virtual clock (with ``adapters`` and ``markets``, what fault injectors need)."""
+        return self.runtime.clock
 
     def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
         """Run ``coro`` to completion in virtual time and return its result."""

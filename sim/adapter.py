@@ -225,12 +225,11 @@ class SimAdapter:
         self._connected = True
         session.user.open(now)
         self.user_stream.open = True
-        if first:
-            if not session.market.carried and session.market.may_open(now, self.desk.reachable):
-                session.market.open(now)
-                self.market.restore()
-        else:
-            session.events.emit(now, "user", "up", "reconnected")
+        session.events.emit(now, "user", "up", "connected" if first else "reconnected")
+        if first and not session.market.carried and session.market.may_open(now, self.desk.reachable):
+            session.market.open(now)
+            session.events.emit(now, "market", "up", "connected")
+            self.market.restore()
         session.start_heartbeat()
 
     async def disconnect(self) -> None:

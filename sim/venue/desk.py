@@ -223,12 +223,11 @@ class RequestDesk:
             raise RetryableError("Timestamp for this request is outside of the recvWindow.", venue=self.venue.name,
                                  code=INVALID_TIMESTAMP, http_status=400)
 
-    def inject(self, method: str, args: tuple[Any, ...]) -> Any:
-        """Call ``venue.<method>(*args)`` on behalf of a fault injector, logged so a replay repeats it."""
-        result = getattr(self.venue, method)(*args)
+    def note(self, method: str, args: tuple[Any, ...]) -> None:
+        """Log that a fault injector is about to call ``venue.<method>(*args)`` (directly or through
+        the market side), so a replay of the log repeats it."""
         if self.writer is not None:
             self.writer.write(VenueLogRecord("inject", self.venue.now(), method, method, args, None, None, 0, "ok"))
-        return result
 
     def replay(self, record: VenueLogRecord) -> None:
         """Handle a logged record again (the venue's clock must be at its time); raises if it diverges."""
