@@ -47,6 +47,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           progress=False if args.no_progress else None)
 
 
+def _cmd_scenario_run(args: argparse.Namespace) -> int:
+    from scenarios.scenario_cli import scenario_run_command
+
+    return scenario_run_command(args.files, seeds=args.seeds, out_dir=args.out, cache_dir=args.cache,
+                                quiet=args.quiet)
+
+
 def _cmd_strategies(args: argparse.Namespace) -> int:
     from scenarios.listing import strategy_lines
 
@@ -125,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --router: split orders larger than this across venues")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
+
+    scenario = sub.add_parser("scenario", help="fault-injection scenarios: run files, search for failures")
+    scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True)
+    srun = scenario_sub.add_parser("run", help="run scenario files and print their scorecards")
+    srun.add_argument("files", nargs="+", type=Path, help="scenario TOML files (scenarios/catalog/*.toml)")
+    srun.add_argument("--seeds", type=int, default=1, help="run each with its seed and the N-1 after it")
+    srun.add_argument("--out", type=Path, default=Path("runs"), help="parent directory of the run directories")
+    srun.add_argument("--cache", type=Path, default=None, help="data cache (default $HARNESS_CACHE or ~/.cache)")
+    srun.add_argument("--quiet", action="store_true", help="one line per passing run")
+    srun.set_defaults(func=_cmd_scenario_run)
 
     strategies = sub.add_parser("strategies", help="list the example strategies that ship")
     strategies.set_defaults(func=_cmd_strategies)

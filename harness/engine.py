@@ -159,6 +159,8 @@ class ExecutionEngine:
         self.gateways: dict[str, VenueGateway] = {}
         self.discrepancies: list[Discrepancy] = []
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
+        self.reconcile_listeners: list[Callable[[str, list[Discrepancy]], None]] = []
+        """Called with (venue, discrepancies) after every reconciliation (dashboards, scenario scorecards)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
         self.in_flight = InFlightTracker(clock)
@@ -467,6 +469,8 @@ class ExecutionEngine:
         """
         found = await self.reconciler.run(self.gateways[venue])
         self.discrepancies.extend(found)
+        for listener in self.reconcile_listeners:
+            listener(venue, found)
         return found
 
     async def _reconcile_all(self) -> None:

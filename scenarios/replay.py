@@ -12,19 +12,21 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from harness.clock import Clock
 from harness.context import ExecutionContext
-from harness.engine import ExecutionEngine
+from harness.engine import EngineConfig, ExecutionEngine
 from harness.files import file_sha256
 from harness.journal import Journal
 from harness.model import Fill
@@ -35,16 +37,17 @@ from harness.version import code_version
 from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
-from scenarios.world import VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
+from scenarios.world import SimulatedVenue, VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 from sim.venue.latency import Empirical
+from sim.venue.market_side import VenueMarketSide
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["NS", "POLL_NS", "RunFailedError", "RunResult", "VenueSetup", "data_time_range", "poll_step",
-           "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
+__all__ = ["NS", "POLL_NS", "ReplayWorld", "RunFailedError", "RunHooks", "RunResult", "VenueSetup", "data_time_range",
+           "poll_step", "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
 
 NS = 1_000_000_000
 POLL_NS = 10 * NS
@@ -59,6 +62,65 @@ class RunResult:
     manifest: dict[str, Any]
     recorder: RunRecorder
     final_balances: dict[str, dict[str, tuple[Decimal, Decimal]]]
+
+
+@dataclass
+class ReplayWorld:
+    """A replay's simulated world as ``RunHooks`` see it (also a ``sim.faults.FaultWorld``)."""
+
+    runtime: SimRuntime
+    feed: ReplayFeed
+    built: dict[str, SimulatedVenue]
+    engine: ExecutionEngine
+    context: ExecutionContext
+    journal: Journal
+    recorder: RunRecorder
+    time_range: tuple[int, int]
+    allow_crash: bool = False
+    manifest: dict[str, Any] = field(default_factory=dict)
+    """What the hooks add to the run's manifest."""
+
+    @property
+    def clock(self) -> Clock:
+        """The run's virtual clock."""
+        return self.runtime.clock
+
+    @property
+    def adapters(self) -> dict[str, SimAdapter]:
+        """Each venue's adapter."""
+        return {name: v.adapter for name, v in self.built.items()}
+
+    @property
+    def markets(self) -> dict[str, VenueMarketSide]:
+        """Each venue's market side."""
+        return {name: v.market for name, v in self.built.items()}
+
+    @property
+    def venues(self) -> dict[str, SimVenue]:
+        """Each simulated venue."""
+        return {name: v.venue for name, v in self.built.items()}
+
+
+class RunHooks(Protocol):
+    """What a caller of ``run_replay`` may add to a run (the scenario runner: faults, invariants).
+
+    ``world_built`` runs once the world exists and before anything happens in it; ``before_start``
+    and ``before_stop`` are awaited in virtual time before the strategy starts and before it stops
+    (after the data is done); ``finished`` runs after the strategy stopped, with the journal open,
+    and may add tables to the recorder and entries to ``world.manifest``.
+    """
+
+    def world_built(self, world: ReplayWorld) -> None:
+        """The world is built: install faults and observers."""
+
+    async def before_start(self, world: ReplayWorld) -> None:
+        """Just before the strategy (and the engine) start."""
+
+    async def before_stop(self, world: ReplayWorld) -> None:
+        """After the data is done, before the strategy stops."""
+
+    def finished(self, world: ReplayWorld) -> None:
+        """After the strategy stopped: check, record."""
 
 
 def data_time_range(files: Sequence[Path], column: str = "ts_event") -> tuple[int, int]:
@@ -76,7 +138,8 @@ def data_time_range(files: Sequence[Path], column: str = "ts_event") -> tuple[in
     return (low or 0, high or 0)
 
 
-def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> str:
+def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None = None, *,
+               name: str | None = None) -> str:
     """A run id from the configuration and what the run's results depend on besides it.
 
     ``provenance`` holds the content hashes of the data files, the venues' profiles, the code
@@ -85,8 +148,8 @@ def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None =
     """
     payload = {"config": config, "provenance": provenance or {}}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
-    strategy = str(config["strategy"]).rsplit(":", 1)[-1].lower()
-    return f"{strategy}-seed{config['seed']}-{digest}"
+    prefix = name or str(config["strategy"]).rsplit(":", 1)[-1].lower()
+    return f"{prefix}-seed{config['seed']}-{digest}"
 
 
 class RunFailedError(RuntimeError):
@@ -100,12 +163,19 @@ class RunFailedError(RuntimeError):
 
 def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str, *,
                params: Mapping[str, str] | None = None, seed: int = 0, out_dir: Path = Path("runs"),
-               progress: bool | None = None, router: RouterConfig | None = None) -> RunResult:
+               progress: bool | None = None, router: RouterConfig | None = None,
+               hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
+               extra_config: Mapping[str, Any] | None = None, name: str | None = None,
+               journal_path: Path | None = None) -> RunResult:
     """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run.
 
     The run directory is written as ``reports.run_dir`` describes: complete, or (when the
     strategy or the simulation raises) moved to ``<run_id>.failed`` with the error in its
     manifest, and ``RunFailedError`` raised; an earlier complete run of the same id is kept.
+    ``hooks`` (``RunHooks``), ``engine_config`` and ``extra_config`` (part of the manifest's
+    config and so of the run id, whose prefix ``name`` replaces the strategy's) are how the
+    scenario runner adds faults and checks; ``journal_path`` keeps the journal outside the run
+    directory (a journal that must outlive a killed process), copied into it at the end.
     """
     files = [Path(p) for p in data]
     feed = ReplayFeed(files, order_by="ts_event")
@@ -116,6 +186,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
                           balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))
                   for v in venues]
         config = _config(strategy, params, seed, setups, files=files, router=router)
+        if extra_config:
+            config.update(extra_config)
         strat = load_strategy(strategy, params)
         provenance = {
             "data_files": {p.name: file_sha256(p) for p in files},
@@ -123,17 +195,21 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             "code": code_version(),
             "strategy_source": _source_sha256(type(strat)),
         }
-        run = RunDirectory(out_dir, run_id_for(config, provenance))
+        run = RunDirectory(out_dir, run_id_for(config, provenance, name=name))
         start_ns, end_ns = data_time_range(files)
         manifest: dict[str, Any] = {"config": config, **provenance, "versions": package_versions(),
                                     "time_range_ns": [start_ns, end_ns]}
         work = run.begin(manifest)
         recorder = RunRecorder()
         try:
-            errors, final = _simulate(feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
-                                      journal_path=work / "journal.sqlite", time_range=(start_ns, end_ns),
-                                      progress=progress)
+            errors, final, extra = _simulate(feed, setups, profiles, strat, seed=seed, router=router,
+                                             recorder=recorder, journal_path=journal_path or work / "journal.sqlite",
+                                             time_range=(start_ns, end_ns), progress=progress, hooks=hooks,
+                                             engine_config=engine_config)
+            if journal_path is not None:
+                shutil.copyfile(journal_path, work / "journal.sqlite")
             manifest["errors"] = errors
+            manifest.update(extra)
             manifest["row_counts"] = recorder.write_tables(work)
         except BaseException as error:
             manifest["row_counts"] = _salvage(recorder, work)
@@ -166,9 +242,11 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
 
 def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[str, VenueProfile],
               strat: Strategy, *, seed: int, router: RouterConfig | None, recorder: RunRecorder,
-              journal_path: Path, time_range: tuple[int, int],
-              progress: bool | None) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]]]:
-    """The replay itself, recording into ``recorder``; returns the strategy's errors and final balances."""
+              journal_path: Path, time_range: tuple[int, int], progress: bool | None,
+              hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
+              ) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]], dict[str, Any]]:
+    """The replay itself, recording into ``recorder``; returns the strategy's errors, final balances
+    and what the hooks add to the manifest."""
     start_ns, end_ns = time_range
     first = feed.peek_ts()
     # Start a second early: connecting, loading venue info and subscribing take virtual time, and
@@ -179,18 +257,24 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
     with SimRuntime(seed=seed, start_ns=begin) as runtime, \
             Journal(journal_path, runtime.clock, durable_intents=False) as journal:
         runtime.add_source(feed)  # before the venues' channels: at equal times the venue sees data first
-        adapters: dict[str, SimAdapter] = {}
-        sim_venues: dict[str, SimVenue] = {}
+        built: dict[str, SimulatedVenue] = {}
         for setup in setups:
             assert setup.depth is not None
-            built = build_venue(runtime, setup, profiles[setup.name], depth=setup.depth)
-            built.venue.fill_listeners.append(_balance_recorder(recorder, built.venue))
-            built.market.connect(feed)
-            sim_venues[setup.name], adapters[setup.name] = built.venue, built.adapter
+            venue_built = build_venue(runtime, setup, profiles[setup.name], depth=setup.depth)
+            venue_built.venue.fill_listeners.append(_balance_recorder(recorder, venue_built.venue))
+            venue_built.market.connect(feed)
+            built[setup.name] = venue_built
+        adapters = {name: v.adapter for name, v in built.items()}
+        sim_venues = {name: v.venue for name, v in built.items()}
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
-                                 router=order_router)
+                                 router=order_router, config=engine_config)
+        for adapter in adapters.values():
+            adapter.session.audit = engine.audit  # the client's own requests (resync snapshots) are audited too
         context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
+        world = ReplayWorld(runtime, feed, built, engine, context, journal, recorder, time_range)
+        if hooks is not None:
+            hooks.world_built(world)
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=max(1, (end_ns - start_ns) // NS), unit="s", desc="replay", disable=not show,
                    file=sys.stderr)
@@ -199,6 +283,8 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
             for name, venue in sim_venues.items():
                 for balance in venue.balances().values():
                     recorder.balance(runtime.now_ns(), name, balance)
+            if hooks is not None:
+                await hooks.before_start(world)
             await context.start(strat)
             shown = 0
             while feed.peek_ts() is not None:
@@ -208,6 +294,8 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
                     bar.update(done - shown)
                     shown = done
             await runtime.clock.sleep_ns(NS)  # let market data still in flight reach the strategy
+            if hooks is not None:
+                await hooks.before_stop(world)
             await context.stop()
             for name, venue in sim_venues.items():
                 for balance in venue.balances().values():
@@ -222,8 +310,10 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
             bar.close()
         _mark_to_market(engine, sim_venues)
         _record_engine(engine, recorder)
+        if hooks is not None:
+            hooks.finished(world)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
-    return context.errors, final
+    return context.errors, final, world.manifest
 
 
 def _record_engine(engine: ExecutionEngine, recorder: RunRecorder) -> None:

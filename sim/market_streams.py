@@ -58,6 +58,8 @@ class MarketSubscriptions:
         self.book_subs: dict[str, list[tuple[BookCallback, int]]] = {}
         self.books: dict[str, ClientBook] = {}
         """The client's book per subscribed symbol (resynced from REST snapshots)."""
+        self.book_listeners: list[Callable[[ClientBook], None]] = []
+        """Called with each client book when it is made (scenario observers check books after resyncs)."""
         self._refused: dict[tuple[str, str], int] = {}  # (kind, symbol) -> refusals in a row
         self._reconnecting: asyncio.Task[None] | None = None
         session.on_market_lost = self.lost
@@ -74,6 +76,8 @@ class MarketSubscriptions:
         if book is None:
             book = self.books[symbol] = ClientBook(symbol, clock=self._clock, events=self._session.events,
                                                    fetch=fetch, on_valid=lambda sync: on_valid(symbol, sync))
+            for listener in self.book_listeners:
+                listener(book)
         return book
 
     def open(self, kind: str, symbol: str) -> None:

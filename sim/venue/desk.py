@@ -65,13 +65,15 @@ class RequestLost(Exception):  # noqa: N818  (an event in transit, not a failure
 class VenueRequest:
     """One request as the venue saw it: when, what, for which order, and how it was answered.
 
-    ``outcome`` is ``"ok"`` or the refusal's code (``"429"``, ``"418"``, ``"-2011"``, ``"503"``).
+    ``outcome`` is ``"ok"`` or the refusal's code (``"-1003"``, ``"-2011"``, ``"-1021"``), else its
+    HTTP status; ``http_status`` is the refusal's HTTP status (429 and 418 for rate limits), 200 when ok.
     """
 
     ts_ns: int
     method: str
     client_order_id: str
     outcome: str
+    http_status: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,13 +188,15 @@ class RequestDesk:
         now = self.venue.now()
         coid = _client_order_id(args)
         outcome = "ok"
+        status = 200
         try:
             result = self._serve(method, op, args, weight=weight, stamp_ns=stamp_ns, recv_window_ns=recv_window_ns)
         except VenueError as error:
             outcome = _outcome(error)
+            status = error.http_status or 400
             raise
         finally:
-            self.log.append(VenueRequest(now, method, coid, outcome))
+            self.log.append(VenueRequest(now, method, coid, outcome, status))
             if self.writer is not None:
                 self.writer.write(VenueLogRecord("request", now, method, op, args, weight, stamp_ns, recv_window_ns,
                                                  outcome))
