@@ -13,7 +13,8 @@ virtual time of its first violation:
   entry) equal the venue's;
 * ``balances_match``: starting balances plus our journaled fills (cost, fees) equal the venue's
   balances, asset by asset;
-* ``orders_resolved``: every order of ours is terminal, or flagged stuck with a reason;
+* ``orders_resolved``: every order of ours is terminal, or flagged stuck with a reason; an order
+  the engine knows was never placed (its intent FAILED) must not be left open either;
 * ``order_states_match``: every venue order we know ended in the state we think (and filled
   as much), unless flagged stuck;
 * ``rate_limits_respected``: the venue refused none of our requests for rate limits (429/418),
@@ -21,7 +22,7 @@ virtual time of its first violation:
 * ``requests_audited``: every request the venue received has an audit record (matched per venue
   and method, each record at or after the venue saw the request);
 * ``book_matches_after_resync``: after each resync, the first time the client's book and the
-  venue's stand at the same update id, their top levels are equal.
+  venue's stand at the same update id, their top levels are equal (and again at the end of the run).
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class RunFacts:
     positions: Mapping[tuple[str, str], tuple[Decimal, Decimal]]
     end_ns: int
     injected: set[str] = field(default_factory=set)
+    failed_intents: set[str] = field(default_factory=set)
+    """Client order ids whose journaled intent is FAILED: the engine knows they were not placed."""
     book_checks: Sequence[BookCheck] = ()
     resyncs: int = 0
     unaudited_ok: Sequence[tuple[int, int]] = ()
@@ -206,9 +209,12 @@ def balances_match(facts: RunFacts) -> InvariantResult:
 
 
 def orders_resolved(facts: RunFacts) -> InvariantResult:
-    """Every order of ours is terminal, or flagged stuck with a reason."""
+    """Every order of ours is terminal, or flagged stuck with a reason (never one known not to be placed)."""
     problems = [(facts.end_ns, f"{o.venue} {o.client_order_id}: {o.status.value}, not flagged")
                 for o in facts.orders if not o.status.is_terminal and not o.stuck_reason]
+    problems += [(facts.end_ns, f"{o.venue} {o.client_order_id}: never placed (intent FAILED), left {o.status.value}")
+                 for o in facts.orders if not o.status.is_terminal and o.stuck_reason
+                 and o.client_order_id in facts.failed_intents]
     stuck = [o for o in facts.orders if not o.status.is_terminal and o.stuck_reason]
     note = f"; {len(stuck)} flagged stuck: " + ", ".join(f"{o.client_order_id} ({o.stuck_reason})"
                                                           for o in stuck[:3]) if stuck else ""

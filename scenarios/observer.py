@@ -48,6 +48,10 @@ class Signal:
     detail: str = ""
 
 
+def _ignore(book: object) -> None:
+    """The monitor's book callback: the book is checked through the client book's observers."""
+
+
 class RunObserver:
     """Collects the signals and book checks of one run (see the module docstring)."""
 
@@ -58,6 +62,9 @@ class RunObserver:
         self._engine = engine
         self._pending: set[tuple[str, str]] = set()
         self.resyncs = 0
+        self.feed_gaps: dict[str, int] = {}
+        """The longest pause between two watched quotes, per venue (``watch``)."""
+        self._last_quote: dict[str, int] = {}
         for adapter in adapters.values():
             adapter.session.events.listeners.append(self._on_stream_event)
             adapter.market.book_listeners.append(self._book_watcher(adapter))
@@ -99,6 +106,24 @@ class RunObserver:
             self.signals.append(Signal(record.ts_ns, record.venue, name, record.method))
         self.signals.sort(key=lambda s: s.ts_ns)
 
+    async def watch(self, symbols: Iterable[str]) -> None:
+        """Subscribe a monitor to the books and quotes of ``symbols`` on every venue listing them."""
+        for name, adapter in self._adapters.items():
+            for symbol in symbols:
+                if symbol not in adapter.sim_venue.profile.symbols:
+                    continue
+                await adapter.subscribe_book(symbol, _ignore)
+                await adapter.subscribe_quotes(symbol, self._quote_watcher(name))
+
+    def _quote_watcher(self, venue: str) -> Callable[[object], None]:
+        def on_quote(quote: object) -> None:
+            now = self._now()
+            last = self._last_quote.get(venue)
+            if last is not None:
+                self.feed_gaps[venue] = max(self.feed_gaps.get(venue, 0), now - last)
+            self._last_quote[venue] = now
+        return on_quote
+
     # ------------------------------------------------------------------ books
 
     def _book_watcher(self, adapter: SimAdapter) -> Callable[[ClientBook], None]:
@@ -116,6 +141,14 @@ class RunObserver:
                 self._compare(adapter, client)
 
         book.observers.append(observe)
+
+    def final_check(self) -> None:
+        """At the end of the run: every valid client book at the venue's update id must equal the venue's."""
+        for adapter in self._adapters.values():
+            for client in adapter.books.values():
+                if client.sync.valid:
+                    self._pending.add((adapter.venue, client.symbol))
+                    self._compare(adapter, client)
 
     def _compare(self, adapter: SimAdapter, client: ClientBook) -> None:
         stream = adapter.sim_venue.books.get(client.symbol)

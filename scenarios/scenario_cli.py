@@ -23,7 +23,7 @@ __all__ = ["scenario_run_command"]
 def scenario_run_command(files: Sequence[Path], *, seeds: int = 1, out_dir: Path = Path("runs"),
                          cache_dir: Path | None = None, quiet: bool = False) -> int:
     """Run every seed of every scenario file; 0 when all passed, 1 when any failed, 2 on a bad file."""
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")  # the scorecard tells
+    logging.basicConfig(level=logging.CRITICAL, format="%(levelname)s %(name)s: %(message)s")  # the run records it
     if seeds < 1:
         print("harness scenario run: --seeds must be >= 1", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ with the file, its line and the key's path)::
     settle_s = 30            # virtual seconds after the data ends before the strategy stops
     slow = false             # true: pytest runs it only with the slow tests
     covers = ["REST: retryable"]
+    watch = ["BTCUSDT"]      # symbols a monitor subscribes to (book and quotes) on every venue
 
     [data]                   # one of: sample (+ kinds), files, [data.synthetic]
     sample = "binance-btcusdt"
@@ -32,7 +33,7 @@ with the file, its line and the key's path)::
     name = "submit-503"
     kind = "http_5xx"        # sim.faults.FAULT_KINDS
     target = "binance"       # VENUE, VENUE.market or VENUE.user
-    at_s = 60                # from the first market event
+    at_s = 60                # from the first market event (the engine connects at -1 s)
     for_s = 30               # window (and duration of a state)
     probability = "0.5"
     trigger = { on = "submit_order", nth = 1, count = 1 }
@@ -48,6 +49,7 @@ with the file, its line and the key's path)::
     unrecovered = ["creds-revoked"]         # faults not expected to recover (e.g. FATAL)
     min_orders = { okx = 1 }                # orders our engine sent per venue
     stable = ["binance:market"]             # streams that must never drop
+    feed_gap_s = 5                          # the watched quotes never pause longer than this
 
 Data by ``sample`` names a shipped recording (``SAMPLES``, imported once into a cache); ``files``
 are canonical Parquet paths relative to the scenario file; ``[data.synthetic]`` takes the fields
@@ -158,6 +160,7 @@ class Expectations:
     unrecovered: tuple[str, ...] = ()
     min_orders: dict[str, int] = field(default_factory=dict)
     stable: tuple[str, ...] = ()
+    feed_gap_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class ScenarioSpec:
     settle_ns: int
     slow: bool
     covers: tuple[str, ...]
+    watch: tuple[str, ...]
     data: DataSpec
     venues: tuple[VenueSetup, ...]
     strategy: str
@@ -216,6 +220,7 @@ def parse_scenario(text: str, *, source: str, base_dir: Path, path: Path | None 
     settle = head.req_decimal("settle_s", ints=True) if head.has("settle_s") else Decimal(30)
     slow = head.boolean("slow", False)
     covers = tuple(head.strings("covers", []))
+    watch = tuple(head.strings("watch", []))
     head.done()
     data = _data(root, base_dir)
     venues = _venues(root)
@@ -229,7 +234,7 @@ def parse_scenario(text: str, *, source: str, base_dir: Path, path: Path | None 
     invariants = _invariants(root)
     expect = _expect(root)
     root.done()
-    return ScenarioSpec(path, name, description, seed, int(settle * NS), slow, covers, data, venues, strategy,
+    return ScenarioSpec(path, name, description, seed, int(settle * NS), slow, covers, watch, data, venues, strategy,
                         params, engine, router, faults, invariants, expect,
                         hashlib.sha256(text.encode()).hexdigest())
 
@@ -412,7 +417,9 @@ def _expect(root: Section) -> Expectations:
     for state in breaker:
         if state not in ("OPEN", "HALF_OPEN", "CLOSED"):
             raise section.error("breaker", f"unknown breaker state {state!r}")
+    gap = section.decimal("feed_gap_s", required=False, ints=True)
     expect = Expectations(tuple(section.strings("events", [])), tuple(section.strings("alerts", [])), breaker,
-                          tuple(section.strings("unrecovered", [])), min_orders, tuple(section.strings("stable", [])))
+                          tuple(section.strings("unrecovered", [])), min_orders, tuple(section.strings("stable", [])),
+                          None if gap is None else int(gap * NS))
     section.done()
     return expect

@@ -151,7 +151,9 @@ class ScenarioHooks:
                                for name, venue in world.venues.items()}
 
     async def before_start(self, world: ReplayWorld) -> None:
-        """Nothing: the strategy starts with the data."""
+        """Subscribe the monitor to the watched symbols (opened when the engine connects)."""
+        if self.spec.watch and self.observer is not None:
+            await self.observer.watch(self.spec.watch)
 
     async def before_stop(self, world: ReplayWorld) -> None:
         """Wait for every fault's window to end, then ``settle_s`` for recovery to finish."""
@@ -164,11 +166,13 @@ class ScenarioHooks:
         assert self.observer is not None
         engine = world.engine
         self.observer.add_audit(engine.audit_records())
+        self.observer.final_check()
         facts = self.facts(world)
         self.rows = check_invariants(facts, self.spec.invariants)
         self.records = score_faults([f.record() for f in self.faults], self.observer.signals)
         sent = {name: len(venue.accepted) for name, venue in world.venues.items()}
-        self.rows += check_expectations(self.spec.expect, self.records, self.observer.signals, sent, facts.end_ns)
+        self.rows += check_expectations(self.spec.expect, self.records, self.observer.signals, sent, facts.end_ns,
+                                        feed_gaps=self.observer.feed_gaps)
         world.recorder.extra("faults", [self._fault_row(r) for r in self.records], FAULTS_SCHEMA)
         world.recorder.extra("scorecard", [{"invariant": r.invariant, "passed": r.passed,
                                             "first_violation_ns": r.first_violation_ns, "detail": r.detail,
@@ -200,7 +204,12 @@ class ScenarioHooks:
                 reason = order.history[-1].reason if order.history else order.status.value
             ours[(order.venue, order.client_order_id)] = OurOrder(order.venue, order.client_order_id, order.status,
                                                                  order.filled_quantity, reason)
-        known = {str(row["client_order_id"]) for row in journal.table("intents")}
+        intents = journal.table("intents")
+        known = {str(intent["client_order_id"]) for intent in intents}
+        latest: dict[str, str] = {}
+        for intent in intents:  # in id order: the last intent of each client order id decides
+            latest[str(intent["client_order_id"])] = str(intent["state"])
+        failed = {coid for coid, state in latest.items() if state == "FAILED"}
         known |= {coid for _, coid in ours}
         positions = {(p.venue, p.symbol): (p.quantity, p.average_price if p.quantity != 0 else Decimal(0))
                      for p in engine.positions.positions()}
@@ -208,7 +217,7 @@ class ScenarioHooks:
             venues=world.venues, requests={name: a.desk.log for name, a in world.adapters.items()},
             start_balances=self.start_balances, journal_fills=journal.fills(), audit=engine.audit_records(),
             orders=list(ours.values()), known_client_ids=known, positions=positions, end_ns=now,
-            injected={f.kind for f in self.faults}, book_checks=self.observer.book_checks,
+            injected={f.kind for f in self.faults}, failed_intents=failed, book_checks=self.observer.book_checks,
             resyncs=self.observer.resyncs)
 
 

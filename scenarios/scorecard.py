@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from scenarios.invariants import InvariantResult
 from scenarios.observer import Signal
@@ -137,7 +138,8 @@ def score_faults(records: Sequence[FaultRecord], signals: Sequence[Signal]) -> l
 
 
 def check_expectations(expect: Expectations, records: Sequence[FaultRecord], signals: Sequence[Signal],
-                       orders_sent: Mapping[str, int], end_ns: int) -> list[InvariantResult]:
+                       orders_sent: Mapping[str, int], end_ns: int, *,
+                       feed_gaps: Mapping[str, int] | None = None) -> list[InvariantResult]:
     """Scorecard rows for ``[expect]``, for every fault having acted, and for required recoveries."""
     rows: list[InvariantResult] = []
     for record in records:
@@ -170,6 +172,13 @@ def check_expectations(expect: Expectations, records: Sequence[FaultRecord], sig
         sent = orders_sent.get(venue, 0)
         rows.append(InvariantResult(f"expect orders on {venue} >= {minimum}", sent >= minimum,
                                     None if sent >= minimum else end_ns, f"{sent} sent"))
+    if expect.feed_gap_ns is not None:
+        gaps = dict(feed_gaps or {})
+        worst = max(gaps.values(), default=None)
+        ok = worst is not None and worst <= expect.feed_gap_ns
+        seconds = f"{Decimal(worst) / 1_000_000_000:.3f} s" if worst is not None else "no quotes watched"
+        rows.append(InvariantResult(f"expect feed gap <= {Decimal(expect.feed_gap_ns) / 1_000_000_000} s", ok,
+                                    None if ok else end_ns, f"longest pause {seconds}"))
     for stream in expect.stable:
         venue, _, name = stream.partition(":")
         drops = [s for s in signals if s.venue == venue and s.name == f"{name}:down"]

@@ -45,7 +45,7 @@ class StreamMessageFault(Fault):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._mid_message = False
+        self._mid_message: bool | None = None  # inside a book message: whether the fault acts on it
 
     def install(self, world: FaultWorld) -> None:
         """Attach to the target stream's channel; detach when the window ends (the fast paths resume)."""
@@ -69,15 +69,17 @@ class StreamMessageFault(Fault):
     def on_message(self, sent_ns: int, arrival_ns: int, item: object) -> Sequence[int]:
         """The arrival times of ``item``'s copies (the ``StreamFault`` protocol)."""
         row = item if isinstance(item, BookDelta) else None
-        if row is not None and self._mid_message:
+        if row is not None and self._mid_message is not None:  # a later row: as its message's first went
+            acting = self._mid_message
             if row.flags & F_LAST:
-                self._mid_message = False
-            return self.arrivals(arrival_ns, item, first=False)
-        if not self.eligible(item) or not self.gate.fires(sent_ns, message_kind(item)):
+                self._mid_message = None
+            return self.arrivals(arrival_ns, item, first=False) if acting else [arrival_ns]
+        acting = self.eligible(item) and self.gate.fires(sent_ns, message_kind(item))
+        if row is not None and not row.flags & F_LAST:
+            self._mid_message = acting
+        if not acting:
             return [arrival_ns]
         self.touched(sent_ns, _describe(item))
-        if row is not None and not row.flags & F_LAST:
-            self._mid_message = True
         return self.arrivals(arrival_ns, item, first=True)
 
     def arrivals(self, arrival_ns: int, item: object, *, first: bool) -> Sequence[int]:

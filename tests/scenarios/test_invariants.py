@@ -79,6 +79,8 @@ def test_positions_must_match_in_quantity_and_average(facts: RunFacts) -> None:
 def test_an_open_order_must_be_flagged_and_agree_with_the_venue(facts: RunFacts) -> None:
     unflagged = [facts.orders[0], replace(facts.orders[1], stuck_reason="")]
     assert failing(replace(facts, orders=unflagged)) == {"orders_resolved": facts.end_ns}
+    abandoned = replace(facts, failed_intents={"s1"})  # known not to be placed, yet left open
+    assert failing(abandoned) == {"orders_resolved": facts.end_ns}
     wrong = [replace(facts.orders[0], status=OrderStatus.CANCELLED), facts.orders[1]]
     assert failing(replace(facts, orders=wrong)) == {"order_states_match": facts.end_ns}
 
