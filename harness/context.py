@@ -242,6 +242,10 @@ class ExecutionContext:
             await self.engine.submit(order)
         except VenueError as error:
             self._event("submit-failed", f"{order.client_order_id}: {error}")
+            if order.status is OrderStatus.PENDING:
+                # proven not placed (rate limited, not connected, circuit open): nobody resends it, so it is
+                # refused, and the strategy hears so, like any refusal before sending
+                self.engine.orders.force_status(order, OrderStatus.REJECTED, f"not sent: {error}")
         if order.status is OrderStatus.REJECTED:
             self._event("reject", f"{order.client_order_id}: {order.history[-1].reason if order.history else ''}")
 
