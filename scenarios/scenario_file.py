@@ -66,6 +66,7 @@ from typing import Any
 
 from harness.config import Section
 from harness.routing import RouterConfig, RouterConfigError
+from scenarios.fix_link import FixSettings
 from scenarios.invariants import INVARIANTS
 from scenarios.synthetic import SyntheticTape
 from scenarios.world import VenueSetup
@@ -185,6 +186,9 @@ class ScenarioSpec:
     invariants: tuple[str, ...]
     expect: Expectations
     text_sha256: str = ""
+    world: str = "venue"
+    """``venue``: simulated venues replaying data; ``fix``: a FIX client and venue session (``[fix]``)."""
+    fix: FixSettings | None = None
 
     def with_faults(self, faults: tuple[FaultSpec, ...]) -> ScenarioSpec:
         """The same scenario with another fault schedule (the fuzzer's candidates)."""
@@ -221,7 +225,19 @@ def parse_scenario(text: str, *, source: str, base_dir: Path, path: Path | None 
     slow = head.boolean("slow", False)
     covers = tuple(head.strings("covers", []))
     watch = tuple(head.strings("watch", []))
+    world = head.string("world", "venue")
+    if world not in ("venue", "fix"):
+        raise head.error("world", f"must be 'venue' or 'fix', got {world!r}")
     head.done()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if world == "fix":
+        fix = _fix(root)
+        faults = _faults(root, {"fix"})
+        invariants = _fix_invariants(root)
+        expect = _expect(root)
+        root.done()
+        return ScenarioSpec(path, name, description, seed, int(settle * NS), slow, covers, watch, DataSpec(), (), "",
+                            {}, {}, None, faults, invariants, expect, digest, world, fix)
     data = _data(root, base_dir)
     venues = _venues(root)
     strategy_section = root.req_table("strategy")
@@ -235,8 +251,32 @@ def parse_scenario(text: str, *, source: str, base_dir: Path, path: Path | None 
     expect = _expect(root)
     root.done()
     return ScenarioSpec(path, name, description, seed, int(settle * NS), slow, covers, watch, data, venues, strategy,
-                        params, engine, router, faults, invariants, expect,
-                        hashlib.sha256(text.encode()).hexdigest())
+                        params, engine, router, faults, invariants, expect, digest)
+
+
+def _fix(root: Section) -> FixSettings:
+    section = root.table("fix", required=False)
+    if section is None:
+        return FixSettings()
+    values = {f.name: section.integer(f.name, getattr(FixSettings(), f.name), minimum=1) for f in fields(FixSettings)}
+    section.done()
+    return FixSettings(**values)
+
+
+def _fix_invariants(root: Section) -> tuple[str, ...]:
+    from scenarios.fix_run import FIX_INVARIANTS
+
+    section = root.table("invariants", required=False)
+    names = section.strings("check", ["all"]) if section is not None else ["all"]
+    if section is not None:
+        section.done()
+    if names == ["all"]:
+        return tuple(FIX_INVARIANTS)
+    for name in names:
+        if name not in FIX_INVARIANTS:
+            assert section is not None
+            raise section.error("check", f"unknown FIX invariant {name!r}; invariants: {', '.join(FIX_INVARIANTS)}")
+    return tuple(names)
 
 
 def _string_table(section: Section, name: str) -> dict[str, str]:
@@ -377,7 +417,10 @@ def _faults(root: Section, venues: set[str]) -> tuple[FaultSpec, ...]:
         table.done()
         spec = FaultSpec(name, kind, target, int(at * NS), None if duration is None else int(duration * NS),
                          probability, trigger, params)
-        if kind != "crash" and target.partition(".")[0] not in venues:
+        if kind.startswith("fix_") != ("fix" in venues):
+            raise table.error("kind", f"{kind} belongs in a {'FIX' if kind.startswith('fix_') else 'venue'} scenario "
+                                      "([scenario] world)")
+        if kind != "crash" and not kind.startswith("fix_") and target.partition(".")[0] not in venues:
             raise table.error("target", f"no venue {target.partition('.')[0]!r} in this scenario "
                                         f"(venues: {', '.join(sorted(venues))})")
         try:  # build once now, so a bad target or parameter is reported with its line

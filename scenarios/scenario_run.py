@@ -231,6 +231,11 @@ def run_scenario(spec: ScenarioSpec, *, seed: int | None = None, out_dir: Path =
                  cache_dir: Path | None = None, progress: bool | None = False) -> ScenarioResult:
     """Run one seed of ``spec`` (default: its own seed); never raises for a failing run."""
     seed = spec.seed if seed is None else seed
+    if spec.world == "fix":
+        from scenarios.fix_run import run_fix_scenario
+
+        fix_result: ScenarioResult = run_fix_scenario(spec, seed=seed, out_dir=out_dir)
+        return fix_result
     if any(f.kind == "crash" for f in spec.faults):
         raise NotImplementedError("crash faults need the restart runner")
     files = resolve_data(spec, cache_dir or default_cache_dir())

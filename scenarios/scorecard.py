@@ -80,6 +80,11 @@ RULES: Mapping[str, Rule] = {
     "clock_skew": Rule(("rest:time_resync",), (("audit:ok",),), must_recover=True),
     "cancel_race": Rule(("audit:INVALID_REQUEST",), (("fill",),), must_recover=True),
     "crash": Rule(("restart",), (("reconcile:clean", "reconcile:found"),), must_recover=True),
+    "fix_session_drop": Rule(("connection_dropped",), (("logged_on",),), must_recover=True),
+    "fix_sequence_gap": Rule(("gap_detected",), (("gap_filled",),), must_recover=True),
+    "fix_reject": Rule(("order_rejected",), (("order_rejected",),), note="a final answer, logged with its reason"),
+    "fix_logon_failure": Rule(("logon_failed",), (),
+                              note="FIX is disabled after repeated failures: the administrator must act"),
 }
 """Detection and recovery rules per fault kind (stream faults by stream: ``STREAM_RULES``)."""
 

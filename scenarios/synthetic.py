@@ -88,7 +88,8 @@ def _times(rng: np.random.Generator, start: int, end: int, every_ms: int) -> I64
 def _mid_at(walk_times: I64, mids: I64, times: I64) -> I64:
     """The mid in force at each of ``times`` (the walk's last step at or before)."""
     index = np.searchsorted(walk_times, times, side="right") - 1
-    return mids[np.maximum(index, 0)]
+    result: I64 = mids[np.maximum(index, 0)]
+    return result
 
 
 def _dicts(n: int, venue: str, symbol: str) -> tuple[pa.DictionaryArray, pa.DictionaryArray]:

@@ -36,6 +36,7 @@ from sim.faults.connections import (
     VenueOutage,
 )
 from sim.faults.crash import Crash
+from sim.faults.fix import FixLogonFailure, FixReject, FixSequenceGap, FixSessionDrop
 from sim.faults.requests import CancelRace, ClockSkew, ExchangeFailure, Fatal, Http5xx, Invalid, RateLimit, Timeout
 from sim.faults.streams import Delay, Drop, Duplicate, LatencySpike, ParseError, Reorder, SequenceGap, Stale
 
@@ -47,6 +48,7 @@ FAULT_KINDS: Mapping[str, type[Fault]] = {cls.kind: cls for cls in (
     Disconnect, HeartbeatTimeout, ConnectionAge, SubscriptionFailure, VenueOutage, Maintenance,
     Http5xx, Timeout, ExchangeFailure, Invalid, Fatal, RateLimit, ClockSkew, CancelRace,
     Crash,
+    FixSessionDrop, FixSequenceGap, FixReject, FixLogonFailure,
 )}
 """Every fault kind by name."""
 

@@ -95,7 +95,7 @@ def test_bad_configuration_is_refused_with_the_fault_named() -> None:
             build_fault("x", "explode", V, Schedule(0), SeededRng(1))
         with pytest.raises(FaultError, match="restarts it from its journal"):
             install(w, "crash", "harness")
-    assert len(FAULT_KINDS) == 23
+    assert len(FAULT_KINDS) == 27
 
 
 # ---------------------------------------------------------------------------- streams
