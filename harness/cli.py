@@ -54,6 +54,13 @@ def _cmd_scenario_run(args: argparse.Namespace) -> int:
                                 quiet=args.quiet)
 
 
+def _cmd_scenario_fuzz(args: argparse.Namespace) -> int:
+    from scenarios.scenario_cli import scenario_fuzz_command
+
+    return scenario_fuzz_command(runs=args.runs, seed=args.seed, workers=args.workers, base=args.base,
+                                 out_dir=args.out, cache_dir=args.cache)
+
+
 def _cmd_strategies(args: argparse.Namespace) -> int:
     from scenarios.listing import strategy_lines
 
@@ -142,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     srun.add_argument("--cache", type=Path, default=None, help="data cache (default $HARNESS_CACHE or ~/.cache)")
     srun.add_argument("--quiet", action="store_true", help="one line per passing run")
     srun.set_defaults(func=_cmd_scenario_run)
+    sfuzz = scenario_sub.add_parser("fuzz", help="random fault schedules; shrink and write out any failure")
+    sfuzz.add_argument("--runs", type=int, default=100, help="how many random schedules")
+    sfuzz.add_argument("--seed", type=int, default=0, help="the search's seed (run i of a seed is always the same)")
+    sfuzz.add_argument("--workers", type=int, default=1, help="processes to run them in")
+    sfuzz.add_argument("--base", type=Path, default=None, help="base scenario without faults (default: the "
+                       "shipped recording's trades with a resting ladder)")
+    sfuzz.add_argument("--out", type=Path, default=Path("runs") / "fuzz", help="where reproducers are written")
+    sfuzz.add_argument("--cache", type=Path, default=None, help="data cache (default $HARNESS_CACHE or ~/.cache)")
+    sfuzz.set_defaults(func=_cmd_scenario_fuzz)
 
     strategies = sub.add_parser("strategies", help="list the example strategies that ship")
     strategies.set_defaults(func=_cmd_strategies)

@@ -13,13 +13,15 @@ the execution layer rather than to make money.
 * ``max_distance_ticks``: an order further than this from the touch is moved (``20``)
 * ``move``: ``cancel`` (cancel it; the next check places a new one) or ``modify`` (amend its price)
 * ``max_position``: no new orders on a side that would take the position past this (``0.05``)
+* ``reference``: ``quote`` (the touch) or ``trade`` (one tick either side of the last trade, for
+  trades-only data)
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from harness.model import OrderReport, OrderType, Quote, Side
+from harness.model import OrderReport, OrderType, Quote, Side, Trade
 from harness.money import from_fixed, to_fixed
 from harness.strategy import Strategy, StrategyContext
 
@@ -44,13 +46,22 @@ class RestingLadder(Strategy):
         if self.move not in ("cancel", "modify"):
             raise ValueError(f"move must be 'cancel' or 'modify', got {self.move!r}")
         self.max_position = Decimal(self.params.get("max_position", "0.05"))
-        self.last_quote: Quote | None = None
+        self.reference = self.params.get("reference", "quote")
+        if self.reference not in ("quote", "trade"):
+            raise ValueError(f"reference must be 'quote' or 'trade', got {self.reference!r}")
+        self.touch: tuple[int, int] | None = None  # (bid, ask) to ladder around
         self.working: dict[str, tuple[Side, int]] = {}  # client order id -> (side, price)
         ctx.clock.call_later(self.interval_ns, self._check)
 
     def on_quote(self, quote: Quote) -> None:
         """Remember the touch."""
-        self.last_quote = quote
+        if self.reference == "quote":
+            self.touch = (quote.bid_price, quote.ask_price)
+
+    def on_trade(self, trade: Trade) -> None:
+        """With ``reference = trade``, the touch is one tick either side of the last trade."""
+        if self.reference == "trade":
+            self.touch = (trade.price - self.tick, trade.price + self.tick)
 
     def on_order_update(self, report: OrderReport) -> None:
         """Forget orders that are done."""
@@ -59,10 +70,12 @@ class RestingLadder(Strategy):
 
     def _check(self) -> None:
         self.ctx.clock.call_later(self.interval_ns, self._check)
-        quote = self.last_quote
-        if quote is None or quote.bid_price <= 0 or quote.ask_price <= quote.bid_price:
+        if self.touch is None:
             return
-        for side, touch in ((Side.BUY, quote.bid_price), (Side.SELL, quote.ask_price)):
+        bid, ask = self.touch
+        if bid <= 0 or ask <= bid:
+            return
+        for side, touch in ((Side.BUY, bid), (Side.SELL, ask)):
             self._tend(side, touch)
 
     def _tend(self, side: Side, touch: int) -> None:

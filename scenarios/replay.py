@@ -231,7 +231,8 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
         "venues": [{"name": v.name, "profile": v.profile, "depth": v.depth.value if v.depth else "",
                     "queue_model": v.queue_model, "market_latency": v.market_latency,
                     "data_venue": v.data_venue or v.name,
-                    "balances": {a: str(b) for a, b in sorted((v.balances or {}).items())}} for v in setups],
+                    "balances": {a: str(b) for a, b in sorted((v.balances or {}).items())},
+                    **({"adapter": v.adapter} if v.adapter else {})} for v in setups],
         "data": [p.name for p in files],
     }
     if router is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from scenarios.scenario_file import ScenarioError, ScenarioSpec, load_scenario
 from scenarios.scenario_run import ScenarioResult, run_scenario, seeds_of, summary_lines
 
-__all__ = ["scenario_run_command"]
+__all__ = ["scenario_fuzz_command", "scenario_run_command"]
 
 
 def scenario_run_command(files: Sequence[Path], *, seeds: int = 1, out_dir: Path = Path("runs"),
@@ -48,3 +48,44 @@ def scenario_run_command(files: Sequence[Path], *, seeds: int = 1, out_dir: Path
         where = f"{first.invariant} at virtual time {first.first_violation_ns}" if first else result.error
         print(f"FAILED {result.spec.name} seed {result.seed}: {where}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def scenario_fuzz_command(*, runs: int, seed: int = 0, workers: int = 1, base: Path | None = None,
+                          out_dir: Path = Path("runs") / "fuzz", cache_dir: Path | None = None) -> int:
+    """``harness scenario fuzz``: random fault schedules; 0 with no invariant violated, 1 otherwise (each
+    failure shrunk and written out as a scenario file that reproduces it), 2 on a bad base file."""
+    import time
+
+    from scenarios.fuzz import DEFAULT_BASE, FuzzOutcome, fuzz
+
+    logging.basicConfig(level=logging.CRITICAL)
+    if runs < 1 or workers < 1:
+        print("harness scenario fuzz: --runs and --workers must be >= 1", file=sys.stderr)
+        return 2
+    text = DEFAULT_BASE if base is None else base.read_text(encoding="utf-8")
+    done = [0, 0]
+
+    def progress(outcome: FuzzOutcome) -> None:
+        done[0] += 1
+        done[1] += bool(outcome.failed)
+        if outcome.failed:
+            print(f"run {outcome.index} (seed {outcome.seed}): {', '.join(outcome.failed)} at "
+                  f"{outcome.first_violation_ns} with {len(outcome.faults)} fault(s)")
+        if done[0] % 50 == 0:
+            print(f"{done[0]}/{runs} runs, {done[1]} failing")
+
+    started = time.perf_counter()
+    try:
+        failures = fuzz(text, runs=runs, seed=seed, workers=workers, cache_dir=cache_dir, out_dir=out_dir,
+                        source=str(base or "<default fuzz base>"), base_dir=base.parent if base else Path("."),
+                        on_outcome=progress)
+    except (ScenarioError, ValueError) as error:
+        print(f"harness scenario fuzz: {error}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - started
+    print(f"{runs} runs with seed {seed} on {workers} worker(s): {len(failures)} violating the invariants, "
+          f"{wall:.1f} s wall time ({runs / wall * 60:.1f} runs per minute)")
+    for failure in failures:
+        print(f"FAILED run {failure.outcome.index}: {', '.join(failure.outcome.failed)}; shrunk from "
+              f"{len(failure.outcome.faults)} to {len(failure.minimal)} fault(s): {failure.path}", file=sys.stderr)
+    return 1 if failures else 0

@@ -21,6 +21,7 @@ with the file, its line and the key's path)::
     profile = "binance"
     data_venue = "binance"
     balances = { BTC = "10", USDT = "1000000" }
+    adapter = "tests.x:BuggyAdapter"   # optional: a SimAdapter subclass (a test double)
 
     [strategy]
     path = "strategies.market_maker:PassiveMarketMaker"
@@ -356,7 +357,7 @@ def _venues(root: Section) -> tuple[VenueSetup, ...]:
                 raise table.error("depth", f"must be auto, book, quotes or trades, got {depth_text!r}") from None
         setups.append(VenueSetup(name, profile, balances=balances, depth=depth,
                                  queue_model=table.string("queue_model", "conservative"),
-                                 data_venue=table.opt_string("data_venue")))
+                                 data_venue=table.opt_string("data_venue"), adapter=table.opt_string("adapter")))
         table.done()
     return tuple(setups)
 

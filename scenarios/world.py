@@ -23,6 +23,7 @@ client after the venue's market-data latency, exactly as replayed data does.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,8 +40,8 @@ from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["DEFAULT_START_NS", "SimWorld", "SimulatedVenue", "VenueSetup", "build_venue", "default_balances",
-           "depth_for", "symbol_map_between"]
+__all__ = ["DEFAULT_START_NS", "SimWorld", "SimulatedVenue", "VenueSetup", "adapter_class", "build_venue",
+           "default_balances", "depth_for", "symbol_map_between"]
 
 _T = TypeVar("_T")
 
@@ -83,6 +84,9 @@ class VenueSetup:
     market_latency: str = "profile"
     """``profile``: the profile's market-data model; ``data``: resample the recorded
     ``ts_recv - ts_event`` delays of the run's trade data (de-skewed to the profile's floor)."""
+    adapter: str | None = None
+    """``MODULE:CLASS`` of a ``SimAdapter`` subclass to serve this venue instead (a test double,
+    e.g. one with a planted bug for the fault search to find); None: ``SimAdapter``."""
 
 
 class SimulatedVenue(NamedTuple):
@@ -117,10 +121,21 @@ def build_venue(runtime: SimRuntime, setup: VenueSetup, profile: VenueProfile, *
     rng: SeededRng = runtime.rng.child(f"venue.{setup.name}")
     venue = SimVenue(profile, balances=balances, rng=rng, now=runtime.now_ns, depth=depth,
                      queue_model=setup.queue_model, name=setup.name)
-    adapter = SimAdapter(venue, runtime)
+    adapter = adapter_class(setup.adapter)(venue, runtime)
     market = VenueMarketSide(venue, adapter.market_channel, data_venue=setup.data_venue,
                              symbol_map=symbol_map_between(setup.data_venue, profile))
     return SimulatedVenue(venue, adapter, market)
+
+
+def adapter_class(path: str | None) -> type[SimAdapter]:
+    """The ``SimAdapter`` subclass named ``MODULE:CLASS`` (``SimAdapter`` itself for None)."""
+    if path is None:
+        return SimAdapter
+    module_name, _, class_name = path.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, SimAdapter)):
+        raise ValueError(f"adapter {path!r} is not a SimAdapter subclass")
+    return cls
 
 
 class SimWorld:
