@@ -113,7 +113,7 @@ async def recover_unknown(manager: OrderManager, order: ManagedOrder, adapter: E
         try:
             report = await _bounded(adapter.get_order(order.symbol, order.client_order_id), timeout_ns)
         except OrderNotFoundError:
-            if order.status is OrderStatus.PENDING_CANCEL:
+            if _cancel_in_flight(order):
                 # its owner cancelled it while we were asking: never placed, and no longer wanted, so not resent
                 manager.force_status(order, OrderStatus.REJECTED,
                                      "never placed (the venue has no such order); cancelled while in doubt")
@@ -132,6 +132,11 @@ async def recover_unknown(manager: OrderManager, order: ManagedOrder, adapter: E
             await clock.sleep_ns(_retry_delay(error, backoff, attempt))
     manager.set_unknown(order, f"unresolved after {max_lookups} lookups")
     return order
+
+
+def _cancel_in_flight(order: ManagedOrder) -> bool:
+    """Whether the order's owner has asked to cancel it (its status changes while lookups are awaited)."""
+    return order.status is OrderStatus.PENDING_CANCEL
 
 
 async def _resend(manager: OrderManager, order: ManagedOrder, adapter: ExchangeAdapter,

@@ -137,7 +137,11 @@ def _judge(spec: ScenarioSpec, seed: int, faults: tuple[FaultSpec, ...], cache_d
     return FuzzOutcome(index, seed, faults, names, first, result.error)
 
 
-def _job(args: tuple[ScenarioSpec, int, int, int, Path | None, int, int]) -> FuzzOutcome:
+_Job = tuple[ScenarioSpec, int, int, int, Path | None, int, int]
+"""(base, run index, search seed, data span in s, cache, max faults, the run's seed)."""
+
+
+def _job(args: _Job) -> FuzzOutcome:
     spec, index, base_seed, span_s, cache_dir, max_faults, run_seed = args
     rng = random.Random(f"{base_seed}:{index}")
     venues = [v.name for v in spec.venues]
@@ -193,7 +197,7 @@ def fuzz(base_text: str, *, runs: int, seed: int = 0, workers: int = 1, cache_di
     cache = cache_dir or default_cache_dir()
     start, end = data_time_range(resolve_data(spec, cache))  # imports the data once, before the workers start
     span_s = max(60, (end - start) // NS)
-    jobs = [(spec, i, seed, span_s, cache, max_faults, spec.seed + i) for i in range(runs)]
+    jobs: list[_Job] = [(spec, i, seed, span_s, cache, max_faults, spec.seed + i) for i in range(runs)]
     outcomes = list(_map(jobs, workers, on_outcome))
     failures: list[FuzzFailure] = []
     for outcome in outcomes:
@@ -213,7 +217,7 @@ def fuzz(base_text: str, *, runs: int, seed: int = 0, workers: int = 1, cache_di
     return failures
 
 
-def _map(jobs: list[tuple[ScenarioSpec, int, int, int, Path | None, int, int]], workers: int,
+def _map(jobs: list[_Job], workers: int,
          on_outcome: Callable[[FuzzOutcome], None] | None) -> Iterator[FuzzOutcome]:
     if workers <= 1:
         for job in jobs:
