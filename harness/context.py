@@ -96,18 +96,22 @@ class ExecutionContext:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, strategy: Strategy, subscriptions: Mapping[str, list[str]] | None = None) -> None:
-        """Start the engine (connect, attach, reconcile), load venue info and balances, subscribe, start.
+        """Start the engine (connect, attach, reconcile), load venue info and balances, start, subscribe.
 
         ``subscriptions`` maps venue -> symbols whose trades and quotes the strategy receives
         (default: every symbol of every venue); a callback the strategy does not override is
         not subscribed at all.
         """
-        self._strategy = strategy
         await self.engine.start()
         for name, gateway in self.engine.gateways.items():
             info = self.engine.orders.venue_info(name)
             self._infos[name] = info if info is not None else await gateway.get_venue_info()
             self._balances[name] = await gateway.get_balances()
+        # nothing reaches the strategy before on_start: not the updates of orders a restarted engine recovered
+        # from its journal, not the market data of a venue subscribed while the next one is still loading
+        self._strategy = strategy
+        strategy.on_start(self)
+        for name, gateway in self.engine.gateways.items():
             symbols = (subscriptions or {}).get(name, list(self._infos[name].symbols))
             for symbol in symbols:
                 # market data is the hot path: only what the strategy handles is sent its way
@@ -115,7 +119,6 @@ class ExecutionContext:
                     await gateway.subscribe_trades(symbol, strategy.on_trade)
                 if _overrides(strategy, "on_quote"):
                     await gateway.subscribe_quotes(symbol, strategy.on_quote)
-        strategy.on_start(self)
         self._event("start", f"strategy {type(strategy).__name__} started on {', '.join(self._adapters)}")
 
     async def stop(self, *, cancel_open: bool = True) -> None:
