@@ -202,7 +202,8 @@ class ExecutionEngine:
                                                                  self._scan_stuck)))
 
     async def recover_from_journal(self) -> list[ManagedOrder]:
-        """After a restart, settle every journaled intent that never got a final answer.
+        """After a restart, settle every journaled intent that never got a final answer, and every
+        journaled order that was still working (it may have filled or been cancelled meanwhile).
 
         Each one is taken back under its client order id and asked for at its venue: found,
         the venue's state is adopted (the intent is ACKED); proven absent, it is REJECTED and
@@ -214,7 +215,8 @@ class ExecutionEngine:
         if self.journal is None:
             return []
         settled: list[ManagedOrder] = []
-        for intent in self.journal.pending_intents():
+        # the intents never answered, then the orders answered but not finished when the process stopped
+        for intent in [*self.journal.pending_intents(), *self.journal.unfinished_orders()]:
             gateway = self.gateways.get(intent.venue)
             if gateway is None or self.orders.by_client_id(intent.client_order_id) is not None:
                 continue
