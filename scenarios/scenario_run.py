@@ -237,7 +237,9 @@ def run_scenario(spec: ScenarioSpec, *, seed: int | None = None, out_dir: Path =
         fix_result: ScenarioResult = run_fix_scenario(spec, seed=seed, out_dir=out_dir)
         return fix_result
     if any(f.kind == "crash" for f in spec.faults):
-        raise NotImplementedError("crash faults need the restart runner")
+        from scenarios.crash import run_crash_scenario
+
+        return run_crash_scenario(spec, seed=seed, out_dir=out_dir, cache_dir=cache_dir or default_cache_dir())
     files = resolve_data(spec, cache_dir or default_cache_dir())
     hooks = ScenarioHooks(spec, seed)
     result = ScenarioResult(spec, seed)
