@@ -35,7 +35,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from harness.audit import AuditRecord
 from harness.journal import Journal
 from scenarios.invariants import InvariantResult, RunFacts
 from scenarios.replay import ReplayWorld, RunFailedError, run_replay
@@ -91,7 +90,10 @@ class CrashHooks(ScenarioHooks):
         """As for any run, with the requests the killed process had in flight allowed to lack a result."""
         facts = super().facts(world)
         facts.injected.add("crash")
-        facts.unaudited_ok = [(_last_audit_ns(world.journal.audit_records(), self.persisted_ns), self.resume_ns)]
+        # a request still in flight at the kill was sent at most one request timeout before it
+        timeout = max(a.session.settings.request_timeout_ns for a in world.adapters.values())
+        in_flight_since = self.persisted_ns - timeout
+        facts.unaudited_ok = [(in_flight_since, self.resume_ns)]
         return facts
 
     def finished(self, world: ReplayWorld) -> None:
@@ -122,10 +124,6 @@ def _journal_last_ns(journal: Journal) -> int:
             if isinstance(value, int):
                 latest = max(latest, value)
     return latest
-
-
-def _last_audit_ns(records: list[AuditRecord], before_ns: int) -> int:
-    return max((r.ts_ns for r in records if r.ts_ns <= before_ns), default=0)
 
 
 def _child(phase: str, scenario: Path, seed: int, *, workdir: Path, out_dir: Path, cache_dir: Path) -> int:
