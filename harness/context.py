@@ -129,7 +129,10 @@ class ExecutionContext:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         counts = await self.engine.stop(cancel_open=cancel_open)
         for name, gateway in self.engine.gateways.items():
-            self._balances[name] = await gateway.get_balances()
+            try:
+                self._balances[name] = await gateway.get_balances()
+            except VenueError as error:  # unavailable at shutdown (an open breaker, an outage): keep the last ones
+                self._event("stop-balances-failed", f"{name}: {error}")
         orders = len(self.engine.orders)
         fills = sum(len(o.fills) for o in self.engine.orders)
         self._event("stop", f"{orders} orders, {fills} fills, {self._refused} refused before sending; "
