@@ -71,11 +71,13 @@ FUZZ_KINDS: dict[str, tuple[str, ...]] = {
 _METHODS = ("submit_order", "cancel_order", "get_order", "get_open_orders_all", "get_fills", "get_positions")
 
 
-def draw_faults(rng: random.Random, venues: Sequence[str], span_s: int, *, max_faults: int = 4) -> list[FaultSpec]:
-    """A random schedule of 1 to ``max_faults`` faults over ``span_s`` seconds of data."""
+def draw_faults(rng: random.Random, venues: Sequence[str], span_s: int, *, max_faults: int = 4,
+                kinds: Sequence[str] | None = None) -> list[FaultSpec]:
+    """A random schedule of 1 to ``max_faults`` faults (of ``kinds``, default all) over ``span_s`` s of data."""
     faults: list[FaultSpec] = []
+    pool = sorted(kinds or FUZZ_KINDS)
     for index in range(rng.randint(1, max_faults)):
-        kind = rng.choice(sorted(FUZZ_KINDS))
+        kind = rng.choice(pool)
         stream = rng.choice(FUZZ_KINDS[kind])
         venue = rng.choice(list(venues))
         target = f"{venue}.{stream}" if stream else venue
@@ -137,15 +139,15 @@ def _judge(spec: ScenarioSpec, seed: int, faults: tuple[FaultSpec, ...], cache_d
     return FuzzOutcome(index, seed, faults, names, first, result.error)
 
 
-_Job = tuple[ScenarioSpec, int, int, int, Path | None, int, int]
-"""(base, run index, search seed, data span in s, cache, max faults, the run's seed)."""
+_Job = tuple[ScenarioSpec, int, int, int, Path | None, int, int, tuple[str, ...]]
+"""(base, run index, search seed, data span in s, cache, max faults, the run's seed, kinds)."""
 
 
 def _job(args: _Job) -> FuzzOutcome:
-    spec, index, base_seed, span_s, cache_dir, max_faults, run_seed = args
+    spec, index, base_seed, span_s, cache_dir, max_faults, run_seed, kinds = args
     rng = random.Random(f"{base_seed}:{index}")
     venues = [v.name for v in spec.venues]
-    faults = tuple(draw_faults(rng, venues, span_s, max_faults=max_faults))
+    faults = tuple(draw_faults(rng, venues, span_s, max_faults=max_faults, kinds=kinds or None))
     return _judge(spec, run_seed, faults, cache_dir, index)
 
 
@@ -189,15 +191,22 @@ def write_reproducer(base_text: str, outcome: FuzzOutcome, faults: Sequence[Faul
 
 def fuzz(base_text: str, *, runs: int, seed: int = 0, workers: int = 1, cache_dir: Path | None = None,
          out_dir: Path | None = None, max_faults: int = 4, source: str = "<fuzz base>",
-         base_dir: Path = Path("."), on_outcome: Callable[[FuzzOutcome], None] | None = None) -> list[FuzzFailure]:
-    """Run ``runs`` random schedules on the base scenario; shrink and write out every failure."""
+         base_dir: Path = Path("."), on_outcome: Callable[[FuzzOutcome], None] | None = None,
+         kinds: Sequence[str] = ()) -> list[FuzzFailure]:
+    """Run ``runs`` random schedules on the base scenario; shrink and write out every failure.
+
+    ``kinds`` narrows the search to some fault kinds (default: every kind of ``FUZZ_KINDS``).
+    """
+    unknown = sorted(set(kinds) - set(FUZZ_KINDS))
+    if unknown:
+        raise ValueError(f"not a fuzzable fault kind: {', '.join(unknown)} (kinds: {', '.join(sorted(FUZZ_KINDS))})")
     spec = parse_scenario(base_text, source=source, base_dir=base_dir)
     if spec.faults:
         raise ValueError(f"{source}: the fuzz base must have no [[faults]] of its own")
     cache = cache_dir or default_cache_dir()
     start, end = data_time_range(resolve_data(spec, cache))  # imports the data once, before the workers start
     span_s = max(60, (end - start) // NS)
-    jobs: list[_Job] = [(spec, i, seed, span_s, cache, max_faults, spec.seed + i) for i in range(runs)]
+    jobs: list[_Job] = [(spec, i, seed, span_s, cache, max_faults, spec.seed + i, tuple(kinds)) for i in range(runs)]
     outcomes = list(_map(jobs, workers, on_outcome))
     failures: list[FuzzFailure] = []
     for outcome in outcomes:
