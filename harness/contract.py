@@ -55,6 +55,7 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
+from harness.secrets import mask_secrets
 
 if TYPE_CHECKING:  # harness.venues reads the contract's method table, so it is imported for types only
     from harness.venues import VenueDescriptor
@@ -98,6 +99,7 @@ class VenueError(Exception):
 
     def __init__(self, message: str, *, venue: str = "", code: int | str | None = None,
                  http_status: int | None = None) -> None:
+        message = mask_secrets(message)  # a venue echoing a registered key never carries it further
         super().__init__(message)
         self.message = message
         self.venue = venue
