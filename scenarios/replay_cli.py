@@ -18,10 +18,13 @@ Argument grammar (every value is checked here, with an error naming the argument
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from harness.data.canonical import open_canonical
+from harness.data.errors import DataError
 from harness.router import RouterConfig, RouterConfigError
 from harness.strategy import StrategyLoadError, load_strategy
 from reports.summary import run_summary
@@ -45,7 +48,10 @@ def _pair(text: str, sep: str, what: str) -> tuple[str, str]:
 
 
 def data_files(paths: Sequence[Path]) -> list[Path]:
-    """The Parquet files named by ``paths`` (a directory stands for its ``*.parquet``), sorted."""
+    """The Parquet files named by ``paths`` (a directory stands for its ``*.parquet``), sorted.
+
+    Each must be canonical market data (``CanonicalFileError`` naming the file otherwise).
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -57,6 +63,8 @@ def data_files(paths: Sequence[Path]) -> list[Path]:
             files.append(path)
         else:
             raise ReplayArgumentError(f"--data {path}: no such file or directory")
+    for file in files:
+        open_canonical(file)
     return files
 
 
@@ -122,9 +130,11 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    out_dir: Path = Path("runs"), depth: str = "book", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
                    progress: bool | None = None) -> int:
-    """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""
+    """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments.
+
+    Errors go to stderr; the arguments are checked before the data (which reads file footers).
+    """
     try:
-        files = data_files(data)
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
                               market_latency=market_latency)
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
@@ -132,8 +142,9 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
         for setup in setups:
             load_profile(setup.profile)
-    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
-        print(f"harness replay: {error}")
+        files = data_files(data)
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError) as error:
+        print(f"harness replay: {error}", file=sys.stderr)
         return 2
     result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
                         progress=progress, router=router_config)

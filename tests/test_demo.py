@@ -61,13 +61,13 @@ def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
     assert "strategy strategies.market_maker:PassiveMarketMaker, seed 5, venues binance" in out
     run_dirs = list((tmp_path / "runs").iterdir())
     assert len(run_dirs) == 1 and (run_dirs[0] / "fills.parquet").is_file()
-    assert main(["replay", "--data", str(tmp_path / "missing"), "--strategy", "x:Y"]) == 2
-    assert "--data" in capsys.readouterr().out
+    assert main(["replay", "--data", str(tmp_path / "missing"), "--strategy", "strategies.twap:TwapTaker"]) == 2
+    assert "--data" in capsys.readouterr().err
     assert main(["replay", "--data", str(data), "--strategy", "no_such_module:Thing"]) == 2
-    assert "no_such_module" in capsys.readouterr().out
+    assert "no_such_module" in capsys.readouterr().err
     assert main(["replay", "--data", str(data), "--balance", "binance:BTC=lots", "--strategy",
                  "strategies.twap:TwapTaker"]) == 2
-    assert "'lots' is not a number" in capsys.readouterr().out
+    assert "'lots' is not a number" in capsys.readouterr().err
 
 
 def test_replay_router_arguments_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,7 +81,7 @@ def test_replay_router_arguments_are_checked(tmp_path: Path, capsys: pytest.Capt
     data.write_bytes(b"")
     assert main(["replay", "--data", str(data), "--strategy", "strategies.twap:TwapTaker", "--split-threshold",
                  "1"]) == 2
-    assert "--split-threshold needs --router" in capsys.readouterr().out
+    assert "--split-threshold needs --router" in capsys.readouterr().err
     assert main(["replay", "--data", str(data), "--strategy", "strategies.twap:TwapTaker", "--router",
                  "fastest"]) == 2
-    assert "criteria" in capsys.readouterr().out
+    assert "criteria" in capsys.readouterr().err

@@ -1,11 +1,15 @@
-"""Implementations behind ``harness data ...`` (printing, exit codes, friendly errors)."""
+"""Implementations behind ``harness data ...`` (printing, exit codes, friendly errors).
+
+Results go to stdout, errors and skipped-row reports to stderr. Exit codes: 0 done, 1 verify
+found gaps, 2 an input could not be used (the message names it).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from harness.data.errors import DataFormatError, UnsupportedFormatError
+from harness.data.errors import DataError
 from harness.data.importers.base import registry
 from harness.data.importing import import_files
 
@@ -14,7 +18,10 @@ def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: boo
     """Import files, print one line per output file; exit code 2 on bad input."""
     try:
         results = import_files(sources, out, fmt=fmt, skip_bad=skip_bad)
-    except (DataFormatError, UnsupportedFormatError) as exc:
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permissions, a full disk: the message names the file
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for result in results:
@@ -37,7 +44,7 @@ def run_verify(paths: list[Path], *, fmt: str | None) -> int:
 
     try:
         report = verify_paths(paths, fmt=fmt)
-    except (DataFormatError, UnsupportedFormatError) as exc:
+    except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for line in report.lines():

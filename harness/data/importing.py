@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.data.errors import BadRowLog
+from harness.data.canonical import check_input_path
+from harness.data.errors import BadRowLog, DataInputError
 from harness.data.importers.base import ImportContext, detect
 from harness.data.sink import ParquetSink
 from harness.files import file_sha256
@@ -43,10 +44,20 @@ def output_stem(source: Path) -> str:
     return name
 
 
+def _out_dir(out_dir: Path) -> Path:
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DataInputError(f"{out}: output is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad: bool = False,
                 venue: str | None = None, symbol: str | None = None) -> ImportResult:
     """Import one raw file into ``out_dir``; on any error nothing of it is left behind."""
+    source = check_input_path(source, what="raw recording")
     importer = detect(source, fmt)
+    out_dir = _out_dir(out_dir)
     ctx = ImportContext(bad_rows=BadRowLog(skip_bad=skip_bad), venue=venue, symbol=symbol)
     result = ImportResult(source=source, importer=importer.name, bad_rows=ctx.bad_rows)
     stem = output_stem(source)
@@ -79,5 +90,9 @@ def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad
 
 def import_files(sources: list[Path], out_dir: Path, *, fmt: str | None = None,
                  skip_bad: bool = False) -> list[ImportResult]:
-    """Import several files; stops at the first failing one (earlier complete imports stay)."""
-    return [import_file(src, out_dir, fmt=fmt, skip_bad=skip_bad) for src in sources]
+    """Import several files; stops at the first failing one (earlier complete imports stay).
+
+    Every source is checked first (missing, a directory, empty), so a typo in the last name
+    does not leave the first ones imported and the command failed."""
+    checked = [check_input_path(src, what="raw recording") for src in sources]
+    return [import_file(src, out_dir, fmt=fmt, skip_bad=skip_bad) for src in checked]

@@ -2,7 +2,9 @@
 
 Rows are buffered per column and flushed as zstd-compressed row groups, so a recording larger
 than memory can be imported. The file is written under a temporary name and renamed into
-place only when ``close`` succeeds: a failed import leaves nothing half-written behind.
+place only when ``close`` succeeds: a failed import leaves nothing half-written behind. Every
+file records the fixed-point scale of its prices and sizes in its metadata
+(``harness.price_scale``, ``harness.size_scale``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.data.errors import DataFormatError
-from harness.data.schema import SCHEMA_VERSION, SCHEMAS
-from harness.money import INT64_MAX
+from harness.data.schema import SCALE_KEYS, SCHEMA_VERSION, SCHEMAS
+from harness.money import DECIMALS, INT64_MAX
 
 DEFAULT_ROW_GROUP = 128_000
 
@@ -32,7 +34,8 @@ class ParquetSink:
         self.path = Path(path)
         self.tmp_path = self.path.with_name(self.path.name + ".partial")
         self.row_group_size = row_group_size
-        meta = {"harness.kind": kind, "harness.schema_version": SCHEMA_VERSION, **(metadata or {})}
+        meta = {"harness.kind": kind, "harness.schema_version": SCHEMA_VERSION,
+                **dict.fromkeys(SCALE_KEYS, str(DECIMALS)), **(metadata or {})}
         self._schema_with_meta = self.schema.with_metadata({k: str(v) for k, v in meta.items()})
         self._columns: list[list[Any]] = [[] for _ in self.schema.names]
         self._writer: pq.ParquetWriter | None = None

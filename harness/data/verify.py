@@ -1,9 +1,11 @@
 """``harness data verify``: rebuild order books across files and check them against quotes.
 
-Inputs are raw recordings (read through the importer registry, nothing written) or canonical
-Parquet files from ``harness data import`` (``*.book.parquet`` and ``*.quotes.parquet``; files of
-the same source are merged by ``ts_recv``). All inputs, in the order given, form ONE stream per
-(venue, symbol), so a day file and its continuation chain into one book.
+Inputs are raw recordings (read through the importer registry, nothing written), canonical
+Parquet files from ``harness data import`` (``*.book.parquet`` and ``*.quotes.parquet``; files
+of the same source are merged by ``ts_recv``), or directories of them (a directory stands for
+its ``*.parquet``, by name). Canonical files are checked by ``harness.data.canonical`` (kind,
+columns, types, scale) before anything is read. All inputs, in the order given, form ONE
+stream per (venue, symbol), so a day file and its continuation chain into one book.
 
 The book is kept by ``harness.data.book.BookSync`` (Binance spot / futures rules, generic otherwise);
 every gap is reported. The check: a bookTicker quote carries the update id of the last change
@@ -27,6 +29,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from harness.data.book import BookStream, BookSync, Gap
+from harness.data.canonical import check_input_path, open_canonical
+from harness.data.errors import DataInputError
 from harness.data.importers.base import ImportContext, Record, Row, detect
 from harness.data.schema import SCHEMAS
 
@@ -199,56 +203,62 @@ class _Verifier:
         return self.report
 
 
-def _parquet_kind(path: Path, file: pq.ParquetFile) -> str:
-    meta = file.schema_arrow.metadata or {}
-    kind = str(meta.get(b"harness.kind", b"").decode())
-    if not kind:
-        parts = path.name.split(".")
-        kind = parts[-2] if len(parts) >= 3 else ""
-    return kind
-
-
-def _parquet_records(path: Path, kind: str) -> Iterator[Record]:
-    file = pq.ParquetFile(path)
+def _parquet_records(file: pq.ParquetFile, kind: str) -> Iterator[Record]:
     names = SCHEMAS[kind].names
     for batch in file.iter_batches(batch_size=65_536, columns=names):
         for row in zip(*(batch.column(i).to_pylist() for i in range(len(names))), strict=True):
             yield kind, row
 
 
-def _sources(paths: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable[Record]]]:
-    """(label, records) per input; Parquet files of one source are merged by ts_recv."""
-    groups: dict[str, list[tuple[str, Path]]] = {}
-    order: list[tuple[str, Path | str]] = []
+def expand_inputs(paths: Iterable[Path]) -> list[Path]:
+    """The files to verify: each directory given stands for its ``*.parquet`` files, by name."""
+    files: list[Path] = []
     for given in paths:
         path = Path(given)
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise DataInputError(f"{path}: directory holds no .parquet files (name raw recordings one by one)")
+            files.extend(found)
+        else:
+            files.append(check_input_path(path, what="file to verify"))
+    return files
+
+
+def _sources(files: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable[Record]]]:
+    """(label, records) per input; Parquet files of one source are merged by ts_recv."""
+    groups: dict[str, list[tuple[str, pq.ParquetFile, Path]]] = {}
+    order: list[tuple[str, Path | str]] = []
+    for path in files:
         if path.suffix != ".parquet":
             order.append(("raw", path))
             continue
-        file = pq.ParquetFile(path)
-        kind = _parquet_kind(path, file)
+        file, kind = open_canonical(path)
         source = (file.schema_arrow.metadata or {}).get(b"harness.source", b"").decode()
         source = source or path.name.split(".")[0]
         if source not in groups:
             groups[source] = []
             order.append(("parquet", source))
-        groups[source].append((kind, path))
+        groups[source].append((kind, file, path))
     for what, item in order:
         if what == "raw":
             path = Path(item)
             importer = detect(path, fmt)
             yield path.name, importer.read(path, ImportContext())
             continue
-        members = sorted(groups[str(item)], key=lambda kp: _BOOK_PRIORITY.get(kp[0], 2))
-        used = [(k, p) for k, p in members if k in _BOOK_PRIORITY]
-        label = " + ".join(p.name for _, p in members)
-        streams = [_parquet_records(p, k) for k, p in used]
+        members = sorted(groups[str(item)], key=lambda member: _BOOK_PRIORITY.get(member[0], 2))
+        label = " + ".join(p.name for _, _, p in members)
+        streams = [_parquet_records(f, k) for k, f, _ in members if k in _BOOK_PRIORITY]
         yield label, heapq.merge(*streams, key=lambda record: int(record[1][1]))
 
 
 def verify_paths(paths: list[Path], fmt: str | None = None) -> VerifyReport:
     """Rebuild books across ``paths`` (in order, one stream per symbol) and compare quotes."""
+    files = expand_inputs(paths)
+    for path in files:
+        if path.suffix == ".parquet":
+            open_canonical(path)  # every wrong file is named before any work
     verifier = _Verifier()
-    for label, records in _sources(list(paths), fmt):
+    for label, records in _sources(files, fmt):
         verifier.feed(label, records)
     return verifier.finish()

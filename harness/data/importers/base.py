@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from harness.data.errors import BadRowLog, DataFormatError, UnsupportedFormatError
 
 Row = tuple[Any, ...]
@@ -95,9 +98,31 @@ def detect(path: Path, forced: str | None = None) -> Importer:
     for importer in importers.values():
         if importer.sniff(path, head):
             return importer
-    raise UnsupportedFormatError(
-        f"{path}: format not recognised; pass --format with one of: {', '.join(sorted(importers))}"
-    )
+    reason, other_format_may_work = _why_unrecognised(path, head)
+    if not other_format_may_work:
+        raise UnsupportedFormatError(f"{path}: {reason}")
+    raise UnsupportedFormatError(f"{path}: {reason}; pass --format with one of: {', '.join(sorted(importers))}")
+
+
+def _why_unrecognised(path: Path, head: str) -> tuple[str, bool]:
+    """What a file no importer recognises looks like, and whether ``--format`` could still help."""
+    if path.suffix == ".parquet":
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as exc:
+            return f"not a readable Parquet file ({exc})", False
+        kind = (schema.metadata or {}).get(b"harness.kind")
+        if kind is not None:
+            return (f"already canonical harness market data ({kind.decode()}): give it to `harness replay "
+                    "--data` or `harness data verify` directly, no import needed", False)
+        return f"Parquet with columns {list(schema.names)} is not a layout any importer reads", True
+    if head.strip():
+        return "format not recognised", True
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return "no text after decompression (an empty or unreadable gzip file)", False
+    return "not UTF-8 text, or only whitespace at its start: format not recognised", True
 
 
 SniffFn = Callable[[Path, str], bool]
