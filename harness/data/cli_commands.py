@@ -15,7 +15,7 @@ from harness.data.importing import import_files
 
 
 def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: bool) -> int:
-    """Import files, print one line per output file; exit code 2 on bad input."""
+    """Import files (one unit each), print one line per output file; exit code 2 on bad input."""
     try:
         results = import_files(sources, out, fmt=fmt, skip_bad=skip_bad)
     except DataError as exc:
@@ -27,6 +27,9 @@ def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: boo
     for result in results:
         for kind, path in result.outputs.items():
             print(f"{result.source.name} [{result.importer}] -> {path} ({result.rows[kind]} {kind} rows)")
+        if result.replaced_source is not None:
+            print(f"{result.source.name}: replaced an earlier import of other data ({result.replaced_source}) "
+                  f"under the same name", file=sys.stderr)
         if result.bad_rows.count:
             print(f"{result.source.name}: skipped {result.bad_rows.count} bad rows", file=sys.stderr)
             for example in result.bad_rows.examples:
@@ -38,7 +41,7 @@ def run_verify(paths: list[Path], *, fmt: str | None) -> int:
     """Rebuild the book across files in order and print gaps and the book match rate.
 
     Exit code 0 when the data is clean, 1 when gaps were found (so scripts can gate on it),
-    2 when a file could not be read.
+    2 when an input could not be used (missing, unreadable, an incomplete import).
     """
     from harness.data.verify import verify_paths
 

@@ -4,8 +4,10 @@ Inputs are raw recordings (read through the importer registry, nothing written),
 Parquet files from ``harness data import`` (``*.book.parquet`` and ``*.quotes.parquet``; files
 of the same source are merged by ``ts_recv``), or directories of them (a directory stands for
 its ``*.parquet``, by name). Canonical files are checked by ``harness.data.canonical`` (kind,
-columns, types, scale) before anything is read. All inputs, in the order given, form ONE
-stream per (venue, symbol), so a day file and its continuation chain into one book.
+columns, types, scale) before anything is read, and imported ones must form complete units
+(``harness.data.units``, sha256 included): an interrupted import is refused, by name. All
+inputs, in the order given, form ONE stream per (venue, symbol), so a day file and its
+continuation chain into one book.
 
 The book is kept by ``harness.data.book.BookSync`` (Binance spot / futures rules, generic otherwise);
 every gap is reported. The check: a bookTicker quote carries the update id of the last change
@@ -33,6 +35,7 @@ from harness.data.canonical import check_input_path, open_canonical
 from harness.data.errors import DataInputError
 from harness.data.importers.base import ImportContext, Record, Row, detect
 from harness.data.schema import SCHEMAS
+from harness.data.units import check_complete, expand_records
 
 MAX_PENDING_QUOTES = 10_000
 MAX_MISMATCH_EXAMPLES = 5
@@ -210,9 +213,11 @@ def _parquet_records(file: pq.ParquetFile, kind: str) -> Iterator[Record]:
             yield kind, row
 
 
-def expand_inputs(paths: Iterable[Path]) -> list[Path]:
-    """The files to verify: each directory given stands for its ``*.parquet`` files, by name."""
+def expand_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """(files, directories): each directory given stands for its ``*.parquet`` files, by name, and a
+    completion record (``*.import.json``) for its unit's files."""
     files: list[Path] = []
+    directories: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -220,9 +225,11 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
             if not found:
                 raise DataInputError(f"{path}: directory holds no .parquet files (name raw recordings one by one)")
             files.extend(found)
+            directories.append(path)
         else:
-            files.append(check_input_path(path, what="file to verify"))
-    return files
+            files.append(path)
+    files = [check_input_path(path, what="file to verify") for path in expand_records(files)]
+    return files, directories
 
 
 def _sources(files: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable[Record]]]:
@@ -254,10 +261,11 @@ def _sources(files: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable
 
 def verify_paths(paths: list[Path], fmt: str | None = None) -> VerifyReport:
     """Rebuild books across ``paths`` (in order, one stream per symbol) and compare quotes."""
-    files = expand_inputs(paths)
-    for path in files:
-        if path.suffix == ".parquet":
-            open_canonical(path)  # every wrong file is named before any work
+    files, directories = expand_inputs(paths)
+    parquet = [p for p in files if p.suffix == ".parquet"]
+    for path in parquet:
+        open_canonical(path)  # a wrong file is named before any unit bookkeeping reads it
+    check_complete(parquet, directories, thorough=True)
     verifier = _Verifier()
     for label, records in _sources(files, fmt):
         verifier.feed(label, records)

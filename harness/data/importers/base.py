@@ -106,6 +106,8 @@ def detect(path: Path, forced: str | None = None) -> Importer:
 
 def _why_unrecognised(path: Path, head: str) -> tuple[str, bool]:
     """What a file no importer recognises looks like, and whether ``--format`` could still help."""
+    if path.name.endswith((".import.json", ".partial")):
+        return ("the completion record or an unfinished file of `harness data import`, not a recording", False)
     if path.suffix == ".parquet":
         try:
             schema = pq.read_schema(path)
