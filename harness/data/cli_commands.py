@@ -1,7 +1,7 @@
 """Implementations behind ``harness data ...`` (printing, exit codes, friendly errors).
 
 Results go to stdout, errors and skipped-row reports to stderr. Exit codes: 0 done, 1 verify
-found gaps, 2 an input could not be used (the message names it).
+found problems (gaps, bad rows), 2 an input could not be used (the message names it).
 """
 
 from __future__ import annotations
@@ -31,17 +31,17 @@ def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: boo
             print(f"{result.source.name}: replaced an earlier import of other data ({result.replaced_source}) "
                   f"under the same name", file=sys.stderr)
         if result.bad_rows.count:
-            print(f"{result.source.name}: skipped {result.bad_rows.count} bad rows", file=sys.stderr)
+            print(f"{result.source.name}: skipped {result.bad_rows.summary()}", file=sys.stderr)
             for example in result.bad_rows.examples:
                 print(f"  {example}", file=sys.stderr)
     return 0
 
 
 def run_verify(paths: list[Path], *, fmt: str | None) -> int:
-    """Rebuild the book across files in order and print gaps and the book match rate.
+    """Rebuild the book across files in order, check trades, print gaps, counts and the match rate.
 
-    Exit code 0 when the data is clean, 1 when gaps were found (so scripts can gate on it),
-    2 when an input could not be used (missing, unreadable, an incomplete import).
+    Exit code 0 when the data is clean, 1 when gaps or bad rows were found (so scripts can gate
+    on it), 2 when an input could not be used (missing, unreadable, an incomplete import).
     """
     from harness.data.verify import verify_paths
 
@@ -52,7 +52,7 @@ def run_verify(paths: list[Path], *, fmt: str | None) -> int:
         return 2
     for line in report.lines():
         print(line)
-    return 1 if report.gaps else 0
+    return 1 if report.gaps or report.row_problems else 0
 
 
 def run_formats() -> int:

@@ -7,6 +7,9 @@ row groups under temporary names; only when every kind is complete are the files
 place, as one unit. A failing import leaves the output directory exactly as it was (an earlier
 import of the same source included); a killed one leaves at worst a unit without its record,
 which replay and verify refuse by name until the import is rerun.
+
+Every row also passes ``harness.data.checks`` (positive prices and sizes, trades in time
+order without repeats): strict by default, counted per reason with ``--skip-bad``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.data.canonical import check_input_path
+from harness.data.checks import RowChecks
 from harness.data.errors import BadRowLog, DataInputError
 from harness.data.importers.base import ImportContext, detect
 from harness.data.sink import ParquetSink
@@ -84,9 +88,14 @@ def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad
     uid = unit_id(source_sha, importer.name, options)
     base_meta = {"harness.source": source.name, "harness.source_sha256": source_sha,
                  "harness.importer": importer.name, UNIT_KEY: stem, UNIT_ID_KEY: uid}
+    checks = RowChecks()
     sinks: dict[str, ParquetSink] = {}
     try:
         for kind, row in importer.read(source, ctx):
+            problem = checks.problem(kind, row)
+            if problem is not None:
+                ctx.bad(source, ctx.line, problem.field, problem.reason, category=problem.category)
+                continue
             sink = sinks.get(kind)
             if sink is None:
                 sink = ParquetSink(kind, out_dir / f"{stem}.{kind}.parquet", metadata=base_meta)

@@ -2,7 +2,9 @@
 
 An importer reads one raw recording and yields canonical rows ``(kind, row_tuple)`` where the
 tuple follows ``harness.data.schema.SCHEMAS[kind]`` column order. It reports bad rows through the
-``ImportContext`` (which raises or counts them) and never writes files itself.
+``ImportContext`` (which raises or counts them) and never writes files itself. While it reads,
+it keeps ``ctx.line`` at the line (or row) the rows it yields come from, so checks made after
+it (``harness.data.checks``) can name file:line too.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ class ImportContext:
     venue: str | None = None
     symbol: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    line: int | None = None
+    """Line (or row) of the source the importer is at: set by the importers as they read."""
 
-    def bad(self, path: Path | str, line: int | None, field_name: str | None, reason: str) -> None:
+    def bad(self, path: Path | str, line: int | None, field_name: str | None, reason: str, *,
+            category: str = "malformed") -> None:
         """Report a bad row: raises ``DataFormatError`` unless ``--skip-bad`` was given."""
-        self.bad_rows.handle(DataFormatError(path, line, field_name, reason))
+        self.bad_rows.handle(DataFormatError(path, line, field_name, reason, category=category))
 
 
 class Importer(Protocol):

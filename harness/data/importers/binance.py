@@ -120,6 +120,7 @@ def read_lines(path: Path, ctx: ImportContext, parse_line: LineParser) -> Iterat
             line = raw.strip()
             if not line:
                 continue
+            ctx.line = line_no
             try:
                 parsed = parse_line(line, state)
                 if parsed is None:

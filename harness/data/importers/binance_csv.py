@@ -59,6 +59,7 @@ class DepthCsvImporter:
             venue = ctx.venue or (USDM if has_pu else SPOT)
             pending: Row | None = None
             pending_key: tuple[Any, ...] = ()
+            pending_line = 0
             for row_no, fields in enumerate(reader, 2):
                 if not fields:
                     continue
@@ -69,9 +70,11 @@ class DepthCsvImporter:
                     continue
                 key = (row[0], row[3], row[7], row[8], row[10])
                 if pending is not None:
+                    ctx.line = pending_line
                     yield "book", pending if key == pending_key else (*pending[:-1], pending[-1] | F_LAST)
-                pending, pending_key = row, key
+                pending, pending_key, pending_line = row, key, row_no
             if pending is not None:
+                ctx.line = pending_line
                 yield "book", (*pending[:-1], pending[-1] | F_LAST)
 
     @staticmethod
@@ -131,6 +134,7 @@ class KlineCsvImporter:
             for row_no, fields in enumerate(csv.reader(handle), 1):
                 if not fields or fields[0] == _KLINE_HEADER:
                     continue
+                ctx.line = row_no
                 try:
                     yield "candles", self._row(fields, venue, symbol)
                 except FieldError as bad:

@@ -139,15 +139,15 @@ def _snapshot_levels(rest: list[str]) -> list[tuple[int, str, int, int]] | None:
 def _incremental(path: Path, width: int, lines: Iterator[tuple[int, list[str]]],
                  ctx: ImportContext) -> Iterator[Record]:
     """incremental_book_L2 lines -> book rows; ``F_LAST`` where the next line starts a new message."""
-    pending: tuple[Row, tuple[str, ...]] | None = None
+    pending: tuple[Row, tuple[str, ...], int] | None = None
     for line, fields in lines:
         for row, key in guarded(path, ctx, line, functools.partial(_incremental_row, width, fields, ctx)):
             if pending is not None:
-                previous, previous_key = pending
+                previous, previous_key, ctx.line = pending
                 yield "book", (previous if previous_key == key else (*previous[:-1], previous[-1] | F_LAST))
-            pending = (row, key)
+            pending = (row, key, line)
     if pending is not None:
-        previous = pending[0]
+        previous, _key, ctx.line = pending
         yield "book", (*previous[:-1], previous[-1] | F_LAST)
 
 

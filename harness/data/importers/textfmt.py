@@ -246,8 +246,9 @@ def guarded(path: Path, ctx: ImportContext, line: int, parse: Callable[[], list[
     """Run one line's parser; a bad field or unexpected structure becomes ``ctx.bad`` and no rows.
 
     A line is all-or-nothing: emitting half a book message would corrupt the rebuilt book, so
-    any bad field drops (or, without ``--skip-bad``, reports) the whole line.
+    any bad field drops (or, without ``--skip-bad``, reports) the whole line. Sets ``ctx.line``.
     """
+    ctx.line = line
     try:
         return parse()
     except DataFormatError:
@@ -328,6 +329,7 @@ def emit_candles(path: Path, ctx: ImportContext, bars: Iterator[tuple[int, int, 
     ctx.metadata.setdefault("harness.interval_ns", str(interval_ns))
     previous_open: dict[str, int] = {}
     for line, ts, values in _chain(probe, bars):
+        ctx.line = line
         venue, symbol, open_, high, low, close, volume = values
         before = previous_open.get(symbol)
         if before is not None and ts <= before:
