@@ -14,14 +14,19 @@ order without repeats): strict by default, counted per reason with ``--skip-bad`
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from harness.data.canonical import check_input_path
 from harness.data.checks import RowChecks
-from harness.data.errors import BadRowLog, DataInputError
-from harness.data.importers.base import ImportContext, detect
+from harness.data.errors import BadRowLog, DataFormatError, DataInputError
+from harness.data.importers.base import ImportContext, Record, detect
 from harness.data.sink import ParquetSink
 from harness.data.units import MANIFEST_FORMAT, UNIT_ID_KEY, UNIT_KEY, commit_unit, manifest_path, unit_id
 from harness.files import file_sha256
@@ -64,6 +69,23 @@ def _out_dir(out_dir: Path) -> Path:
     return out
 
 
+def _read(source: Path, records: Iterable[Record], ctx: ImportContext) -> Iterator[Record]:
+    """The importer's records, with read failures (bad compression, not text) named by file and line."""
+    iterator = iter(records)
+    while True:
+        try:
+            record = next(iterator)
+        except StopIteration:
+            return
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DataFormatError(source, ctx.line, None, f"compressed data is damaged: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(source, ctx.line, None, f"not UTF-8 text: {exc}") from exc
+        except pa.ArrowException as exc:
+            raise DataFormatError(source, ctx.line, None, f"cannot read the Parquet data: {exc}") from exc
+        yield record
+
+
 def _previous_source(out_dir: Path, stem: str) -> tuple[str, str] | None:
     """(name, sha256) of the source the unit ``stem`` in ``out_dir`` was imported from, if recorded."""
     path = manifest_path(out_dir, stem)
@@ -91,7 +113,7 @@ def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad
     checks = RowChecks()
     sinks: dict[str, ParquetSink] = {}
     try:
-        for kind, row in importer.read(source, ctx):
+        for kind, row in _read(source, importer.read(source, ctx), ctx):
             problem = checks.problem(kind, row)
             if problem is not None:
                 ctx.bad(source, ctx.line, problem.field, problem.reason, category=problem.category)

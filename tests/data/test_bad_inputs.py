@@ -1,4 +1,4 @@
-"""Every bad input is named: missing files, directories, empty files, wrong Parquet.
+"""Every bad input is named: truncated gzip, missing files, directories, empty files, wrong Parquet.
 
 Each case runs the CLI the way a user would (in-process ``main``, or a real process where the
 exit code and streams matter) and checks the exit code, that the message is on stderr, and that
@@ -8,19 +8,58 @@ readers refuse another one.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from slices import sample_lines, write_slice
+from slices import run_cli, sample_lines, write_slice
 
 from harness.cli import main
-from harness.data.errors import CanonicalFileError, DataInputError
+from harness.data.errors import CanonicalFileError, DataFormatError, DataInputError
 from harness.data.importing import import_file
 from harness.data.schema import PRICE_SCALE_KEY, SIZE_SCALE_KEY, TRADES
 from scenarios.replay_cli import data_files
 from sim.market.feed import ReplayFeed, ReplayFileError
+
+LINES = 3000
+
+
+def _truncated(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A gzip cut in the middle, and the complete lines a reader can get out of it."""
+    whole = write_slice(tmp_path / "whole.jsonl.gz", sample_lines(LINES)).read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    text = zlib.decompressobj(wbits=31).decompress(cut.read_bytes())
+    complete = text[: text.rfind(b"\n") + 1].decode().splitlines(keepends=True)
+    assert 100 < len(complete) < LINES
+    return cut, complete
+
+
+def test_truncated_gzip_names_the_file_and_the_last_complete_line(tmp_path: Path) -> None:
+    cut, complete = _truncated(tmp_path)
+    with pytest.raises(DataFormatError) as info:
+        import_file(cut, tmp_path / "out")
+    assert info.value.path == str(cut) and info.value.line == len(complete) + 1
+    assert "ends early" in str(info.value) and f"after line {len(complete)}" in str(info.value)
+    done = run_cli("data", "import", str(cut), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert str(cut) in done.stderr and "ends early" in done.stderr and done.stdout == ""
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_truncated_gzip_with_skip_bad_keeps_every_complete_line(tmp_path: Path) -> None:
+    cut, complete = _truncated(tmp_path)
+    kept = import_file(cut, tmp_path / "out", skip_bad=True)
+    assert kept.bad_rows.reasons == {"truncated input": 1}
+    reference = import_file(write_slice(tmp_path / "ref" / "cut.jsonl", complete), tmp_path / "ref-out")
+    assert kept.rows == reference.rows
+    for kind, path in kept.outputs.items():
+        assert pq.read_table(path).equals(pq.read_table(reference.outputs[kind]))
+    done = run_cli("data", "import", str(cut), "-o", str(tmp_path / "cli"), "--skip-bad")
+    assert done.returncode == 0, done.stderr
+    assert "skipped 1 bad row: 1 truncated input" in done.stderr and f"after line {len(complete)}" in done.stderr
 
 
 def test_missing_directory_and_empty_inputs_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

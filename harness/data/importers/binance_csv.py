@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.data.importers.base import ImportContext, Record, Row, open_text, register
+from harness.data.importers.base import ImportContext, Record, Row, open_text_for, register
 from harness.data.importers.binance_msgs import SPOT, USDM, FieldError, fixed
 from harness.data.schema import F_LAST, F_SNAPSHOT
 
@@ -51,7 +51,7 @@ class DepthCsvImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Stream book rows; the last row of each message carries ``F_LAST``."""
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             reader = csv.reader(handle)
             header = next(reader, [])
             has_pu = "pu" in header
@@ -130,7 +130,7 @@ class KlineCsvImporter:
             ctx.bad(path, None, "symbol", "cannot tell the symbol from the file name; pass one")
             return
         venue = ctx.venue or SPOT
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             for row_no, fields in enumerate(csv.reader(handle), 1):
                 if not fields or fields[0] == _KLINE_HEADER:
                     continue

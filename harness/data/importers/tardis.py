@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harness.data.errors import DataFormatError, UnsupportedFormatError
-from harness.data.importers.base import ImportContext, Record, Row, open_text, register
+from harness.data.importers.base import ImportContext, Record, Row, open_text_for, register
 from harness.data.importers.textfmt import FieldError, book_row, fixed, guarded, mark_last, side_from, us_to_ns
 from harness.data.schema import F_LAST, F_SNAPSHOT
 
@@ -52,7 +52,7 @@ class TardisCsvImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Stream rows of the file's data type, in file order."""
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None or header[:4] != _PREFIX:

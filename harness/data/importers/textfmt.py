@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.data.errors import DataFormatError
-from harness.data.importers.base import ImportContext, Record, Row, open_text
+from harness.data.importers.base import ImportContext, Record, Row, open_text_for
 from harness.data.schema import F_LAST
 from harness.money import INT64_MAX, MoneyError, to_fixed
 
@@ -219,7 +219,7 @@ def iter_capture(path: Path, ctx: ImportContext) -> Iterator[CaptureLine]:
     The connection line, messages the client sent (``<url> <- t: ...``) and blank lines are
     skipped. A line that is neither, or whose time or JSON is broken, goes to ``ctx.bad``.
     """
-    with open_text(path) as handle:
+    with open_text_for(path, ctx) as handle:
         for line_no, raw in enumerate(handle, 1):
             text = raw.rstrip("\r\n")
             if not text.strip():
