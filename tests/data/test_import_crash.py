@@ -4,9 +4,9 @@ Two sources (two units) are imported into one directory by one command. Each att
 real process over whatever the previous attempts left (an empty directory, complete units,
 incomplete ones, ``.partial`` leftovers) and kills it at a seeded random moment: half of the
 moments are spread from the first file the import writes to its exit (measured in this test on
-uninterrupted runs), half are a seeded 0-2 ms after a seeded one of the units' files changes
+uninterrupted runs), half are a seeded 0-0.5 ms after a seeded one of the units' files changes
 (a ``.partial`` being written, a final file moved into place, a record removed or written),
-which is how the few ms of the moves get hit at all. After every kill the directory must hold,
+which is how the 1-2 ms of the moves get hit at all. After every kill the directory must hold,
 per unit, either exactly the bytes of an uninterrupted import, or files that replay's data
 loading and verify refuse naming the unit; every third attempt is followed by a rerun that
 must give the uninterrupted import's bytes.
@@ -79,7 +79,7 @@ def _kill_when_changed(process: subprocess.Popen[bytes], path: Path, before: tup
     """SIGKILL ``extra`` seconds after ``path`` changes from ``before`` (appears, goes, is replaced or
     written), or at once if the process ends first."""
     while process.poll() is None and _state(path) == before:
-        time.sleep(0.0005)
+        time.sleep(0.0001)
     time.sleep(extra)
     process.send_signal(signal.SIGKILL)
 
@@ -137,7 +137,7 @@ def test_killed_imports_leave_complete_or_refused_units_and_a_rerun_restores_the
             trigger = out / rng.choice(triggers)
             before = _state(trigger)
             process = _spawn(sources, out)
-            _kill_when_changed(process, trigger, before, rng.uniform(0, 0.002))
+            _kill_when_changed(process, trigger, before, rng.uniform(0, 0.0005))
         else:
             process = _spawn(sources, out)
             _kill_after(process, rng.uniform(first_write * 0.9, end))
