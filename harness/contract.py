@@ -7,7 +7,9 @@ time; the live adapters serve it over REST, WebSocket and FIX. The contract test
 
 Required methods are the protocol below. Optional capabilities (native modify, futures
 leverage and margin mode, FIX) are declared in ``VenueInfo.capabilities``; an adapter that
-lacks one raises ``NotSupportedError`` (an ``InvalidRequestError``) when asked.
+lacks one raises ``NotSupportedError`` (an ``InvalidRequestError``) when asked. The bar stream
+(``subscribe_bars``: closed candles pushed as a venue's kline stream pushes them) is optional
+the same way: an adapter whose venue has none raises ``NotSupportedError``.
 
 Errors cross the contract only as ``VenueError`` subclasses, one per category, so callers
 decide what to do from the type and never from a venue's message text::
@@ -187,6 +189,7 @@ FillCallback = Callable[[Fill], object]
 TradeCallback = Callable[[Trade], None]
 QuoteCallback = Callable[[Quote], None]
 BookCallback = Callable[[BookSnapshot], None]
+BarCallback = Callable[[Candle], None]
 
 
 @runtime_checkable
@@ -272,6 +275,13 @@ class ExchangeAdapter(Protocol):
 
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Subscription:
         """Deliver L2 book updates (as snapshots of ``depth`` levels)."""
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Subscription:
+        """Deliver each closed bar of ``interval_ns`` (epoch-aligned) once its interval has ended.
+
+        Optional capability: ``NotSupportedError`` when the venue has no bar stream, and an
+        ``InvalidRequestError`` for an interval it does not serve.
+        """
 
     # limits and info --------------------------------------------------------
     async def get_rate_limit_status(self) -> RateLimitStatus:

@@ -47,20 +47,22 @@ def default_balances(profile: VenueProfile) -> dict[str, Decimal]:
 class SimWorld:
     """One ``SimRuntime`` with named simulated venues (profile per venue) and a ``SimAdapter`` each.
 
-    ``venues`` maps a venue name to its profile name (a plain list uses each name as its
-    profile). ``balances`` overrides the starting account per venue name.
+    ``venues`` maps a venue name to its profile, by name or as a ``VenueProfile`` (a test's
+    variant of a shipped one, e.g. with constant latencies); a plain list uses each name as its
+    profile. ``balances`` overrides the starting account per venue name.
     """
 
-    def __init__(self, venues: Sequence[str] | Mapping[str, str] = ("binance",), *, seed: int = 0,
+    def __init__(self, venues: Sequence[str] | Mapping[str, str | VenueProfile] = ("binance",), *, seed: int = 0,
                  start_ns: int = DEFAULT_START_NS, depth: DepthMode = DepthMode.QUOTES,
                  balances: Mapping[str, Mapping[str, Decimal]] | None = None,
                  queue_model: str = "conservative", connect: bool = True) -> None:
-        profiles = dict(venues) if isinstance(venues, Mapping) else {name: name for name in venues}
+        profiles: dict[str, str | VenueProfile] = (dict(venues) if isinstance(venues, Mapping)
+                                                   else {name: name for name in venues})
         self.runtime = SimRuntime(seed=seed, start_ns=start_ns)
         self.venues: dict[str, SimVenue] = {}
         self.adapters: dict[str, SimAdapter] = {}
         for name, profile_name in profiles.items():
-            profile = load_profile(profile_name)
+            profile = profile_name if isinstance(profile_name, VenueProfile) else load_profile(profile_name)
             start = dict((balances or {}).get(name) or default_balances(profile))
             venue = SimVenue(profile, balances=start, rng=self.runtime.rng.child(f"venue.{name}"),
                              now=self.runtime.now_ns, depth=depth, queue_model=queue_model, name=name)

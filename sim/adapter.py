@@ -4,7 +4,9 @@ Every request travels like a real one: it waits the order-entry latency before t
 it, is counted against the venue's rate limits, and its answer (or error) waits the response
 latency before the caller gets it. Order updates and fills the venue pushes travel on a separate
 FIFO channel (Binance's user-data stream is another connection than REST), and public market
-data reaches subscribers through a ``ClientTap`` delayed by the market-data latency.
+data reaches subscribers through a ``ClientTap`` delayed by the market-data latency. Closed
+bars come from the venue's kline stream (``sim.bars``): built from its trade tape, or the
+recorded candles of a replay.
 
 Errors cross the contract exactly as a live adapter raises them: venue rejections become
 ``InvalidRequestError``/``OrderNotFoundError`` with the venue's own code, refusals by rate
@@ -13,11 +15,12 @@ limits ``RateLimitedError`` with Retry-After, and a call while disconnected ``Re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from harness.contract import (
+    BarCallback,
     BookCallback,
     FillCallback,
     HealthStatus,
@@ -45,6 +48,7 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
+from sim.bars import BarStreams, BarSubscription
 from sim.channels import ClientTap
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
@@ -107,18 +111,23 @@ class SimAdapter:
         self._tap: ClientTap | None = None
         self.requests = 0
         self.candles = CandleBuilder(venue.name)
+        self._bars = BarStreams(venue.name, self.candles, latency.channel("market_data", streams.stream("bars"),
+                                                                          fifo=True), self._clock)
         venue.order_listeners.append(self._on_venue_order)
         venue.fill_listeners.append(self._on_venue_fill)
 
     # ------------------------------------------------------------------ wiring to market data
 
     def attach_feed(self, feed: ReplayFeed, *, data_venue: str | None = None,
-                    symbol_map: Mapping[str, str] | None = None) -> None:
+                    symbol_map: Mapping[str, str] | None = None,
+                    recorded_bars: Collection[tuple[str, int]] = ()) -> None:
         """Route a replay feed's events for this venue to the venue and, delayed, to subscribers.
 
         ``data_venue`` drives this venue from another venue's recording; its events are then
         renamed to this venue, with symbols translated by ``symbol_map`` (``BTCUSDT`` recorded on
         Binance becomes ``BTC-USDT`` on a simulated OKX), so everything downstream sees one venue.
+        ``recorded_bars`` are the (symbol, interval_ns) pairs, under this venue's names, whose bar
+        subscriptions the data's recorded candles serve instead of the trade tape.
         """
         tap = ClientTap(self._market_channel, self._runtime.vt)
         self._tap = tap
@@ -148,7 +157,8 @@ class SimAdapter:
             if delta.symbol in book_subs:
                 push(delta, deliver_book)
 
-        handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book)
+        self._bars.serve_recorded(recorded_bars)
+        handlers: tuple[Callable[[Any], None], ...] = (on_trade, on_quote, on_book, self._bars.on_recorded)
         rename = None
         if name != venue.name or symbol_map:
             rename = (venue.name, dict(symbol_map or {}))
@@ -159,6 +169,8 @@ class SimAdapter:
         feed.subscribe_trades(handlers[0], venue=name)
         feed.subscribe_quotes(handlers[1], venue=name)
         feed.subscribe_book(handlers[2], venue=name)
+        if recorded_bars:
+            feed.subscribe_candles(handlers[3], venue=name)
         feed.add_tap(tap)  # the feed delivers the tap's arrivals, merged with its own events
 
     def inject_market(self, event: Trade | Quote | BookDelta) -> None:
@@ -199,13 +211,20 @@ class SimAdapter:
         stream.push(delta)
 
     def _book_message(self, symbol: str, sync: BookSync) -> None:
+        """One book message reached the client: each subscriber gets the rebuilt book at its depth,
+        stamped with the message's event time (one snapshot per depth asked, shared)."""
         if not sync.valid:
             return
-        now = self._clock.now_ns()
+        ts_event = self._client_books[symbol].ts_event
+        book = sync.book
+        snapshots: dict[int, BookSnapshot] = {}
         for callback, depth in self._book_subs.get(symbol, ()):
-            book = sync.book
-            callback(BookSnapshot(now, self._venue.name, symbol, tuple(book.depth(1, depth)),
-                                  tuple(book.depth(-1, depth)), sync.update_id))
+            snapshot = snapshots.get(depth)
+            if snapshot is None:
+                snapshot = snapshots[depth] = BookSnapshot(ts_event, self._venue.name, symbol,
+                                                           tuple(book.depth(1, depth)), tuple(book.depth(-1, depth)),
+                                                           sync.update_id)
+            callback(snapshot)
 
     # ------------------------------------------------------------------ request path
 
@@ -372,6 +391,10 @@ class SimAdapter:
         entry = (callback, depth)
         subs.append(entry)
         return _Subscription(subs, entry)
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> BarSubscription:
+        """Receive each closed bar of ``interval_ns`` at its close plus market-data latency (``sim.bars``)."""
+        return self._bars.subscribe(symbol, interval_ns, callback)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
         """The venue's limit usage (as its response headers would report it)."""

@@ -129,6 +129,35 @@ class CandleBuilder:
         bars.append(bar)
         self._current[symbol] = bar
 
+    def bar(self, symbol: str, ts_open: int, interval_ns: int) -> Candle | None:
+        """The bar of ``interval_ns`` opening at ``ts_open`` (epoch-aligned), as a kline stream closes it.
+
+        An interval without trades gives a flat bar at the previous close with zero volume;
+        None before the symbol's first trade. Walks back from the newest minute, so closing
+        bars as time goes on costs the minutes of one interval, not the whole history.
+        """
+        if interval_ns <= 0 or interval_ns % BASE_INTERVAL_NS or ts_open % interval_ns:
+            raise InvalidRequestError(f"a bar must open on a whole multiple of its interval, a whole number of "
+                                      f"minutes; got {interval_ns} ns at {ts_open}", venue=self.venue)
+        self._fold(symbol)
+        end = ts_open + interval_ns
+        minutes: list[list[int]] = []  # newest first
+        previous_close: int | None = None
+        for base in reversed(self._bars.get(symbol, ())):
+            if base[0] >= end:
+                continue
+            if base[0] < ts_open:
+                previous_close = base[4]
+                break
+            minutes.append(base)
+        if not minutes:
+            if previous_close is None:
+                return None
+            return Candle(ts_open, interval_ns, self.venue, symbol, previous_close, previous_close, previous_close,
+                          previous_close, 0)
+        return Candle(ts_open, interval_ns, self.venue, symbol, minutes[-1][1], max(m[2] for m in minutes),
+                      min(m[3] for m in minutes), minutes[0][4], sum(m[5] for m in minutes))
+
     def candles(self, symbol: str, interval_ns: int, limit: int, now_ns: int) -> list[Candle]:
         """Up to ``limit`` most recent bars of ``interval_ns`` opened at or before ``now_ns``, oldest first."""
         if interval_ns <= 0 or interval_ns % BASE_INTERVAL_NS:
