@@ -4,7 +4,9 @@
 ``SimVenue`` + ``SimAdapter`` per venue inside one ``SimRuntime``, the shared
 ``ExecutionContext`` in front of the strategy, and a ``RunRecorder`` that writes the run's
 tables and manifest. Everything is seeded from the run's seed, so the same inputs give
-byte-identical outputs.
+byte-identical outputs. The strategy's ``ctx.instruments`` are the data's (venue, symbol)
+pairs each simulated venue lists, under the venue's own names (``scenarios.inventory``), and
+bar subscriptions of an instrument and interval the data has recorded candles for get those.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from harness.router import OrderRouter, RouterConfig
 from harness.strategy import load_strategy
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
+from scenarios.inventory import take_inventory
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
@@ -112,6 +115,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     if router is not None:
         config["router"] = {"criteria": router.criteria.value, "enable_splitting": router.enable_splitting,
                             "split_threshold": str(router.split_threshold), "priority": list(router.priority)}
+    inventory = take_inventory(files)
     feed = ReplayFeed(files, order_by="ts_event")
     start_ns, end_ns = data_time_range(files)
     first = feed.peek_ts()
@@ -131,6 +135,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         runtime.add_source(feed)  # before the adapters' taps: at equal times the venue sees data first
         adapters: dict[str, SimAdapter] = {}
         sim_venues: dict[str, SimVenue] = {}
+        instruments: list[tuple[str, str]] = []
         for setup in venues:
             venue = SimVenue(_profile_for(setup, files), balances=setup.balances,
                              rng=runtime.rng.child(f"venue.{setup.name}"), now=runtime.now_ns,
@@ -138,13 +143,18 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             venue.fill_listeners.append(_balance_recorder(recorder, venue))
             sim_venues[setup.name] = venue
             adapter = SimAdapter(venue, runtime)
-            adapter.attach_feed(feed, data_venue=setup.data_venue,
-                                symbol_map=symbol_map_between(setup.data_venue, venue.profile))
+            symbols = symbol_map_between(setup.data_venue, venue.profile)
+            data_venue = setup.data_venue or setup.name
+            adapter.attach_feed(feed, data_venue=setup.data_venue, symbol_map=symbols,
+                                recorded_bars=inventory.bars_for_venue(data_venue, symbols))
             adapters[setup.name] = adapter
+            instruments += [pair for pair in inventory.for_venue(setup.name, data_venue, symbols)
+                            if pair[1] in venue.profile.symbols]
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
                                  router=order_router)
-        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
+        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine,
+                                   instruments=instruments)
         strat = load_strategy(strategy, params)
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=max(1, (end_ns - start_ns) // NS), unit="s", desc="replay", disable=not show,
@@ -179,6 +189,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         "data_files": {p.name: file_sha256(p) for p in files},
         "versions": package_versions(),
         "time_range_ns": [start_ns, end_ns],
+        "instruments": [list(pair) for pair in instruments],
         "errors": context.errors,
     }
     recorder.write(run_dir, manifest)

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from harness.router import RouterConfig, RouterConfigError
-from harness.strategy import StrategyLoadError, load_strategy
+from harness.strategy import StrategyConfigError, StrategyLoadError, load_strategy
 from reports.summary import run_summary
 from scenarios.replay import DEFAULT_BALANCES, VenueSetup, run_replay
 from sim.venue.matching.types import DepthMode
@@ -122,7 +122,11 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    out_dir: Path = Path("runs"), depth: str = "book", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
                    progress: bool | None = None) -> int:
-    """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments."""
+    """Run a replay from command-line values, print its summary; 0 on success, 2 on bad arguments.
+
+    A strategy that finds its parameters do not fit the run (``StrategyConfigError``: no market
+    data for its instrument, a bad value) also gives 2 and its one-line reason.
+    """
     try:
         files = data_files(data)
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
@@ -135,8 +139,12 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
     except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
         print(f"harness replay: {error}")
         return 2
-    result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
-                        progress=progress, router=router_config)
+    try:
+        result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
+                            progress=progress, router=router_config)
+    except StrategyConfigError as error:
+        print(f"harness replay: {strategy}: {error}")
+        return 2
     for line in run_summary(result.run_dir):
         print(line)
     return 0
