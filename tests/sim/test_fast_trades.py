@@ -200,10 +200,16 @@ class StopsAndDeadlines(Recording):
     stop-limit buy over it and a GTD bid that expires 30 ms later: the quiet band's stop and
     deadline edges (within the client's order rate limit)."""
 
+    def on_start(self, ctx: Any) -> None:
+        """Start counting trades."""
+        super().on_start(ctx)
+        self.trades_counted = 0
+
     def on_trade(self, trade: Trade) -> None:
         """Quote, and now and then add the conditional and expiring orders."""
         super().on_trade(trade)
-        if self.trades_seen % 150:
+        self.trades_counted += 1
+        if self.trades_counted % 150:
             return
         price = trade.price
         ctx, venue, symbol, size = self.ctx, self.venue, self.symbol, self.size

@@ -7,17 +7,20 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from constant_latency import MARKET_NS, constant_profile_file
 from synthetic import START_NS, write_tape
 
 from harness.data.schema import CANDLES, SCHEMA_VERSION, TRADES
 from harness.model import Candle
-from harness.strategy import Strategy, StrategyContext
+from harness.strategy import Strategy, StrategyConfigError, StrategyContext
 from scenarios.inventory import take_inventory
 from scenarios.replay import VenueSetup, run_replay
+from scenarios.replay_cli import replay_command
 
 NS = 1_000_000_000
 MINUTE = 60 * NS
+MM = "strategies.market_maker:PassiveMarketMaker"
 META = {"harness.schema_version": SCHEMA_VERSION}
 
 
@@ -98,3 +101,41 @@ def test_recorded_candles_serve_their_interval_and_the_tape_serves_the_others(tm
         expected.append([opened + 2 * MINUTE + MARKET_NS, opened, 2 * MINUTE, prices[0], max(prices), min(prices),
                          prices[-1], sum(s for _, s in rows)])
     assert bar_lines(two.run_dir) == expected
+
+
+def test_a_venue_driven_by_another_venues_data_defaults_to_its_own_name_of_the_instrument(tmp_path: Path) -> None:
+    data = write_tape(tmp_path / "data", "binance", "BTCUSDT")
+    okx = [VenueSetup("okx", "okx", data_venue="binance")]
+    result = run_replay(data, okx, MM, params={"requote_ticks": "1"}, out_dir=tmp_path / "runs", progress=False)
+    assert result.manifest["instruments"] == [["okx", "BTC-USDT"]]
+    orders = pq.read_table(result.run_dir / "orders.parquet").to_pylist()
+    fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
+    assert orders and {o["symbol"] for o in orders} == {"BTC-USDT"} and fills
+    with pytest.raises(StrategyConfigError, match="the run has no market data for okx BTCUSDT; it has data for "
+                                                  "okx BTC-USDT"):
+        run_replay(data, okx, MM, params={"symbol": "BTCUSDT"}, out_dir=tmp_path / "bad", progress=False)
+
+
+def test_the_replay_command_reports_a_strategy_without_data_in_one_line(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_tape(tmp_path / "data", "binance", "BTCUSDT")
+    code = replay_command([tmp_path / "data"], ["okx"], "strategies.twap:TwapTaker", params=["symbol=BTCUSDT"],
+                          data_venues=["okx=binance"], out_dir=tmp_path / "runs", progress=False)
+    assert code == 2
+    assert capsys.readouterr().out == ("harness replay: strategies.twap:TwapTaker: the run has no market data for "
+                                       "okx BTCUSDT; it has data for okx BTC-USDT\n")
+    assert data
+
+
+def test_the_market_maker_quotes_plain_limit_orders_where_the_venue_has_no_post_only(tmp_path: Path) -> None:
+    data = write_tape(tmp_path / "data", "bsdex", "BTC/EUR")
+    result = run_replay(data, [VenueSetup("bsdex", "bsdex")], MM, params={"min_requote_ms": "1000"},
+                        out_dir=tmp_path / "runs", progress=False)
+    events = pq.read_table(result.run_dir / "events.parquet").to_pylist()
+    assert ("strategy", "bsdex has no post-only orders: quoting plain limit orders") in {
+        (e["kind"], e["message"]) for e in events}
+    assert not [e for e in events if "post" in e["message"] and e["kind"] != "strategy"]  # nothing refused for it
+    fills = pq.read_table(result.run_dir / "fills.parquet").to_pylist()
+    assert len(fills) > 10
+    alerts = pq.read_table(result.run_dir / "alerts.parquet").num_rows
+    assert alerts == 0
