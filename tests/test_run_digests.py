@@ -23,6 +23,9 @@ from scenarios.replay import VenueSetup, run_replay
 GOLDEN = Path(__file__).parent / "golden" / "run_digests.json"
 MM = "strategies.market_maker:PassiveMarketMaker"
 PROFILE_SYMBOLS = {"binance": "BTCUSDT", "okx": "BTC-USDT", "bybit": "BTCUSDT", "bsdex": "BTC/EUR"}
+PROFILE_PARAMS = {"bsdex": {"min_requote_ms": "1000"}}
+"""Per-profile market-maker parameters: bsdex allows 10 requests a second, which quotes and
+cancels every 500 ms a side (the default) would exceed."""
 
 
 def _check(case: str, run_dir: Path) -> None:
@@ -51,6 +54,7 @@ def test_demo_run_is_unchanged(tmp_path: Path) -> None:
 def test_profile_replay_is_unchanged(profile: str, tmp_path: Path) -> None:
     symbol = PROFILE_SYMBOLS[profile]
     data = write_tape(tmp_path / "data", profile, symbol)
-    run = run_replay(data, [VenueSetup(profile, profile)], MM, params={"venue": profile, "symbol": symbol},
+    params = {"venue": profile, "symbol": symbol, **PROFILE_PARAMS.get(profile, {})}
+    run = run_replay(data, [VenueSetup(profile, profile)], MM, params=params,
                      seed=3, out_dir=tmp_path / "runs", progress=False)
     _check(f"profile-{profile}", run.run_dir)
