@@ -88,6 +88,8 @@ class ExecutionContext:
         self.engine = engine or ExecutionEngine(adapters, clock, SeededRng(rng.getrandbits(64)))
         self._adapters = dict(adapters)
         self._clock = clock
+        self.clock: Clock = clock
+        """The injected clock (a plain attribute: strategies read it on every market event)."""
         self._rng = rng
         self._log = log
         self._infos: dict[str, VenueInfo] = {}
@@ -148,10 +150,6 @@ class ExecutionContext:
 
     # ------------------------------------------------------------------ StrategyContext
 
-    @property
-    def clock(self) -> Clock:
-        """The injected clock."""
-        return self._clock
 
     @property
     def rng(self) -> random.Random:

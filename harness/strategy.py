@@ -52,7 +52,7 @@ import importlib
 import random
 from collections.abc import Awaitable, Mapping
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from harness.clock import Clock
 from harness.model import (
@@ -149,23 +149,30 @@ class StrategyContext(Protocol):
         """Record a line in the run's event log (with the virtual time)."""
 
 
+class _NotStarted:
+    """What ``Strategy.ctx`` holds before ``on_start``: every use of it is an error saying so."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"strategy used before on_start (ctx.{name})")
+
+
+_NOT_STARTED = cast(StrategyContext, _NotStarted())
+
+
 class Strategy:
     """Base class for strategies: override the callbacks you need; all default to doing nothing."""
 
     def __init__(self, **params: str) -> None:
         self.params: dict[str, str] = dict(params)
-        self._ctx: StrategyContext | None = None
+        self.ctx: StrategyContext = _NOT_STARTED
+        """The context given in ``on_start``; before that, any use of it raises ``RuntimeError``.
 
-    @property
-    def ctx(self) -> StrategyContext:
-        """The context given in ``on_start`` (an error before the strategy is started)."""
-        if self._ctx is None:
-            raise RuntimeError("strategy used before on_start")
-        return self._ctx
+        A plain attribute rather than a property: market-data callbacks read it on every event.
+        """
 
     def on_start(self, ctx: StrategyContext) -> None:
         """Called once before any event; subclasses calling super() get ``self.ctx`` set."""
-        self._ctx = ctx
+        self.ctx = ctx
 
     def on_stop(self) -> None:
         """Called once after the last event."""

@@ -25,7 +25,7 @@ BASE_INTERVAL_NS = 60_000_000_000
 Int64Array = npt.NDArray[np.int64]
 
 _VECTOR_MIN = 96
-"""Below this many trades a fold loops: numpy's fixed cost would exceed the per-trade work."""
+"""Below this many trades a fold works on Python lists: numpy's fixed cost would exceed the per-trade work."""
 
 _PENDING_ROWS = 262_144
 """Rows ``add_many`` may keep unfolded (views into the feed's batches) before it folds them."""
@@ -76,8 +76,7 @@ class CandleBuilder:
         self._pending_rows -= len(ts)
         n = len(ts)
         if n < _VECTOR_MIN or bool(np.any(ts[1:] < ts[:-1])):
-            for t, p, q in zip(ts.tolist(), price.tolist(), size.tolist(), strict=True):
-                self.add_values(symbol, t, p, q)
+            self._fold_small(symbol, ts.tolist(), price.tolist(), size.tolist())
             return
         bar = self._current.get(symbol)
         pos = 0
@@ -105,6 +104,24 @@ class CandleBuilder:
                 bars.append(bar)
                 self._current[symbol] = bar
             pos = end
+
+    def _fold_small(self, symbol: str, ts: list[int], price: list[int], size: list[int]) -> None:
+        """Fold a short (or out-of-order) run as ``add_values`` on each row would.
+
+        The usual case, every row inside the open bar, is a few builtin calls over the lists
+        (within a bar only the last price, the extremes and the total matter, whatever the
+        order); anything else goes row by row.
+        """
+        bar = self._current.get(symbol)
+        if bar is not None and bar[0] <= min(ts) and max(ts) < bar[6]:
+            high, low = max(price), min(price)
+            bar[2] = max(bar[2], high)
+            bar[3] = min(bar[3], low)
+            bar[4] = price[-1]
+            bar[5] += sum(size)
+            return
+        for t, p, q in zip(ts, price, size, strict=True):
+            self.add_values(symbol, t, p, q)
 
     def add_values(self, symbol: str, ts: int, price: int, size: int) -> None:
         """Fold one public trade, given by its fields, into its minute bar."""

@@ -313,6 +313,16 @@ def test_candles_add_many_folds_long_ordered_runs_with_numpy(step: int) -> None:
     candles_both_ways(rows, 2 * BASE_INTERVAL_NS, [700, 900, 1_500, 1_600])
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, BASE_INTERVAL_NS - 1), st.integers(1, 1_000), st.integers(1, 50)),
+                min_size=1, max_size=90), st.lists(st.integers(0, 10_000), max_size=4))
+def test_candles_short_runs_inside_the_open_bar_match_add(rows: list[tuple[int, int, int]], cuts: list[int]) -> None:
+    """Short runs (under ``_VECTOR_MIN`` rows) inside the bar already open, in any order, folded
+    with list builtins: the bar keeps its earlier extremes, takes the run's last price as close."""
+    minute = 2 * BASE_INTERVAL_NS
+    candles_both_ways([(minute + t, price, size) for t, price, size in rows], minute, cuts)
+
+
 @given(st.integers(1, 40), st.integers(0, 40), st.integers(1, 9))
 def test_latency_take_then_give_back_draws_the_same_delays(take: int, keep: int, batch: int) -> None:
     model = LogNormal(1_000_000, 0.5)

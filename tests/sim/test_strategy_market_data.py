@@ -222,3 +222,8 @@ def test_a_subscription_made_from_a_callback_opens_at_once_and_a_repeated_one_is
                             (START + NS + MARKET_NS, "trade", "BTCUSDT", to_fixed("60000")),
                             (START + 2 * NS + MARKET_NS, "quote", "BTCUSDT", to_fixed("59999"))]
     assert START < quoted <= START + NS
+
+
+def test_a_strategy_used_before_on_start_says_so() -> None:
+    with pytest.raises(RuntimeError, match=r"strategy used before on_start \(ctx.clock\)"):
+        Watcher().ctx.clock  # noqa: B018
