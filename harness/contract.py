@@ -12,6 +12,8 @@ capability (``modify_order``: ``native_modify``) always exists and raises ``NotS
 (an ``InvalidRequestError``) on a venue without the capability; an optional method
 (``set_leverage``, ``set_margin_mode``: the futures-only ``FuturesAdapter``) exists only on
 adapters of venues that claim its capability.
+The bar stream (``subscribe_bars``: closed candles pushed as a venue's kline stream pushes them)
+is optional the same way: an adapter whose venue has none raises ``NotSupportedError``.
 
 Errors cross the contract only as ``VenueError`` subclasses, one per category, so callers
 decide what to do from the type and never from a venue's message text::
@@ -198,6 +200,7 @@ FillCallback = Callable[[Fill], object]
 TradeCallback = Callable[[Trade], None]
 QuoteCallback = Callable[[Quote], None]
 BookCallback = Callable[[BookSnapshot], None]
+BarCallback = Callable[[Candle], None]
 
 
 @runtime_checkable
@@ -288,6 +291,13 @@ class ExchangeAdapter(Protocol):
 
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Subscription:
         """Deliver L2 book updates (as snapshots of ``depth`` levels)."""
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Subscription:
+        """Deliver each closed bar of ``interval_ns`` (epoch-aligned) once its interval has ended.
+
+        Optional capability: ``NotSupportedError`` when the venue has no bar stream, and an
+        ``InvalidRequestError`` for an interval it does not serve.
+        """
 
     # limits and info --------------------------------------------------------
     async def get_rate_limit_status(self) -> RateLimitStatus:

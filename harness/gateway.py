@@ -29,6 +29,7 @@ from typing import TypeVar
 from harness.audit import AuditRecord, AuditSink, redact
 from harness.clock import Clock
 from harness.contract import (
+    BarCallback,
     BookCallback,
     ErrorCategory,
     ExchangeAdapter,
@@ -305,3 +306,7 @@ class VenueGateway:
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Subscription:
         """Deliver L2 book updates."""
         return await self._adapter.subscribe_book(symbol, callback, depth)
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Subscription:
+        """Deliver closed bars (an optional capability of the adapter)."""
+        return await self._adapter.subscribe_bars(symbol, interval_ns, callback)

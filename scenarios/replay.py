@@ -4,7 +4,9 @@
 simulated venue per ``VenueSetup`` (``scenarios.world.build_venue``) inside one ``SimRuntime``, the shared
 ``ExecutionContext`` in front of the strategy, and a ``RunRecorder`` that writes the run's
 tables and manifest. Everything is seeded from the run's seed, so the same inputs give
-byte-identical outputs.
+byte-identical outputs. The strategy's ``ctx.instruments`` are the data's (venue, symbol)
+pairs each simulated venue lists, under the venue's own names (``scenarios.inventory``), and
+bar subscriptions of an instrument and interval the data has recorded candles for get those.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from harness.version import code_version
 from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
+from scenarios.inventory import DataInventory, take_inventory
 from scenarios.world import VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
@@ -130,9 +133,11 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         work = run.begin(manifest)
         recorder = RunRecorder()
         try:
-            errors, final = _simulate(feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
-                                      journal_path=work / "journal.sqlite", time_range=(start_ns, end_ns),
-                                      progress=progress)
+            errors, final, instruments = _simulate(
+                feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
+                journal_path=work / "journal.sqlite", time_range=(start_ns, end_ns), progress=progress,
+                inventory=take_inventory(files))
+            manifest["instruments"] = [list(pair) for pair in instruments]
             manifest["errors"] = errors
             manifest["row_counts"] = recorder.write_tables(work)
         except BaseException as error:
@@ -166,9 +171,11 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
 
 def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[str, VenueProfile],
               strat: Strategy, *, seed: int, router: RouterConfig | None, recorder: RunRecorder,
-              journal_path: Path, time_range: tuple[int, int],
-              progress: bool | None) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]]]:
-    """The replay itself, recording into ``recorder``; returns the strategy's errors and final balances."""
+              journal_path: Path, time_range: tuple[int, int], progress: bool | None,
+              inventory: DataInventory) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]],
+                                                 list[tuple[str, str]]]:
+    """The replay itself, recording into ``recorder``; returns the strategy's errors, the final
+    balances and the instruments the data gave the strategy."""
     start_ns, end_ns = time_range
     first = feed.peek_ts()
     # Start a second early: connecting, loading venue info and subscribing take virtual time, and
@@ -181,16 +188,25 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
         runtime.add_source(feed)  # before the venues' channels: at equal times the venue sees data first
         adapters: dict[str, SimAdapter] = {}
         sim_venues: dict[str, SimVenue] = {}
+        instruments: list[tuple[str, str]] = []
         for setup in setups:
             assert setup.depth is not None
-            built = build_venue(runtime, setup, profiles[setup.name], depth=setup.depth)
+            profile = profiles[setup.name]
+            built = build_venue(runtime, setup, profile, depth=setup.depth)
             built.venue.fill_listeners.append(_balance_recorder(recorder, built.venue))
-            built.market.connect(feed)
+            data_venue = setup.data_venue or setup.name
+            symbols = symbol_map_between(setup.data_venue, profile)
+            recorded = inventory.bars_for_venue(data_venue, symbols)
+            built.adapter.bars.serve_recorded(recorded)
+            built.market.connect(feed, candles_to=built.adapter.bars.on_recorded if recorded else None)
             sim_venues[setup.name], adapters[setup.name] = built.venue, built.adapter
+            instruments += [pair for pair in inventory.for_venue(setup.name, data_venue, symbols)
+                            if pair[1] in profile.symbols]
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
                                  router=order_router)
-        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
+        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine,
+                                   instruments=instruments)
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=max(1, (end_ns - start_ns) // NS), unit="s", desc="replay", disable=not show,
                    file=sys.stderr)
@@ -223,7 +239,7 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
         _mark_to_market(engine, sim_venues)
         _record_engine(engine, recorder)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
-    return context.errors, final
+    return context.errors, final, instruments
 
 
 def _record_engine(engine: ExecutionEngine, recorder: RunRecorder) -> None:

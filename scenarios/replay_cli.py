@@ -30,7 +30,7 @@ from harness.data.canonical import open_canonical
 from harness.data.errors import DataError
 from harness.data.units import check_complete, expand_records
 from harness.router import RouterConfig, RouterConfigError
-from harness.strategy import StrategyLoadError, load_strategy
+from harness.strategy import StrategyConfigError, StrategyLoadError, load_strategy
 from reports.summary import run_summary
 from scenarios.replay import RunFailedError, VenueSetup, run_replay
 from sim.venue.matching.types import DepthMode
@@ -146,7 +146,9 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
     """Run a replay from command-line values, print its summary; 0 on success, 1 when the run failed
     (its directory is marked failed), 2 on bad arguments.
 
-    Errors go to stderr; the arguments are checked before the data (which reads file footers).
+    Errors go to stderr; the arguments are checked before the data (which reads file footers). A
+    strategy that finds its parameters do not fit the run (``StrategyConfigError``: no market data
+    for its instrument, a bad value) also gives 2 and its one-line reason.
     """
     try:
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
@@ -164,6 +166,9 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
         result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
                             progress=progress, router=router_config)
     except RunFailedError as failed:
+        if isinstance(failed.error, StrategyConfigError):
+            print(f"harness replay: {strategy}: {failed.error}", file=sys.stderr)
+            return 2
         print(f"harness replay: the run failed: {failed}", file=sys.stderr)
         print(f"harness replay: run directory (marked failed, the error in its manifest): {failed.run_dir}",
               file=sys.stderr)

@@ -6,7 +6,7 @@ channel of ``sim.channels``, where latency is applied and faults plug in:
 * a request (``RequestChannel``) waits the order-entry latency before the venue sees it, is
   counted against the venue's rate limits, and its answer (or error) waits the response latency
   before the caller gets it;
-* order updates and fills the venue pushes travel on the user stream (``UserStreamChannel``:
+* order updates and fills the venue pushes travel on the user stream (``PushChannel``:
   Binance's user-data stream is another connection than REST);
 * public market data reaches subscribers on the market-data channel (``MarketDataChannel``),
   which the venue side (``sim.venue.market_side``) publishes to for the streams subscribed here.
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from harness.contract import (
+    BarCallback,
     BookCallback,
     FillCallback,
     HealthStatus,
@@ -49,7 +50,8 @@ from harness.model import (
     VenueMode,
 )
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
-from sim.channels import Deliver, MarketDataChannel, RequestChannel, UserStreamChannel
+from sim.bars import BarStreams, BarSubscription
+from sim.channels import Deliver, MarketDataChannel, PushChannel, RequestChannel
 from sim.kernel.runtime import SimRuntime
 from sim.venue.venue import RejectedRequest, SimVenue
 
@@ -104,13 +106,18 @@ class SimAdapter:
                                                latency.channel("response", streams.stream("response")),
                                                self._clock)
         """Requests to the venue and their answers (order-entry and response latency)."""
-        self.user_stream = UserStreamChannel(latency.channel("response", streams.stream("user_stream")),
+        self.user_stream = PushChannel(latency.channel("response", streams.stream("user_stream")),
                                              self._clock)
         """Order updates and fills the venue pushes."""
         self.market_channel = MarketDataChannel(
             latency.channel("market_data", streams.stream("market_data"), fifo=True, batch=MARKET_LATENCY_BATCH),
             runtime.vt, self._clock)
         """Public market data, for the streams subscribed here (the venue side publishes to it)."""
+        self.kline_stream = PushChannel(latency.channel("market_data", streams.stream("bars"), fifo=True),
+                                        self._clock, open=True)
+        """Closed bars, on a stream (and latency draws) of their own."""
+        self.bars = BarStreams(venue.name, venue.candles, self.kline_stream, self._clock)
+        """The venue's kline streams (``sim.bars``): bars from its trade tape or recorded candles."""
         self._connected = False
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
@@ -142,13 +149,20 @@ class SimAdapter:
         stream.push(delta)
 
     def _book_message(self, symbol: str, sync: BookSync) -> None:
+        """One book message reached the client: each subscriber gets the rebuilt book at its depth,
+        stamped with the message's event time (one snapshot per depth asked, shared)."""
         if not sync.valid:
             return
-        now = self._clock.now_ns()
+        ts_event = self._client_books[symbol].ts_event
+        book = sync.book
+        snapshots: dict[int, BookSnapshot] = {}
         for callback, depth in self._book_subs.get(symbol, ()):
-            book = sync.book
-            callback(BookSnapshot(now, self._venue.name, symbol, tuple(book.depth(1, depth)),
-                                  tuple(book.depth(-1, depth)), sync.update_id))
+            snapshot = snapshots.get(depth)
+            if snapshot is None:
+                snapshot = snapshots[depth] = BookSnapshot(ts_event, self._venue.name, symbol,
+                                                           tuple(book.depth(1, depth)), tuple(book.depth(-1, depth)),
+                                                           sync.update_id)
+            callback(snapshot)
 
     # ------------------------------------------------------------------ request path
 
@@ -321,6 +335,10 @@ class SimAdapter:
                 rows.pop(symbol, None)
 
         return _Subscription(subs, entry, on_close)
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> BarSubscription:
+        """Receive each closed bar of ``interval_ns`` at its close plus market-data latency (``sim.bars``)."""
+        return self.bars.subscribe(symbol, interval_ns, callback)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
         """The venue's limit usage (as its response headers would report it)."""

@@ -2,7 +2,8 @@
 
 Parameters (strings):
 
-* ``venue`` (default the first venue), ``symbol`` (``BTCUSDT``), ``side`` (``BUY``); ``venue=router``
+* ``venue`` (default the first venue), ``symbol`` (default: the first instrument the run has
+  market data for on that venue), ``side`` (``BUY``); ``venue=router``
   hands every slice to the order router instead, for ``instrument`` (``BTC/USDT``) across all
   venues (market slices; sizes on the coarsest lot of the venues that list it)
 * ``quantity``: total base quantity (``0.05``); ``slices``: number of child orders (``10``)
@@ -19,7 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from harness.model import OrderType, Quote, Side, TimeInForce
 from harness.money import from_fixed, to_fixed
-from harness.strategy import Strategy, StrategyContext
+from harness.strategy import Strategy, StrategyConfigError, StrategyContext, instrument_for
 
 
 class TwapTaker(Strategy):
@@ -28,20 +29,20 @@ class TwapTaker(Strategy):
     def on_start(self, ctx: StrategyContext) -> None:
         """Plan the slices and schedule the first one."""
         super().on_start(ctx)
-        self.venue = self.params.get("venue", ctx.venues[0] if ctx.venues else "binance")
-        self.symbol = self.params.get("symbol", "BTCUSDT")
+        self.routed = self.params.get("venue") == "router"
+        if not self.routed:
+            self.venue, self.symbol = instrument_for(ctx, self.params.get("venue"), self.params.get("symbol"))
         self.side = Side(self.params.get("side", "BUY"))
         total = Decimal(self.params.get("quantity", "0.05"))
         slices = int(self.params.get("slices", "10"))
         self.interval_ns = int(Decimal(self.params.get("interval_s", "30")) * 1_000_000_000)
         self.order_type = self.params.get("order_type", "MARKET")
-        self.routed = self.venue == "router"
         self.instrument = self.params.get("instrument", "BTC/USDT")
         if self.routed:
             lots = [r.lot_size for v in ctx.venues for r in ctx.venue_info(v).symbols.values()
                     if f"{r.base_asset}/{r.quote_asset}" == self.instrument]
             if not lots:
-                raise ValueError(f"no venue lists {self.instrument}")
+                raise StrategyConfigError(f"no venue lists {self.instrument}")
             step, self.tick = max(lots), 0
         else:
             info = ctx.venue_info(self.venue).symbols[self.symbol]
