@@ -22,7 +22,7 @@ def streamlit_command(port: int, *, headless: bool, address: str | None = None) 
     """The ``streamlit run`` command line of the dashboard."""
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
                "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
     if address:
         command += ["--server.address", address]
     return command
