@@ -1,7 +1,7 @@
 """The market data a run replayed, read back for reports: arrival mids and downsampled price series.
 
-Both read canonical Parquet (``harness.data.schema``) as Arrow record batches, a few columns at
-a time, so a recording of tens of millions of rows is never held in memory at once:
+Both read canonical Parquet (``harness.data.schema``) as Arrow record batches, a few columns and
+one row group at a time, so a recording of tens of millions of rows is never held in memory at once:
 
 * ``mids_at``: the recorded mid ``(bid + ask) / 2`` of the latest quote with ``ts_event <= t``
   for each asked time ``t`` (an as-of lookup), exact (``Decimal``), streamed batch by batch;
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 __all__ = ["PriceSeries", "mids_at", "normalise_symbol", "price_series"]
 
@@ -40,8 +40,9 @@ def _batches(files: Sequence[Path], venue: str | None, symbol: str,
     """Per record batch, numpy arrays of ``columns`` for the rows of ``venue`` (any when None) and ``symbol``."""
     wanted = normalise_symbol(symbol)
     for path in files:
-        dataset = ds.dataset(path, format="parquet")
-        for batch in dataset.to_batches(columns=[*columns, "venue", "symbol"], batch_size=262_144):
+        # row group by row group: memory stays one batch deep however long the file
+        reader = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering would read every row group ahead
+        for batch in reader.iter_batches(batch_size=262_144, columns=[*columns, "venue", "symbol"]):
             symbols = pc.cast(batch.column("symbol"), pa.string())
             keep = pc.equal(pc.utf8_upper(pc.replace_substring_regex(symbols, r"[^A-Za-z0-9]", "")), wanted)
             if venue is not None:

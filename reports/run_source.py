@@ -6,21 +6,20 @@ the market data it replayed when that can still be found (``market_data_files``)
 is absent (a plain replay has no ``faults`` or ``scorecard``; a failed run may lack most) reads
 as ``None``; nothing here raises for a missing table.
 
-Reading is by columns (``table(name, columns)``), so a caller that needs two columns of a large
-table never loads the others; ``scan`` streams record batches for tables too big to hold.
+Reading is by columns (``table(name, columns)``), so a caller that needs two columns of a table
+never loads the others; row counts come from the Parquet footer (``num_rows``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from reports.run_dir import read_status
@@ -121,12 +120,6 @@ class RunSource:
         """Row count of table ``name`` from its Parquet footer (0 when absent)."""
         path = self.path / f"{name}.parquet"
         return pq.ParquetFile(path).metadata.num_rows if path.is_file() else 0
-
-    def scan(self, name: str, columns: Sequence[str], batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
-        """Record batches of ``columns`` of table ``name``, streamed (nothing when absent)."""
-        path = self.path / f"{name}.parquet"
-        if path.is_file():
-            yield from ds.dataset(path, format="parquet").to_batches(columns=list(columns), batch_size=batch_size)
 
     # ------------------------------------------------------------------ market data
 
