@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -38,7 +39,7 @@ for col, (label, name) in zip(cols, [("orders", "orders"), ("fills", "fills"), (
                                      ("PnL", "pnl_total"), ("max drawdown", "pnl_max_drawdown"),
                                      ("invariants failed", "invariants_failed")], strict=True):
     value = figures.get(name, "")
-    col.metric(label, value[:12] if value else "n/a")
+    col.metric(label, format(Decimal(value), ".6g") if value else "n/a")  # display only: 6 significant digits
 with st.expander("all headline figures"):
     st.dataframe(pd.DataFrame(summary["headline"]), hide_index=True, width="stretch")
 

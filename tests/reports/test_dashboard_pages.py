@@ -126,3 +126,19 @@ def test_runs_discovery_and_comparison_helpers(runs: Path) -> None:
     assert deltas == [{"metric": "pnl", "scope": "", "a": "1.5", "b": "-0.25", "Δ b": "-1.75"}]
     faults, invariants, cells = scenario_matrix({"r": ([], [{"invariant": "i", "passed": True}])})
     assert (faults, invariants, cells) == ([NO_FAULT], ["i"], {(NO_FAULT, "i"): (1, 1)})
+
+
+def test_dashboard_command_starts_streamlit_on_the_runs_folder(runs: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr("subprocess.call", lambda command, env: calls.append((command, env)) or 0)
+    assert main(["dashboard", str(runs), "--port", "8600", "--run", "hand-a", "--headless"]) == 0
+    [(command, env)] = calls
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("dashboard/app.py")
+    assert command[command.index("--server.port") + 1] == "8600"
+    assert env["HARNESS_RUNS_DIR"] == str(runs.resolve()) and env["HARNESS_OPEN_RUN"] == "hand-a"
+    assert "http://localhost:8600/run?run=hand-a" in capsys.readouterr().out
+    assert main(["dashboard", str(runs / "missing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
