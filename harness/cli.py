@@ -47,6 +47,25 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           progress=False if args.no_progress else None)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from reports.html_report import report_command
+
+    return report_command(args.run_dir, args.output)
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.launch import dashboard_command
+
+    return dashboard_command(args.runs_dir, port=args.port, run=args.run, headless=args.headless)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from scenarios.sweep_cli import sweep_command
+
+    return sweep_command(args.target, args.rest, seeds=args.seeds, first_seed=args.first_seed, out_dir=args.out,
+                         workers=args.workers, cluster=args.cluster, progress=False if args.no_progress else None)
+
+
 def _cmd_strategies(args: argparse.Namespace) -> int:
     from scenarios.listing import strategy_lines
 
@@ -125,6 +144,32 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --router: split orders larger than this across venues")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
+
+    report = sub.add_parser("report", help="write a self-contained HTML report of a run directory")
+    report.add_argument("run_dir", type=Path, help="a run directory (runs/<run id>)")
+    report.add_argument("-o", "--output", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
+    report.set_defaults(func=_cmd_report)
+
+    dash = sub.add_parser("dashboard", help="start the Streamlit dashboard over a folder of run directories")
+    dash.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"), help="folder of runs (default runs)")
+    dash.add_argument("--port", type=int, default=8501)
+    dash.add_argument("--run", default=None, metavar="RUN_ID", help="open this run's page first")
+    dash.add_argument("--headless", action="store_true", help="do not open a browser")
+    dash.set_defaults(func=_cmd_dashboard)
+
+    sweep = sub.add_parser("sweep", help="run a grid of replays (seeds x parameters) in a process pool or on Dask",
+                           description="harness sweep replay REPLAY_ARGS... --seeds N [--param NAME=V1,V2 ...]: "
+                           "every replay argument is accepted; a --param whose value lists several values "
+                           "(comma-separated) is a grid axis")
+    sweep.add_argument("target", help="'replay' (a scenario file once the scenario runner lands)")
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (first-seed .. first-seed+N-1)")
+    sweep.add_argument("--first-seed", type=int, default=0)
+    sweep.add_argument("--out", type=Path, default=Path("runs"), help="parent of the sweep folder")
+    sweep.add_argument("--workers", type=int, default=None, help="local processes (default: CPU count)")
+    sweep.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT", help="run on this Dask scheduler")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("rest", nargs=argparse.REMAINDER, help="the replay's arguments")
+    sweep.set_defaults(func=_cmd_sweep)
 
     strategies = sub.add_parser("strategies", help="list the example strategies that ship")
     strategies.set_defaults(func=_cmd_strategies)

@@ -81,9 +81,11 @@ def _payload(obj: object) -> dict[str, object]:
 def _summary(result: object) -> dict[str, str]:
     """A short, secret-free description of a response for the audit trail."""
     if isinstance(result, OrderReport):
+        # venue_ts_ns: when the venue handled the request by its own clock (the report's time), which
+        # splits the round trip into its way in and its way back (reports.metrics.latency)
         return {"status": result.status.value, "client_order_id": result.client_order_id,
                 "venue_order_id": result.venue_order_id, "filled_quantity": str(result.filled_quantity),
-                "reason": result.reason}
+                "reason": result.reason, "venue_ts_ns": str(result.ts_ns)}
     if isinstance(result, Quote):
         return {"type": "Quote", "ts_event": str(result.ts_event), "bid": str(from_fixed(result.bid_price)),
                 "ask": str(from_fixed(result.ask_price))}

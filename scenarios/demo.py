@@ -4,8 +4,9 @@ It needs nothing but the package: the two hftbacktest Binance spot files ship in
 ``sim/sample_data``. The demo imports them into canonical Parquet (under ``<out>/demo-data``),
 replays all kinds through the virtual clock in recorded order, rebuilds the order book with the
 Binance sync rules while it goes, and prints what it saw. Then it runs the passive market maker
-over the same data against a simulated Binance (latency, queue position, fees, rate limits) and
-prints the run's summary and its run directory.
+over the same data against a simulated Binance (latency, queue position, fees, rate limits),
+prints the run's summary and its run directory, and last the command that opens the run in the
+dashboard.
 """
 
 from __future__ import annotations
@@ -149,4 +150,5 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
     run = run_replay(sorted(files), [VenueSetup("binance", "binance")], DEMO_STRATEGY, seed=seed, out_dir=out_dir)
     for line in run_summary(run.run_dir):
         print(line)
+    print(f"open it in the dashboard: harness dashboard {out_dir} --run {run.run_dir.name}")
     return 0

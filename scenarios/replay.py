@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,8 +47,8 @@ from sim.venue.latency import Empirical
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["NS", "POLL_NS", "RunFailedError", "RunResult", "VenueSetup", "data_time_range", "poll_step",
-           "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
+__all__ = ["NS", "POLL_NS", "RunFailedError", "RunResult", "VenueSetup", "data_locations", "data_time_range",
+           "poll_step", "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
 
 NS = 1_000_000_000
 POLL_NS = 10 * NS
@@ -129,7 +130,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         run = RunDirectory(out_dir, run_id_for(config, provenance))
         start_ns, end_ns = data_time_range(files)
         manifest: dict[str, Any] = {"config": config, **provenance, "versions": package_versions(),
-                                    "time_range_ns": [start_ns, end_ns]}
+                                    "time_range_ns": [start_ns, end_ns],
+                                    "data_locations": data_locations(files, run.final)}
         work = run.begin(manifest)
         recorder = RunRecorder()
         try:
@@ -150,6 +152,18 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     finally:
         feed.close()
     return RunResult(run_dir, {**manifest, "status": "complete"}, recorder, final)
+
+
+def data_locations(files: Sequence[Path], run_dir: Path) -> dict[str, str]:
+    """Where each data file is, relative to the run directory (``../data/x.trades.parquet``).
+
+    The manifest records it so that reports and the dashboard can find the market data a run
+    replayed (its price chart); relative, so the manifest does not depend on where the run's parent
+    folder lies, and two runs of the same inputs side by side still write identical manifests.
+    Not part of the run id: moving the data does not change the run.
+    """
+    base = Path(os.path.abspath(run_dir))
+    return {p.name: Path(os.path.relpath(os.path.abspath(p), base)).as_posix() for p in files}
 
 
 def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: Sequence[VenueSetup], *,

@@ -45,6 +45,8 @@ def test_demo_runs_the_market_maker_and_names_the_run_directory(tmp_path: Path,
     assert fills is not None and int(fills.group(1)) > 100
     assert fills.group(3) == "0"  # post-only quotes never take
     assert re.search(r"BTC/USDT: position -?[\d.]+, realized PnL -?[\d.]+, unrealized -?[\d.]+", out)
+    last = out.strip().splitlines()[-1]
+    assert last == f"open it in the dashboard: harness dashboard {tmp_path} --run {run_dir.name}"
 
 
 def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
