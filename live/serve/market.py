@@ -12,8 +12,9 @@ place of the latency channel:
   book is published as a ``depthUpdate`` whose ``U``/``u`` continue the served book's own chain
   (one id per level changed), with the partial-depth streams' snapshots after it. The served
   book is what ``GET /api/v3/depth`` answers from (``depth``), so a snapshot's ``lastUpdateId``
-  and the diffs always line up, whatever ids the recording had. A venue driven by quotes only
-  answers the depth request from its quote (one level a side).
+  and the diffs always line up, whatever ids the recording had. Until the first book rows come,
+  the served book is the quote's two levels (a venue driven by quotes only has just those), and
+  its changes are published the same way.
 
 Diffs are pushed as the book changes, not in 100 ms batches: a client that follows Binance's
 procedure cannot tell, and nothing is held back.
@@ -43,13 +44,20 @@ __all__ = ["ServedMarket"]
 class _ServedBook:
     """The book the venue serves for one symbol: levels as last published, and its update id."""
 
-    __slots__ = ("asks", "bids", "stream", "update_id")
+    __slots__ = ("asks", "bids", "from_rows", "stream", "update_id")
 
     def __init__(self, stream: BookStream) -> None:
         self.stream = stream
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.update_id = 0
+        self.from_rows = False
+        """False while the book is only the quote's two levels (no book rows came yet)."""
+
+    @property
+    def valid(self) -> bool:
+        """Whether the served book can be trusted (a quote book, or a synced L2 book)."""
+        return not self.from_rows or self.stream.sync.valid
 
     def changes(self, levels: list[Level], snapshot: bool) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Apply levels (a diff, or a whole new book) and return what changed per side."""
@@ -118,6 +126,10 @@ class ServedMarket:
     def on_quote(self, quote: Quote) -> None:
         """A best bid/offer change: the venue's quote, then ``<s>@bookTicker``."""
         self.venue.on_quote(quote)
+        served = self._books.get(quote.symbol) or self._book(quote.symbol)
+        if not served.from_rows:
+            levels: list[Level] = [(1, quote.bid_price, quote.bid_size), (-1, quote.ask_price, quote.ask_size)]
+            self._publish_depth(quote.symbol, served, [lv for lv in levels if lv[1] > 0 and lv[2] > 0], True)
         name = f"{quote.symbol.lower()}@bookTicker"
         if self.hub.has_subscribers(name):
             update_id = quote.update_id
@@ -128,9 +140,8 @@ class ServedMarket:
     def on_book(self, delta: BookDelta) -> None:
         """One book row: the venue's book, then the served book (published per message)."""
         self.venue.on_book(delta)
-        served = self._books.get(delta.symbol)
-        if served is None:
-            served = self._book(delta.symbol)
+        served = self._books.get(delta.symbol) or self._book(delta.symbol)
+        served.from_rows = True
         served.stream.push(delta)
 
     # ------------------------------------------------------------------ what REST serves
@@ -138,7 +149,7 @@ class ServedMarket:
     def depth(self, symbol: str, limit: int) -> tuple[int, list[BookLevel], list[BookLevel]] | None:
         """``(lastUpdateId, bids, asks)`` of the served book, or None when no book rows came yet."""
         served = self._books.get(symbol)
-        if served is None or not served.stream.sync.valid:
+        if served is None or not served.valid:
             return None
         bids, asks = served.top(limit)
         return served.update_id, bids, asks
