@@ -51,10 +51,12 @@ class ServeFaults:
 
 def _matcher(stream: str | None, event: str | None) -> Callable[[object], bool]:
     def matches(item: object) -> bool:
-        if stream is not None:
-            if not isinstance(item, tuple) or stream not in str(item[0]):
+        if isinstance(item, tuple):  # a market-stream message: (stream name, event)
+            if stream is not None and stream not in str(item[0]):
                 return False
             item = item[1]
+        elif stream is not None:
+            return False
         return event is None or (isinstance(item, dict) and item.get("e") == event)
     return matches
 

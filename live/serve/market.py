@@ -130,11 +130,11 @@ class ServedMarket:
         if not served.from_rows:
             levels: list[Level] = [(1, quote.bid_price, quote.bid_size), (-1, quote.ask_price, quote.ask_size)]
             self._publish_depth(quote.symbol, served, [lv for lv in levels if lv[1] > 0 and lv[2] > 0], True)
+        update_id = quote.update_id
+        if update_id < 0:  # a quote without the venue's id: number them, subscribed or not
+            update_id = self._quote_ids[quote.symbol] = self._quote_ids.get(quote.symbol, 0) + 1
         name = f"{quote.symbol.lower()}@bookTicker"
         if self.hub.has_subscribers(name):
-            update_id = quote.update_id
-            if update_id < 0:
-                update_id = self._quote_ids[quote.symbol] = self._quote_ids.get(quote.symbol, 0) + 1
             self.hub.publish(name, book_ticker_event(quote, update_id))
 
     def on_book(self, delta: BookDelta) -> None:
