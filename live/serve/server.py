@@ -87,6 +87,8 @@ class LocalVenueConfig:
     data_venue: str | None = None
     lead_ns: int = 1_000_000_000
     heartbeat_s: float = 20.0
+    hold_replay: bool = False
+    """Start the replay only when ``start_replay`` is called (a test places its orders first)."""
 
 
 def _depth_for(kinds: Sequence[str]) -> DepthMode:
@@ -158,12 +160,18 @@ class LocalVenue:
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        if self.config.data:
-            self.replay = ReplayDriver(self.config.data, self.market, self.clock, start_ns=self.clock.now_ns(),
-                                       lead_ns=self.config.lead_ns, data_venue=self.config.data_venue)
-            self._replay_task = asyncio.get_running_loop().create_task(self.replay.run(), name="local-venue-replay")
+        if self.config.data and not self.config.hold_replay:
+            self.start_replay()
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
+
+    def start_replay(self) -> None:
+        """Start replaying the data: its first event comes ``lead_ns`` from now (venue time)."""
+        if self._replay_task is not None or not self.config.data:
+            return
+        self.replay = ReplayDriver(self.config.data, self.market, self.clock, start_ns=self.clock.now_ns(),
+                                   lead_ns=self.config.lead_ns, data_venue=self.config.data_venue)
+        self._replay_task = asyncio.get_running_loop().create_task(self.replay.run(), name="local-venue-replay")
 
     async def stop(self) -> None:
         """Stop the replay, close every connection, stop listening."""
