@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from harness.clock import Clock
 from harness.context import ExecutionContext
@@ -109,7 +110,7 @@ async def run_live(adapters: Mapping[str, ExchangeAdapter], strategy: Strategy, 
     if started is not None:
         started.set()
     try:
-        waits = []
+        waits: list[asyncio.Future[Any]] = []
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
         if duration_ns is not None:

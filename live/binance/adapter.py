@@ -275,15 +275,21 @@ class BinanceAdapter:
         return {b.asset: b for b in sorted(balances, key=lambda b: b.asset)}
 
     async def get_positions(self) -> list[PositionReport]:
-        """Net holdings of our trades per symbol (spot has no positions), non-zero only."""
-        now = self._clock.now_ns()
+        """Net holdings of our trades per symbol (spot has no positions), non-zero only.
+
+        Each report is stamped with the venue time it is true at: when the query started, or the
+        time of the newest trade it includes if that is later (a trade made while the query ran
+        is in it, and must not count as news after it).
+        """
         reports = []
         for symbol in sorted(self._symbols):
+            as_of = self._venue_now()
             state = PositionState()
             for fill in await self._trades(symbol):
                 state, _ = apply_fill(state, fill.quantity * fill.side.sign, fill.price)
+                as_of = max(as_of, fill.ts_ns)
             if state.quantity != 0:
-                reports.append(PositionReport(self._venue, symbol, state.quantity, state.average_price, now))
+                reports.append(PositionReport(self._venue, symbol, state.quantity, state.average_price, as_of))
         return reports
 
     # ------------------------------------------------------------------ market data
