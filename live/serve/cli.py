@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import secrets
 import signal
@@ -41,7 +42,7 @@ def parse_speed(text: str) -> Decimal | int:
 def scenario_faults(path: Path) -> ServeFaults:
     """The faults of a scenario file, through the scenario layer's ``serve_faults`` hook."""
     try:
-        from sim import faults as scenario_module  # type: ignore[attr-defined]
+        scenario_module: object = importlib.import_module("sim.faults")
     except ImportError:
         scenario_module = None
     loader = getattr(scenario_module, "serve_faults", None)

@@ -178,3 +178,16 @@ def test_request_faults_answer_5xx_before_or_after_the_venue_acted() -> None:
             assert list(venue.venue.orders) == ["f-2"]
 
     run(body())
+
+
+def test_venue_serve_refuses_bad_arguments_with_a_message(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["venue", "serve", "--speed", "0"]) == 2
+    assert "--speed" in capsys.readouterr().err
+    assert main(["venue", "serve", "--data", str(tmp_path / "missing")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("[scenario]\n")
+    assert main(["venue", "serve", "--scenario", str(scenario)]) == 2
+    assert "serve_faults" in capsys.readouterr().err  # the hook scenario loaders plug into
