@@ -9,6 +9,7 @@ runs on the wall clock in a thread of its own (ccxt's REST client blocks); only 
 from __future__ import annotations
 
 import asyncio
+import decimal
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -74,7 +75,9 @@ def _options() -> dict[str, Any]:
 
 @pytest.fixture
 def served() -> Iterator[VenueThread]:
-    with VenueThread() as thread:
+    """The venue, and a private decimal context for the test: ccxt sets the calling thread's context
+    to ROUND_HALF_UP (``decimal_to_precision``), which must not leak into the tests after it."""
+    with decimal.localcontext(), VenueThread() as thread:
         yield thread
 
 
