@@ -66,6 +66,24 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                          workers=args.workers, cluster=args.cluster, progress=False if args.no_progress else None)
 
 
+def _cmd_venue_serve(args: argparse.Namespace) -> int:
+    from live.serve.cli import serve_command
+
+    return serve_command(args.profile, args.data, args.port, args.speed, args.scenario)
+
+
+def _cmd_paper(args: argparse.Namespace) -> int:
+    from live.paper_cli import paper_command
+
+    return paper_command(args)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from live.record import record_command
+
+    return record_command(args)
+
+
 def _cmd_strategies(args: argparse.Namespace) -> int:
     from scenarios.listing import strategy_lines
 
@@ -171,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("rest", nargs=argparse.REMAINDER, help="the replay's arguments")
     sweep.set_defaults(func=_cmd_sweep)
 
+    _add_live_commands(sub)
+
     strategies = sub.add_parser("strategies", help="list the example strategies that ship")
     strategies.set_defaults(func=_cmd_strategies)
     profiles = sub.add_parser("profiles", help="list the venue profiles that ship")
@@ -181,6 +201,48 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _add_live_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``venue serve``, ``paper`` and ``record``: the local venue, paper trading and recording."""
+    venue = sub.add_parser("venue", help="serve a simulated venue over its real protocols on 127.0.0.1")
+    venue_sub = venue.add_subparsers(dest="venue_command", required=True)
+    serve = venue_sub.add_parser("serve", help="run a local venue (Binance Spot protocols) until Ctrl-C")
+    serve.add_argument("--profile", default="binance", help="venue profile name or file (default binance)")
+    serve.add_argument("--data", nargs="*", type=Path, default=[], help="canonical Parquet files or directories")
+    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    serve.add_argument("--speed", default="1", help="venue clock speed: X times the wall clock (default 1)")
+    serve.add_argument("--scenario", type=Path, default=None, help="scenario file whose faults the venue applies")
+    serve.set_defaults(func=_cmd_venue_serve)
+
+    paper = sub.add_parser("paper", help="run a strategy live (sandbox or a local venue) through the engine")
+    paper.add_argument("--venue", default="binance", help="venue (binance)")
+    where = paper.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sandbox", action="store_true", help="the venue's testnet")
+    where.add_argument("--local", metavar="URL", help="a local venue, e.g. http://127.0.0.1:8080")
+    paper.add_argument("--strategy", required=True, metavar="MODULE:CLASS", help="strategy to load")
+    paper.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
+    paper.add_argument("--journal", type=Path, default=Path("paper/journal.sqlite"),
+                       help="the execution journal (a restart resumes from it)")
+    paper.add_argument("--on-exit", choices=("cancel", "leave"), default="cancel",
+                       help="what happens to resting orders on Ctrl-C")
+    paper.add_argument("--symbols", default="BTCUSDT", help="comma-separated symbols the strategy trades")
+    paper.add_argument("--credentials", type=Path, default=None,
+                       help="sealed credentials file (opened with HARNESS_VAULT_KEY) instead of the environment")
+    paper.add_argument("--speed", default="1", help="clock speed, to match a local venue run with --speed")
+    paper.add_argument("--duration", default=None, metavar="SECONDS", help="stop by itself after this long")
+    paper.add_argument("--seed", type=int, default=0)
+    paper.set_defaults(func=_cmd_paper)
+
+    record = sub.add_parser("record", help="record a venue's market streams to raw lines and canonical Parquet")
+    record.add_argument("--venue", default="binance", help="venue (binance)")
+    source = record.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sandbox", action="store_true", help="the venue's testnet")
+    source.add_argument("--local", metavar="URL", help="a local venue, e.g. http://127.0.0.1:8080")
+    record.add_argument("--symbols", required=True, help="comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
+    record.add_argument("--out", type=Path, required=True, help="output directory")
+    record.add_argument("--duration", default=None, metavar="SECONDS", help="stop by itself after this long")
+    record.set_defaults(func=_cmd_record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -362,7 +362,8 @@ def test_candles_summarise_the_trade_tape(venue: VenueUnderTest) -> None:
     async def body() -> tuple[list[Candle], list[Candle], int]:
         clock = venue.clock
         await clock.sleep_ns(minute - clock.now_ns() % minute + 1_000_000)  # just after a minute starts
-        start = clock.now_ns() - clock.now_ns() % minute
+        now = clock.now_ns()  # read once: a live clock moves between two reads
+        start = now - now % minute
         for price in (BID, BID + 3 * venue.tick, BID - 2 * venue.tick, BID + venue.tick):
             venue.print_trade(price, size, Aggressor.BUYER)
             await clock.sleep_ns(5_000_000_000)
@@ -395,7 +396,8 @@ def test_bar_subscription_delivers_each_closed_bar_after_its_close(venue: VenueU
         clock = venue.clock
         await venue.adapter.subscribe_bars(venue.symbol, minute, lambda c: bars.append((clock.now_ns(), c)))
         await clock.sleep_ns(minute - clock.now_ns() % minute + 1_000_000)  # just after a minute starts
-        start = clock.now_ns() - clock.now_ns() % minute
+        now = clock.now_ns()  # read once: a live clock moves between two reads
+        start = now - now % minute
         for price in (BID, BID + 2 * venue.tick, BID - venue.tick):
             venue.print_trade(price, size, Aggressor.BUYER)
             await clock.sleep_ns(5_000_000_000)
