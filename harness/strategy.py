@@ -52,7 +52,7 @@ import importlib
 import random
 from collections.abc import Awaitable, Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, ClassVar, NamedTuple, Protocol, cast
 
 from harness.clock import Clock
 from harness.model import (
@@ -68,6 +68,7 @@ from harness.model import (
     Trade,
     VenueInfo,
 )
+from harness.params import Param, StrategyParamError, parse_params
 
 __all__ = ["Instrument", "Strategy", "StrategyConfigError", "StrategyContext", "StrategyLoadError", "instrument_for",
            "load_strategy"]
@@ -160,15 +161,32 @@ _NOT_STARTED = cast(StrategyContext, _NotStarted())
 
 
 class Strategy:
-    """Base class for strategies: override the callbacks you need; all default to doing nothing."""
+    """Base class for strategies: override the callbacks you need; all default to doing nothing.
+
+    ``parameters`` declares what the strategy takes (``harness.params.Param``): when it declares
+    any, construction refuses unknown names and invalid values (``StrategyParamError`` naming the
+    parameter), and ``param(name)`` gives each typed value, defaults filled in. ``params`` keeps
+    the strings as given; a strategy that declares nothing gets them unchecked.
+    """
+
+    parameters: ClassVar[tuple[Param, ...]] = ()
 
     def __init__(self, **params: str) -> None:
         self.params: dict[str, str] = dict(params)
+        self._values: dict[str, Any] = (parse_params(self.parameters, self.params, owner=type(self).__name__)
+                                        if self.parameters else {})
         self.ctx: StrategyContext = _NOT_STARTED
         """The context given in ``on_start``; before that, any use of it raises ``RuntimeError``.
 
         A plain attribute rather than a property: market-data callbacks read it on every event.
         """
+
+    def param(self, name: str) -> Any:
+        """The typed value of the declared parameter ``name`` (its default when not given)."""
+        if name not in self._values:
+            declared = ", ".join(p.name for p in self.parameters) or "none"
+            raise KeyError(f"{type(self).__name__} declares no parameter {name!r} (it declares: {declared})")
+        return self._values[name]
 
     def on_start(self, ctx: StrategyContext) -> None:
         """Called once before any event; subclasses calling super() get ``self.ctx`` set."""
@@ -254,5 +272,5 @@ def load_strategy(path: str, params: Mapping[str, str] | None = None) -> Strateg
         raise StrategyLoadError(f"{path!r} is not a Strategy subclass")
     try:
         return cls(**dict(params or {}))
-    except TypeError as exc:
+    except (TypeError, StrategyParamError) as exc:
         raise StrategyLoadError(f"bad parameters for {path}: {exc}") from exc

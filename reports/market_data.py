@@ -19,8 +19,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -36,7 +38,7 @@ def normalise_symbol(symbol: str) -> str:
 
 
 def _batches(files: Sequence[Path], venue: str | None, symbol: str,
-             columns: Sequence[str]) -> Iterator[tuple[np.ndarray, ...]]:
+             columns: Sequence[str]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
     """Per record batch, numpy arrays of ``columns`` for the rows of ``venue`` (any when None) and ``symbol``."""
     wanted = normalise_symbol(symbol)
     for path in files:
@@ -84,11 +86,11 @@ class PriceSeries:
 
     source: str
     bucket_ns: int
-    ts_ns: np.ndarray
-    first: np.ndarray
-    last: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
+    ts_ns: npt.NDArray[Any]
+    first: npt.NDArray[Any]
+    last: npt.NDArray[Any]
+    low: npt.NDArray[Any]
+    high: npt.NDArray[Any]
     rows_read: int
 
     def __len__(self) -> int:

@@ -72,7 +72,7 @@ def data_files(paths: Sequence[Path]) -> list[Path]:
             files.append(path)
         else:
             raise ReplayArgumentError(f"--data {path}: no such file or directory")
-    files = expand_records(files)
+    files = expand_records(files)  # each file once, however often it was named (never replayed twice)
     for file in files:
         open_canonical(file)
     check_complete(files, directories)

@@ -1,16 +1,9 @@
 """A passive market maker: quotes both sides at the touch and requotes when the market moves.
 
-Parameters (strings, from the command line or a scenario):
-
-* ``venue`` (default: the first venue), ``symbol`` (default: the first instrument the run has
-  market data for on that venue)
-* ``size``: quantity of each quote in base units (``0.001``)
-* ``max_position``: stop quoting the side that would grow the position past this (``0.01``)
-* ``requote_ticks``: move a quote only when the touch moved at least this many ticks (``2``)
-* ``min_requote_ms``: never replace a side's quote more often than this (``500``), which keeps
-  the order rate (about 4 per second at most) well inside Binance's 50 orders per 10 seconds
-* ``quote_on``: ``quote`` (default) joins the best bid and ask; ``trade`` quotes
-  ``offset_ticks`` (``1``) either side of the last trade, for trades-only data
+Its parameters (``parameters`` below, given as ``--param name=value`` or in a scenario) say what
+each does; ``min_requote_ms`` (500) keeps the order rate, about 4 per second at most, well inside
+Binance's 50 orders per 10 seconds, and ``quote_on=trade`` quotes ``offset_ticks`` either side of
+the last trade, for trades-only data.
 
 It joins the best bid and best ask with post-only limit orders, so every fill it gets is a
 maker fill that had to wait its turn in the queue. On a venue without post-only orders it
@@ -24,27 +17,39 @@ from decimal import Decimal
 
 from harness.model import OrderReport, OrderType, Quote, Side, Trade
 from harness.money import from_fixed, to_fixed
-from harness.strategy import Strategy, StrategyConfigError, StrategyContext, instrument_for
+from harness.params import Param
+from harness.strategy import Strategy, StrategyContext, instrument_for
 
 
 class PassiveMarketMaker(Strategy):
     """Joins the touch on both sides with post-only quotes, within a position limit."""
 
+    parameters = (
+        Param("venue", str, None, "venue to quote on (default: the first venue)"),
+        Param("symbol", str, None, "instrument (default: the first the run has market data for on the venue)"),
+        Param("size", Decimal, "0.001", "quantity of each quote, in base units", positive=True),
+        Param("max_position", Decimal, "0.01", "stop quoting the side that would grow the position past this",
+              minimum=Decimal(0)),
+        Param("requote_ticks", int, "2", "move a quote only when the touch moved at least this many ticks",
+              minimum=1),
+        Param("min_requote_ms", int, "500", "never replace a side's quote more often than this", minimum=0),
+        Param("quote_on", str, "quote", "join the best bid and ask, or quote around the last trade",
+              choices=("quote", "trade")),
+        Param("offset_ticks", int, "1", "with quote_on=trade: ticks either side of the last trade", minimum=0),
+    )
+
     def on_start(self, ctx: StrategyContext) -> None:
         """Read parameters and the instrument's tick size."""
         super().on_start(ctx)
-        self.venue, self.symbol = instrument_for(ctx, self.params.get("venue"), self.params.get("symbol"))
-        self.size = Decimal(self.params.get("size", "0.001"))
-        self.max_position = Decimal(self.params.get("max_position", "0.01"))
+        self.venue, self.symbol = instrument_for(ctx, self.param("venue"), self.param("symbol"))
+        self.size = self.param("size")
+        self.max_position = self.param("max_position")
         info = ctx.venue_info(self.venue)
         self.tick = to_fixed(info.symbols[self.symbol].tick_size)
-        self.requote_distance = int(self.params.get("requote_ticks", "2")) * self.tick
-        self.min_requote_ns = int(self.params.get("min_requote_ms", "500")) * 1_000_000
-        quote_on = self.params.get("quote_on", "quote")
-        if quote_on not in ("quote", "trade"):
-            raise StrategyConfigError(f"quote_on must be 'quote' or 'trade', got {quote_on!r}")
-        self.quote_on_trades = quote_on == "trade"
-        self.offset = int(self.params.get("offset_ticks", "1")) * self.tick
+        self.requote_distance = self.param("requote_ticks") * self.tick
+        self.min_requote_ns = self.param("min_requote_ms") * 1_000_000
+        self.quote_on_trades = self.param("quote_on") == "trade"
+        self.offset = self.param("offset_ticks") * self.tick
         self.post_only = info.capabilities.post_only
         if not self.post_only:
             ctx.log(f"{self.venue} has no post-only orders: quoting plain limit orders")

@@ -28,7 +28,7 @@ def tape(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _args(data: Path, out: Path) -> list[str]:
     return ["sweep", "replay", "--data", str(data), "--venue", "binance", "--strategy", MM,
-            "--param", "size=0.001,0.002", "--param", "spread_ticks=1", "--seeds", "2", "--out", str(out),
+            "--param", "size=0.001,0.002", "--param", "requote_ticks=1", "--seeds", "2", "--out", str(out),
             "--no-progress"]
 
 
@@ -59,8 +59,8 @@ def test_local_pool_and_dask_cluster_write_identical_run_directories(tape: Path,
     # each run has the grid's values and the fixed parameter
     configs = [json.loads((local / p["run_dir"] / "manifest.json").read_text())["config"] for p in manifest["points"]]
     assert [(c["seed"], c["params"]) for c in configs] == [
-        (0, {"size": "0.001", "spread_ticks": "1"}), (1, {"size": "0.001", "spread_ticks": "1"}),
-        (0, {"size": "0.002", "spread_ticks": "1"}), (1, {"size": "0.002", "spread_ticks": "1"})]
+        (0, {"size": "0.001", "requote_ticks": "1"}), (1, {"size": "0.001", "requote_ticks": "1"}),
+        (0, {"size": "0.002", "requote_ticks": "1"}), (1, {"size": "0.002", "requote_ticks": "1"})]
 
 
 def test_a_failing_point_is_recorded_and_the_rest_go_on(tape: Path, tmp_path: Path,
