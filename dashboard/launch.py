@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["dashboard_command", "streamlit_command"]
+__all__ = ["dashboard_command", "dashboard_environment", "streamlit_command"]
 
 APP = Path(__file__).resolve().parent / "app.py"
 

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+__all__ = ["build_parser", "main"]
+
 
 def _cmd_data_import(args: argparse.Namespace) -> int:
     from harness.data.cli_commands import run_import

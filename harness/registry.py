@@ -49,25 +49,10 @@ from harness.model import OrderType, TimeInForce, VenueCapabilities, VenueMode, 
 from harness.secrets import register_secrets
 from harness.venues import VenueHosts, descriptor_for, shipped_descriptors
 
-__all__ = [
-    "AuthMethod",
-    "ConfigError",
-    "CredentialError",
-    "CredentialVault",
-    "Credentials",
-    "ProductionNotAllowed",
-    "ProductionNotAllowedError",
-    "SandboxViolation",
-    "SandboxViolationError",
-    "StatusChange",
-    "UnknownVenueError",
-    "VenueConfig",
-    "VenueRegistry",
-    "check_endpoints",
-    "is_loopback_host",
-    "known_hosts",
-    "load_venue_configs",
-]
+__all__ = ["AuthMethod", "ConfigError", "CredentialError", "CredentialVault", "Credentials", "ProductionNotAllowed",
+           "ProductionNotAllowedError", "SandboxViolation", "SandboxViolationError", "StatusChange",
+           "UnknownVenueError", "VenueConfig", "VenueRegistry", "check_endpoints", "is_loopback_host", "known_hosts",
+           "load_venue_configs", "safe_url"]
 
 
 # --------------------------------------------------------------------------- errors

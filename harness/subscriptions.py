@@ -22,7 +22,7 @@ from harness.model import VenueInfo
 from harness.strategy import Instrument, Strategy, StrategyConfigError
 
 __all__ = ["CALLBACKS", "DEFAULT_BAR_INTERVAL_S", "DEFAULT_BOOK_DEPTH", "MarketDataRequest",
-           "MarketDataSubscriptions", "overrides"]
+           "MarketDataSubscriptions", "check_request", "overrides"]
 
 DEFAULT_BOOK_DEPTH = 20
 """Levels per side of a book subscription made for a strategy that did not ask for one."""

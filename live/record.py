@@ -36,7 +36,7 @@ from live.rest import AiohttpSender, BinanceRestProtocol, RestClient, RestReques
 from live.ws.connection import WsConnection, WsEvent
 from live.ws.state import WsSettings
 
-__all__ = ["Recorder", "record_command", "record_streams"]
+__all__ = ["Recorder", "import_recording", "record_command", "record_streams"]
 
 _NS = 1_000_000_000
 STREAMS = ("depth@100ms", "bookTicker", "trade")

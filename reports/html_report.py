@@ -22,7 +22,7 @@ from reports import charts
 from reports.run_source import RunSourceError
 from reports.run_view import RunView
 
-__all__ = ["MAX_TABLE_ROWS", "render_report", "report_command", "write_report"]
+__all__ = ["MAX_TABLE_ROWS", "render_report", "report_command", "status_banner", "write_report"]
 
 MAX_TABLE_ROWS = 200
 

@@ -25,6 +25,16 @@ from scenarios.replay import VenueSetup, run_replay
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 
+__all__ = [
+    "DEMO_STRATEGY",
+    "SAMPLE_FILES",
+    "ReplayTally",
+    "import_sample",
+    "replay_files",
+    "run_demo",
+    "sample_paths",
+]
+
 DEMO_STRATEGY = "strategies.market_maker:PassiveMarketMaker"
 SAMPLE_FILES = ("binance_spot_btcusdt_20240808.jsonl.gz", "binance_spot_btcusdt_20240809.jsonl.gz")
 

@@ -37,7 +37,7 @@ from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
 
-__all__ = ["ReplayArgumentError", "data_files", "parse_venues", "replay_command"]
+__all__ = ["ReplayArgumentError", "data_files", "parse_router", "parse_venues", "replay_command"]
 
 
 class ReplayArgumentError(ValueError):

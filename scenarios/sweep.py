@@ -35,8 +35,8 @@ from tqdm import tqdm
 
 from reports.run_dir import write_json_atomically
 
-__all__ = ["PointResult", "SweepError", "SweepKind", "SweepPlan", "SweepPoint", "register_sweep_kind", "run_sweep",
-           "sweep_kind_for"]
+__all__ = ["PointResult", "SweepError", "SweepKind", "SweepPlan", "SweepPoint", "call_worker", "register_sweep_kind",
+           "run_sweep", "sweep_id", "sweep_kind_for"]
 
 
 class SweepError(ValueError):

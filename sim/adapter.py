@@ -55,6 +55,8 @@ from sim.channels import Deliver, MarketDataChannel, PushChannel, RequestChannel
 from sim.kernel.runtime import SimRuntime
 from sim.venue.venue import RejectedRequest, SimVenue
 
+__all__ = ["MARKET_LATENCY_BATCH", "SimAdapter"]
+
 _T = TypeVar("_T")
 
 MARKET_LATENCY_BATCH = 4096

@@ -20,6 +20,8 @@ from harness.money import from_fixed, to_fixed
 from harness.params import Param
 from harness.strategy import Strategy, StrategyContext, instrument_for
 
+__all__ = ["PassiveMarketMaker"]
+
 
 class PassiveMarketMaker(Strategy):
     """Joins the touch on both sides with post-only quotes, within a position limit."""

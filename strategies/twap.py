@@ -18,6 +18,8 @@ from harness.money import from_fixed, to_fixed
 from harness.params import Param
 from harness.strategy import Strategy, StrategyConfigError, StrategyContext, instrument_for
 
+__all__ = ["TwapTaker"]
+
 
 class TwapTaker(Strategy):
     """Sends ``slices`` aggressive child orders every ``interval_s`` seconds."""

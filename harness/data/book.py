@@ -31,6 +31,8 @@ from typing import Any
 
 from harness.model import BOOK_ASK, BOOK_BID, BookLevel
 
+__all__ = ["BookStream", "BookSync", "DiffResult", "Gap", "GapKind", "L2Book", "Level", "SyncMode"]
+
 Level = tuple[int, int, int]
 """One level change: (side, price, size); side 1 bid, -1 ask (0: no change, ids only)."""
 

@@ -27,6 +27,20 @@ from typing import Any
 
 from harness.money import from_fixed
 
+__all__ = [
+    "DUPLICATE",
+    "NEGATIVE_SIZE",
+    "NON_POSITIVE_PRICE",
+    "NON_POSITIVE_SIZE",
+    "OUT_OF_ORDER",
+    "RECENT_TRADES",
+    "VALUE_CHECKS",
+    "Problem",
+    "RowChecks",
+    "TradeOrder",
+    "value_problem",
+]
+
 RECENT_TRADES = 4096
 """Trades per stream remembered to tell a late repeat (a duplicate) from a late new trade."""
 

@@ -13,6 +13,8 @@ from harness.data.errors import DataError
 from harness.data.importers.base import registry
 from harness.data.importing import import_files
 
+__all__ = ["run_formats", "run_import", "run_verify"]
+
 
 def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: bool) -> int:
     """Import files (one unit each), print one line per output file; exit code 2 on bad input."""

@@ -23,6 +23,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["BadRowLog", "CanonicalFileError", "DataError", "DataFormatError", "DataInputError",
+           "IncompleteImportError", "UnsupportedFormatError"]
+
 
 class DataError(ValueError):
     """Root of every market-data input error; its message names the file and what is wrong."""

@@ -31,6 +31,8 @@ from harness.data.sink import ParquetSink
 from harness.data.units import MANIFEST_FORMAT, UNIT_ID_KEY, UNIT_KEY, commit_unit, manifest_path, unit_id
 from harness.files import file_sha256
 
+__all__ = ["ImportResult", "check_sources", "import_file", "import_files", "output_stem"]
+
 _STRIP_SUFFIXES = (".gz", ".jsonl", ".json", ".csv", ".txt", ".parquet")
 
 

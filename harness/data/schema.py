@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+__all__ = ["BOOK", "CANDLES", "F_LAST", "F_SNAPSHOT", "KINDS", "PRICE_SCALE_KEY", "QUOTES", "SCALE_KEYS", "SCHEMAS",
+           "SCHEMA_VERSION", "SIZE_SCALE_KEY", "TRADES"]
+
 KINDS = ("trades", "quotes", "book", "candles")
 
 _COMMON = [

@@ -22,6 +22,8 @@ from harness.data.errors import DataFormatError
 from harness.data.schema import SCALE_KEYS, SCHEMA_VERSION, SCHEMAS
 from harness.money import DECIMALS, INT64_MAX
 
+__all__ = ["DEFAULT_ROW_GROUP", "ParquetSink", "check_int64", "fsync_file"]
+
 DEFAULT_ROW_GROUP = 128_000
 
 

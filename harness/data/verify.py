@@ -48,6 +48,9 @@ from harness.data.importers.base import ImportContext, Record, Row, detect
 from harness.data.schema import SCHEMAS
 from harness.data.units import check_complete, expand_records
 
+__all__ = ["MAX_MISMATCH_EXAMPLES", "MAX_PENDING_QUOTES", "MAX_PROBLEM_EXAMPLES", "StreamStats", "VerifyReport",
+           "expand_inputs", "format_rate", "verify_paths"]
+
 MAX_PENDING_QUOTES = 10_000
 MAX_MISMATCH_EXAMPLES = 5
 MAX_PROBLEM_EXAMPLES = 10

@@ -38,22 +38,9 @@ from harness.model import (
 from harness.money import to_fixed
 from live.signing import ParamValue
 
-__all__ = [
-    "INTERVALS",
-    "book_snapshot",
-    "candle_from_kline",
-    "candles",
-    "dec",
-    "execution_fill",
-    "execution_report",
-    "fixed",
-    "my_trade_fill",
-    "order_params",
-    "order_report",
-    "quote_from_ticker",
-    "trade_from_stream",
-    "venue_info",
-]
+__all__ = ["INTERVALS", "binance_type", "book_snapshot", "candle_from_kline", "candles", "dec", "execution_fill",
+           "execution_report", "fill_id", "fixed", "levels", "my_trade_fill", "order_params", "order_report",
+           "quote_from_ticker", "trade_from_stream", "venue_info"]
 
 _MS = 1_000_000
 _ZERO = Decimal(0)

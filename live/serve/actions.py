@@ -35,7 +35,7 @@ from live.serve.wire import BINANCE_INTERVALS, balance_json, depth_levels, fmt, 
 from sim.venue.filters import RejectReason
 from sim.venue.venue import RejectedRequest, SimVenue, VenueOrder
 
-__all__ = ["ENDPOINTS", "DepthSource", "Endpoint", "VenueActions", "depth_weight"]
+__all__ = ["ENDPOINTS", "DepthSource", "Endpoint", "VenueActions", "depth_weight", "venue_error"]
 
 DepthSource = Callable[[str, int], tuple[int, list[BookLevel], list[BookLevel]] | None]
 """The served book of a symbol: ``(lastUpdateId, bids, asks)`` to ``limit`` levels, or None (use the venue's)."""

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl
 
-__all__ = ["ApiKeys", "BinanceApiError", "RequestParams", "check_timestamp", "parse_params", "verify_rest_signature",
-           "verify_ws_signature"]
+__all__ = ["ApiKeys", "BinanceApiError", "RequestParams", "check_timestamp", "mandatory", "parse_params",
+           "verify_rest_signature", "verify_ws_signature"]
 
 _MAX_RECV_WINDOW_MS = Decimal(60_000)
 _AHEAD_MS = 1000

@@ -30,19 +30,9 @@ from harness.model import (
 )
 from harness.money import from_fixed
 
-__all__ = [
-    "BINANCE_INTERVALS",
-    "STATUS_NAMES",
-    "binance_order_type",
-    "book_ticker_event",
-    "depth_levels",
-    "fmt",
-    "fmt_fixed",
-    "kline_event",
-    "kline_row",
-    "ms",
-    "trade_event",
-]
+__all__ = ["BINANCE_INTERVALS", "STATUS_NAMES", "balance_json", "binance_order_type", "book_ticker_event",
+           "depth_levels", "depth_update_event", "fmt", "fmt_fixed", "is_maker", "kline_event", "kline_row", "ms",
+           "side_name", "time_in_force_name", "trade_event"]
 
 _EIGHT = Decimal("0.00000001")
 _NS_PER_MS = 1_000_000

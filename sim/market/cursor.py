@@ -39,6 +39,21 @@ from harness.data.errors import CanonicalFileError
 from harness.data.schema import F_LAST
 from harness.model import BookDelta, Candle, Quote, Trade
 
+__all__ = [
+    "EVENT_TYPES",
+    "KIND_OF_TYPE",
+    "ORDER_COLUMNS",
+    "TRADE_ARRAYS",
+    "Batch",
+    "FileCursor",
+    "Handler",
+    "Int64Array",
+    "ReplayFileError",
+    "Resolver",
+    "infer_kind",
+    "open_cursors",
+]
+
 Handler = Callable[[Any], None]
 """A subscriber callback as the feed stores it: takes one market-data tuple, returns nothing."""
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import textwrap
-from importlib import resources
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa

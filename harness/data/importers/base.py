@@ -25,6 +25,23 @@ import pyarrow.parquet as pq
 
 from harness.data.errors import BadRowLog, DataFormatError, UnsupportedFormatError
 
+__all__ = [
+    "TRUNCATED",
+    "ImportContext",
+    "Importer",
+    "Record",
+    "Row",
+    "SniffFn",
+    "detect",
+    "gzip_chunks",
+    "open_binary_for",
+    "open_text",
+    "open_text_for",
+    "read_head",
+    "register",
+    "registry",
+]
+
 Row = tuple[Any, ...]
 Record = tuple[str, Row]
 

@@ -45,6 +45,9 @@ from harness.data.importers.binance_msgs import (
     seconds_text_to_ns,
 )
 
+__all__ = ["CryptofeedImporter", "DepthJsonImporter", "HftbacktestImporter", "LineParser", "read_lines",
+           "venue_from_url"]
+
 
 @dataclass
 class _State:

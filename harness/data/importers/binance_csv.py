@@ -23,6 +23,8 @@ from harness.data.importers.base import ImportContext, Record, Row, open_text_fo
 from harness.data.importers.binance_msgs import SPOT, USDM, FieldError, fixed
 from harness.data.schema import F_LAST, F_SNAPSHOT
 
+__all__ = ["DEPTH_COLUMNS", "DepthCsvImporter", "KlineCsvImporter"]
+
 DEPTH_COLUMNS = ["symbol", "timestamp", "first_update_id", "last_update_id", "side", "update_type",
                  "price", "qty"]
 _SIDES = {"b": 1, "bid": 1, "a": -1, "ask": -1}

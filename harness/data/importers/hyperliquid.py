@@ -28,6 +28,8 @@ from harness.data.importers.textfmt import (
 )
 from harness.data.schema import F_SNAPSHOT
 
+__all__ = ["VENUE", "HyperliquidImporter"]
+
 VENUE = "hyperliquid"
 _LINE = re.compile(r"^(\d+) (\{.*)$")
 _HEAD = re.compile(r'^\d+ \{"channel":\s*"(l2Book|trades|bbo)"', re.MULTILINE)

@@ -51,6 +51,8 @@ from harness.data.importers.textfmt import (
     wall_clock_to_ns,
 )
 
+__all__ = ["BLOCK", "REORDER_WINDOW", "Layout", "OhlcvCsvImporter", "parse_time", "reorder"]
+
 _TIME_NAMES = ("unix", "timestamp", "datetime", "date", "time", "open_time", "")
 _FIELDS = ("open", "high", "low", "close", "volume")
 _WIDE = re.compile(r"^([A-Za-z0-9.\-/]+):(open|high|low|close|volume)$", re.IGNORECASE)

@@ -31,6 +31,8 @@ from harness.data.importers.base import ImportContext, Record, Row, open_text_fo
 from harness.data.importers.textfmt import FieldError, book_row, fixed, guarded, mark_last, side_from, us_to_ns
 from harness.data.schema import F_LAST, F_SNAPSHOT
 
+__all__ = ["LineParser", "TardisCsvImporter"]
+
 _PREFIX = ["exchange", "symbol", "timestamp", "local_timestamp"]
 _TYPES: dict[tuple[str, ...], str] = {
     ("id", "side", "price", "amount"): "trades",

@@ -28,25 +28,9 @@ from harness.data.importers.base import ImportContext, Record, Row, open_text_fo
 from harness.data.schema import F_LAST
 from harness.money import INT64_MAX, MoneyError, to_fixed
 
-__all__ = [
-    "CaptureLine",
-    "FieldError",
-    "RangeError",
-    "book_row",
-    "capture_records",
-    "decimal_to_ns",
-    "fixed",
-    "guarded",
-    "iso8601_to_ns",
-    "iter_capture",
-    "loads_exact",
-    "mark_last",
-    "ms_to_ns",
-    "side_from",
-    "sniff_capture",
-    "us_to_ns",
-    "wall_clock_to_ns",
-]
+__all__ = ["CaptureLine", "FieldError", "RangeError", "book_row", "capture_records", "check_ohlc", "decimal_to_ns",
+           "emit_candles", "fixed", "guarded", "iso8601_to_ns", "iter_capture", "loads_exact", "mark_last",
+           "ms_to_ns", "name_hint", "side_from", "sniff_capture", "us_to_ns", "wall_clock_to_ns"]
 
 NS_PER_S = 1_000_000_000
 T = TypeVar("T")
