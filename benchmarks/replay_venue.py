@@ -12,7 +12,8 @@ measures over the same ticks:
     strategy's ``on_trade``, once per trade, driven by ``SimRuntime`` as ``scenarios.replay.run_replay``
     wires it (without writing a run directory);
 (d) ``mm``: the same with ``strategies.market_maker:PassiveMarketMaker`` quoting from trades
-    (``quote_on=trade``), which places, cancels and fills real orders.
+    (``quote_on=trade``), which places, cancels and fills real orders; it runs exactly as users
+    run it, so the check that every trade arrived is the venue's: its bars' volume is the file's.
 
 It prints events per second for each and the ratios the issue sets as goals: no-op / SimPy floor
 (>= 4), no-op / plain loop (>= 1/3), market maker / SimPy floor (>= 1.2). For scale it also
@@ -158,13 +159,14 @@ def run_simpy(path: Path) -> int:
 # ----------------------------------------------------------------------------- the replay
 
 
-def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, SimVenue, ExecutionContext]:
+def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, SimVenue, ExecutionContext, int]:
     """(c)/(d) Replay ``path`` through one Binance ``SimVenue`` + ``SimAdapter`` into ``strategy``.
 
     Wired as ``scenarios.replay.run_replay`` does (feed first, then the venue's market side and channel; the execution
     context in front of the strategy; the main task polls for the end of the data with
     ``scenarios.replay.poll_step``), in TRADES depth since the data has trades only. Returns how many trades
-    reached the strategy (its ``trades_seen``), the venue and the context.
+    reached the strategy (its ``trades_seen``, 0 if it does not count), the venue, the context and the
+    volume the venue's one-minute bars add up to (every trade it saw).
     """
     feed = ReplayFeed([path], order_by="ts_event")
     first = feed.peek_ts()
@@ -187,7 +189,8 @@ def run_replay(path: Path, strategy: Strategy, *, seed: int = 0) -> tuple[int, S
 
         runtime.run(main())
         feed.close()
-    return int(getattr(strategy, "trades_seen", 0)), venue, context
+        volume = sum(bar.volume for bar in venue.candles.candles("BTCUSDT", 60 * SCALE, 1 << 30, runtime.now_ns()))
+    return int(getattr(strategy, "trades_seen", 0)), venue, context, volume
 
 
 # ----------------------------------------------------------------------------- timing
@@ -231,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     n: int = args.n
     with tempfile.TemporaryDirectory(prefix="replay_venue_") as tmp:
         path = Path(tmp) / "trades.parquet"
-        pq.write_table(make_trades(n, args.seed), path, compression="zstd", row_group_size=128_000)
+        table = make_trades(n, args.seed)
+        total_size = int(table.column("size").to_numpy().sum())
+        pq.write_table(table, path, compression="zstd", row_group_size=128_000)
         if args.profile:
             profile("no-op replay", lambda: run_replay(path, NoopStrategy()))
             profile("market maker", lambda: run_replay(path, PassiveMarketMaker(**MM_PARAMS)))
@@ -247,9 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         mm_stats: list[str] = []
 
         def run_mm() -> int:
-            reached, venue, _ = run_replay(path, PassiveMarketMaker(**MM_PARAMS))
+            _, venue, _, volume = run_replay(path, PassiveMarketMaker(**MM_PARAMS))
             mm_stats[:] = [f"{len(venue.orders)} orders", f"{len(venue.fills)} fills"]
-            return reached
+            if volume != total_size:
+                raise SystemExit(f"replay_venue: the venue saw {volume} of the {total_size} traded")
+            return n
 
         mm = best_rate(n, args.repeat, run_mm)
     print(f"replay_venue: {n} trades, every measurement reading the same Parquet file")

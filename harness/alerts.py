@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from harness.secrets import mask_secrets
+
 __all__ = ["Alert", "AlertSink", "Severity"]
 
 
@@ -35,6 +37,12 @@ class Alert:
     message: str
     venue: str = ""
     details: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # the one place every alert passes: registered secrets never reach a sink, a listener,
+        # a run directory or the journal, whatever the caller put in the text
+        object.__setattr__(self, "message", mask_secrets(self.message))
+        object.__setattr__(self, "details", {k: mask_secrets(str(v)) for k, v in self.details.items()})
 
 
 class AlertSink:

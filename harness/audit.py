@@ -9,9 +9,12 @@ signatures, passphrases, tokens) never reach a record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from harness.secrets import MASK, mask_secrets
 
 __all__ = ["SECRET_FIELD_MARKERS", "AuditRecord", "AuditSink", "MemoryAuditSink", "redact"]
 
@@ -33,8 +36,19 @@ def _is_secret(name: str) -> bool:
 
 
 def redact(payload: Mapping[str, object]) -> dict[str, str]:
-    """A copy of ``payload`` as strings with every secret-looking field masked."""
-    return {name: "***" if _is_secret(name) else str(value) for name, value in payload.items()}
+    """A copy of ``payload`` as strings with every secret masked.
+
+    A secret-looking field is replaced by ``"***"``; a nested mapping (headers, a request body)
+    is redacted the same way and written as sorted JSON; every other value has the registered
+    secret values (``harness.secrets``) masked wherever they appear in its text.
+    """
+    return {name: MASK if _is_secret(name) else _redacted_value(value) for name, value in payload.items()}
+
+
+def _redacted_value(value: object) -> str:
+    if isinstance(value, Mapping):
+        return json.dumps(redact(value), sort_keys=True)
+    return mask_secrets(str(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+__all__ = ["build_parser", "main"]
+
 
 def _cmd_data_import(args: argparse.Namespace) -> int:
     from harness.data.cli_commands import run_import
@@ -59,6 +61,43 @@ def _cmd_scenario_fuzz(args: argparse.Namespace) -> int:
 
     return scenario_fuzz_command(runs=args.runs, seed=args.seed, workers=args.workers, base=args.base,
                                  out_dir=args.out, cache_dir=args.cache)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from reports.html_report import report_command
+
+    return report_command(args.run_dir, args.output)
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.launch import dashboard_command
+
+    return dashboard_command(args.runs_dir, port=args.port, run=args.run, headless=args.headless)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from scenarios.sweep_cli import sweep_command
+
+    return sweep_command(args.target, args.rest, seeds=args.seeds, first_seed=args.first_seed, out_dir=args.out,
+                         workers=args.workers, cluster=args.cluster, progress=False if args.no_progress else None)
+
+
+def _cmd_venue_serve(args: argparse.Namespace) -> int:
+    from live.serve.cli import serve_command
+
+    return serve_command(args.profile, args.data, args.port, args.speed, args.scenario)
+
+
+def _cmd_paper(args: argparse.Namespace) -> int:
+    from live.paper_cli import paper_command
+
+    return paper_command(args)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from live.record import record_command
+
+    return record_command(args)
 
 
 def _cmd_strategies(args: argparse.Namespace) -> int:
@@ -159,6 +198,35 @@ def build_parser() -> argparse.ArgumentParser:
     sfuzz.add_argument("--cache", type=Path, default=None, help="data cache (default $HARNESS_CACHE or ~/.cache)")
     sfuzz.set_defaults(func=_cmd_scenario_fuzz)
 
+
+    report = sub.add_parser("report", help="write a self-contained HTML report of a run directory")
+    report.add_argument("run_dir", type=Path, help="a run directory (runs/<run id>)")
+    report.add_argument("-o", "--output", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
+    report.set_defaults(func=_cmd_report)
+
+    dash = sub.add_parser("dashboard", help="start the Streamlit dashboard over a folder of run directories")
+    dash.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"), help="folder of runs (default runs)")
+    dash.add_argument("--port", type=int, default=8501)
+    dash.add_argument("--run", default=None, metavar="RUN_ID", help="open this run's page first")
+    dash.add_argument("--headless", action="store_true", help="do not open a browser")
+    dash.set_defaults(func=_cmd_dashboard)
+
+    sweep = sub.add_parser("sweep", help="run a grid of replays (seeds x parameters) in a process pool or on Dask",
+                           description="harness sweep replay REPLAY_ARGS... --seeds N [--param NAME=V1,V2 ...]: "
+                           "every replay argument is accepted; a --param whose value lists several values "
+                           "(comma-separated) is a grid axis")
+    sweep.add_argument("target", help="'replay' (a scenario file once the scenario runner lands)")
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (first-seed .. first-seed+N-1)")
+    sweep.add_argument("--first-seed", type=int, default=0)
+    sweep.add_argument("--out", type=Path, default=Path("runs"), help="parent of the sweep folder")
+    sweep.add_argument("--workers", type=int, default=None, help="local processes (default: CPU count)")
+    sweep.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT", help="run on this Dask scheduler")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("rest", nargs=argparse.REMAINDER, help="the replay's arguments")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    _add_live_commands(sub)
+
     strategies = sub.add_parser("strategies", help="list the example strategies that ship")
     strategies.set_defaults(func=_cmd_strategies)
     profiles = sub.add_parser("profiles", help="list the venue profiles that ship")
@@ -169,6 +237,48 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _add_live_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``venue serve``, ``paper`` and ``record``: the local venue, paper trading and recording."""
+    venue = sub.add_parser("venue", help="serve a simulated venue over its real protocols on 127.0.0.1")
+    venue_sub = venue.add_subparsers(dest="venue_command", required=True)
+    serve = venue_sub.add_parser("serve", help="run a local venue (Binance Spot protocols) until Ctrl-C")
+    serve.add_argument("--profile", default="binance", help="venue profile name or file (default binance)")
+    serve.add_argument("--data", nargs="*", type=Path, default=[], help="canonical Parquet files or directories")
+    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    serve.add_argument("--speed", default="1", help="venue clock speed: X times the wall clock (default 1)")
+    serve.add_argument("--scenario", type=Path, default=None, help="scenario file whose faults the venue applies")
+    serve.set_defaults(func=_cmd_venue_serve)
+
+    paper = sub.add_parser("paper", help="run a strategy live (sandbox or a local venue) through the engine")
+    paper.add_argument("--venue", default="binance", help="venue (binance)")
+    where = paper.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sandbox", action="store_true", help="the venue's testnet")
+    where.add_argument("--local", metavar="URL", help="a local venue, e.g. http://127.0.0.1:8080")
+    paper.add_argument("--strategy", required=True, metavar="MODULE:CLASS", help="strategy to load")
+    paper.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
+    paper.add_argument("--journal", type=Path, default=Path("paper/journal.sqlite"),
+                       help="the execution journal (a restart resumes from it)")
+    paper.add_argument("--on-exit", choices=("cancel", "leave"), default="cancel",
+                       help="what happens to resting orders on Ctrl-C")
+    paper.add_argument("--symbols", default="BTCUSDT", help="comma-separated symbols the strategy trades")
+    paper.add_argument("--credentials", type=Path, default=None,
+                       help="sealed credentials file (opened with HARNESS_VAULT_KEY) instead of the environment")
+    paper.add_argument("--speed", default="1", help="clock speed, to match a local venue run with --speed")
+    paper.add_argument("--duration", default=None, metavar="SECONDS", help="stop by itself after this long")
+    paper.add_argument("--seed", type=int, default=0)
+    paper.set_defaults(func=_cmd_paper)
+
+    record = sub.add_parser("record", help="record a venue's market streams to raw lines and canonical Parquet")
+    record.add_argument("--venue", default="binance", help="venue (binance)")
+    source = record.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sandbox", action="store_true", help="the venue's testnet")
+    source.add_argument("--local", metavar="URL", help="a local venue, e.g. http://127.0.0.1:8080")
+    record.add_argument("--symbols", required=True, help="comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
+    record.add_argument("--out", type=Path, required=True, help="output directory")
+    record.add_argument("--duration", default=None, metavar="SECONDS", help="stop by itself after this long")
+    record.set_defaults(func=_cmd_record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,8 @@
 Shared code (order manager, router, retry policy, strategies) never calls ``time.time()``,
 ``datetime.now()`` or ``asyncio.sleep`` on its own: it is handed a ``Clock``. In simulation the
 clock is virtual (``sim.kernel.runtime.SimClock``: SimPy's integer-nanosecond ``env.now``); live it is
-``WallClock`` below, the only place in the project allowed to read the wall clock.
+``WallClock`` below, the only place in the project allowed to read the wall clock (with its
+``ScaledClock``, the wall clock run X times faster, for the local venue's ``--speed``).
 
 Units: time is ``int`` nanoseconds since the Unix epoch (UTC), as everywhere in the domain model.
 Durations are ``int`` nanoseconds (``sleep_ns``, ``call_later``); ``sleep`` also takes whole or
@@ -28,6 +29,7 @@ __all__ = [
     "Cancellable",
     "Clock",
     "ManualClock",
+    "ScaledClock",
     "WallClock",
     "check_delay_ns",
     "ns_to_seconds",
@@ -143,6 +145,60 @@ class WallClock:
         if isinstance(when_ns, bool) or not isinstance(when_ns, int):
             raise TypeError(f"when_ns must be int nanoseconds, not {type(when_ns).__name__}")
         return self.call_later(max(0, when_ns - time.time_ns()), callback, *args)
+
+
+class ScaledClock(WallClock):
+    """The wall clock run ``speed`` times faster (or slower), from ``origin_ns`` at creation.
+
+    ``now_ns`` is ``origin_ns + speed * (monotonic time since creation)``: at speed 1 it is the
+    wall clock (started at ``origin_ns``, by default the wall time now); at speed 60 a minute
+    passes every second. Sleeps and timers are divided by ``speed``, so code sleeping 60 s on a
+    60x clock wakes after one wall second. The local venue (``live.serve``) and a client that
+    talks to it at ``--speed X`` share this clock: both see the same venue time. ``speed`` is an
+    int or ``Decimal`` (exact: no float enters ``now_ns``).
+    """
+
+    __slots__ = ("_mono0", "_ratio", "origin_ns", "speed")
+
+    def __init__(self, speed: Decimal | int = 1, *, origin_ns: int | None = None) -> None:
+        if isinstance(speed, bool) or not isinstance(speed, int | Decimal) or not speed > 0:
+            raise ValueError(f"speed must be a positive int or Decimal, got {speed!r}")
+        self.speed = speed
+        num, den = (speed, 1) if isinstance(speed, int) else speed.as_integer_ratio()
+        self._ratio = (int(num), int(den))
+        self._mono0 = time.monotonic_ns()
+        self.origin_ns = time.time_ns() if origin_ns is None else origin_ns
+
+    def _scaled(self, wall_ns: int) -> int:
+        num, den = self._ratio
+        return wall_ns * num // den
+
+    def _wall(self, scaled_ns: int) -> float:
+        num, den = self._ratio
+        return scaled_ns * den / num / NS_PER_SECOND
+
+    def now_ns(self) -> int:
+        """Scaled time, ns since the Unix epoch."""
+        return self.origin_ns + self._scaled(time.monotonic_ns() - self._mono0)
+
+    def monotonic_ns(self) -> int:
+        """Scaled monotonic time (origin: the clock's creation)."""
+        return self._scaled(time.monotonic_ns() - self._mono0)
+
+    async def sleep_ns(self, ns: int) -> None:
+        """Sleep ``ns`` scaled nanoseconds (``ns / speed`` on the wall)."""
+        await asyncio.sleep(self._wall(check_delay_ns(ns, "ns")))
+
+    def call_later(self, delay_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
+        """Schedule ``callback(*args)`` after ``delay_ns`` scaled nanoseconds."""
+        delay = self._wall(check_delay_ns(delay_ns, "delay_ns"))
+        return asyncio.get_running_loop().call_later(delay, callback, *args)
+
+    def call_at(self, when_ns: int, callback: Callable[..., object], *args: object) -> Cancellable:
+        """Schedule ``callback(*args)`` at scaled epoch ``when_ns``."""
+        if isinstance(when_ns, bool) or not isinstance(when_ns, int):
+            raise TypeError(f"when_ns must be int nanoseconds, not {type(when_ns).__name__}")
+        return self.call_later(max(0, when_ns - self.now_ns()), callback, *args)
 
 
 class ManualClock:

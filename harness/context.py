@@ -7,13 +7,17 @@ from synchronous callbacks return their client order id at once; the request run
 and its outcome arrives through ``on_order_update``/``on_fill``. A refusal, by the venue or
 before sending (invalid order, venue unavailable), arrives as a REJECTED report carrying the
 reason.
+
+Market data goes straight from the venue's stream to the strategy's own callback (see
+``harness.strategy`` for what a strategy receives and ``harness.subscriptions`` for how the
+requests are checked and defaulted); the context opens the streams and closes them at stop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Coroutine, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -35,7 +39,8 @@ from harness.model import (
 from harness.orders import ManagedOrder, Transition
 from harness.positions import PositionState
 from harness.rng import SeededRng
-from harness.strategy import Strategy
+from harness.strategy import Instrument, Strategy
+from harness.subscriptions import MarketDataRequest, MarketDataSubscriptions
 
 __all__ = ["ExecutionContext", "RunLog", "order_report"]
 
@@ -56,11 +61,6 @@ class RunLog(Protocol):
         """Anything else worth a line in the event log."""
 
 
-def _overrides(strategy: Strategy, method: str) -> bool:
-    """Whether ``strategy`` handles ``method`` itself (the base class's callbacks do nothing)."""
-    return getattr(type(strategy), method) is not getattr(Strategy, method)
-
-
 def order_report(order: ManagedOrder, ts_ns: int, reason: str = "") -> OrderReport:
     """The order manager's record of ``order`` as an ``OrderReport`` (what strategies receive).
 
@@ -75,13 +75,21 @@ def order_report(order: ManagedOrder, ts_ns: int, reason: str = "") -> OrderRepo
 
 
 class ExecutionContext:
-    """A ``StrategyContext`` over an ``ExecutionEngine`` (built from ``adapters`` unless given)."""
+    """A ``StrategyContext`` over an ``ExecutionEngine`` (built from ``adapters`` unless given).
+
+    ``instruments`` are the (venue, symbol) pairs the run has market data for (a replay passes
+    those of its data files; live, the configured symbols); by default every symbol every
+    venue lists.
+    """
 
     def __init__(self, adapters: Mapping[str, ExchangeAdapter], clock: Clock, rng: random.Random,
-                 *, log: RunLog | None = None, engine: ExecutionEngine | None = None) -> None:
+                 *, log: RunLog | None = None, engine: ExecutionEngine | None = None,
+                 instruments: Sequence[tuple[str, str]] | None = None) -> None:
         self.engine = engine or ExecutionEngine(adapters, clock, SeededRng(rng.getrandbits(64)))
         self._adapters = dict(adapters)
         self._clock = clock
+        self.clock: Clock = clock
+        """The injected clock (a plain attribute: strategies read it on every market event)."""
         self._rng = rng
         self._log = log
         self._infos: dict[str, VenueInfo] = {}
@@ -89,6 +97,9 @@ class ExecutionContext:
         self._refused = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._strategy: Strategy | None = None
+        self._instruments = None if instruments is None else tuple(Instrument(v, s) for v, s in instruments)
+        self._market = MarketDataSubscriptions()
+        self._market_open = False  # the streams asked for in on_start are open: later requests open at once
         self.errors: list[str] = []
         self.engine.orders.order_listeners.append(self._on_transition)
         self.engine.fill_listeners.append(self._on_fill)
@@ -98,27 +109,29 @@ class ExecutionContext:
     async def start(self, strategy: Strategy, subscriptions: Mapping[str, list[str]] | None = None) -> None:
         """Start the engine (connect, attach, reconcile), load venue info and balances, start, subscribe.
 
-        ``subscriptions`` maps venue -> symbols whose trades and quotes the strategy receives
-        (default: every symbol of every venue); a callback the strategy does not override is
-        not subscribed at all.
+        The strategy's ``on_start`` runs first, so the market data it asks for there is known;
+        then every requested stream is opened, and for each kind it requested nowhere but
+        handles (overrides the callback), the instruments of ``subscriptions`` (venue ->
+        symbols; default ``instruments``). Opening a stream takes no time, so nothing is missed.
         """
         await self.engine.start()
         for name, gateway in self.engine.gateways.items():
             info = self.engine.orders.venue_info(name)
             self._infos[name] = info if info is not None else await gateway.get_venue_info()
             self._balances[name] = await gateway.get_balances()
+        if self._instruments is None:
+            self._instruments = tuple(Instrument(name, symbol) for name, info in self._infos.items()
+                                      for symbol in info.symbols)
         # nothing reaches the strategy before on_start: not the updates of orders a restarted engine recovered
         # from its journal, not the market data of a venue subscribed while the next one is still loading
         self._strategy = strategy
         strategy.on_start(self)
-        for name, gateway in self.engine.gateways.items():
-            symbols = (subscriptions or {}).get(name, list(self._infos[name].symbols))
-            for symbol in symbols:
-                # market data is the hot path: only what the strategy handles is sent its way
-                if _overrides(strategy, "on_trade"):
-                    await gateway.subscribe_trades(symbol, strategy.on_trade)
-                if _overrides(strategy, "on_quote"):
-                    await gateway.subscribe_quotes(symbol, strategy.on_quote)
+        defaults = self._instruments if subscriptions is None else tuple(
+            Instrument(venue, symbol) for venue, symbols in subscriptions.items() for symbol in symbols)
+        self._market.requests += self._market.defaults_for(strategy, defaults)
+        for request in self._market.requests:
+            await self._market.open(request, self.engine.gateways[request.venue], strategy)
+        self._market_open = True
         self._event("start", f"strategy {type(strategy).__name__} started on {', '.join(self._adapters)}")
 
     async def stop(self, *, cancel_open: bool = True) -> None:
@@ -137,13 +150,11 @@ class ExecutionContext:
         fills = sum(len(o.fills) for o in self.engine.orders)
         self._event("stop", f"{orders} orders, {fills} fills, {self._refused} refused before sending; "
                             f"shutdown {counts}")
+        await self._market.close()
+        self._market_open = False
 
     # ------------------------------------------------------------------ StrategyContext
 
-    @property
-    def clock(self) -> Clock:
-        """The injected clock."""
-        return self._clock
 
     @property
     def rng(self) -> random.Random:
@@ -155,9 +166,32 @@ class ExecutionContext:
         """Venue names in registration order."""
         return tuple(self._adapters)
 
+    @property
+    def instruments(self) -> tuple[Instrument, ...]:
+        """The (venue, symbol) pairs the run has market data for (every listed symbol unless given)."""
+        if self._instruments is None:
+            raise RuntimeError("instruments are known once the context has started")
+        return self._instruments
+
     def venue_info(self, venue: str) -> VenueInfo:
         """Instruments, filters, fees and capabilities loaded at start."""
         return self._infos[venue]
+
+    def subscribe_trades(self, venue: str, symbol: str) -> None:
+        """Send ``symbol``'s public trades to the strategy's ``on_trade``."""
+        self._subscribe(MarketDataRequest("trades", venue, symbol))
+
+    def subscribe_quotes(self, venue: str, symbol: str) -> None:
+        """Send ``symbol``'s best bid/offer changes to the strategy's ``on_quote``."""
+        self._subscribe(MarketDataRequest("quotes", venue, symbol))
+
+    def subscribe_book(self, venue: str, symbol: str, *, depth: int = 20) -> None:
+        """Send ``symbol``'s rebuilt book (top ``depth`` levels a side) to ``on_book`` after each message."""
+        self._subscribe(MarketDataRequest("book", venue, symbol, depth=depth))
+
+    def subscribe_bars(self, venue: str, symbol: str, *, interval_s: int = 60) -> None:
+        """Send ``symbol``'s closed bars of ``interval_s`` seconds to the strategy's ``on_bar``."""
+        self._subscribe(MarketDataRequest("bars", venue, symbol, interval_s=interval_s))
 
     def submit(self, venue: str, symbol: str, side: Side, quantity: Decimal, *,
                order_type: OrderType = OrderType.LIMIT, price: Decimal | None = None,
@@ -219,6 +253,16 @@ class ExecutionContext:
         self._event("strategy", message)
 
     # ------------------------------------------------------------------ internals
+
+    def _subscribe(self, request: MarketDataRequest) -> None:
+        """Check and record a request; opened after ``on_start`` returns, or at once after start."""
+        if self._strategy is None or self._instruments is None:
+            raise RuntimeError(f"subscribe_{request.kind} is for a started strategy (from on_start on)")
+        new, warning = self._market.add(request, self._infos, self._instruments)
+        if warning:
+            self._event("warning", warning)
+        if new and self._market_open:
+            self._spawn(self._market.open(request, self.engine.gateways[request.venue], self._strategy))
 
     def _refuse(self, request: OrderRequest, error: InvalidRequestError) -> str:
         """A request refused before sending: a REJECTED report reaches the strategy on the next turn."""

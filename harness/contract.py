@@ -12,6 +12,8 @@ capability (``modify_order``: ``native_modify``) always exists and raises ``NotS
 (an ``InvalidRequestError``) on a venue without the capability; an optional method
 (``set_leverage``, ``set_margin_mode``: the futures-only ``FuturesAdapter``) exists only on
 adapters of venues that claim its capability.
+The bar stream (``subscribe_bars``: closed candles pushed as a venue's kline stream pushes them)
+is optional the same way: an adapter whose venue has none raises ``NotSupportedError``.
 
 Errors cross the contract only as ``VenueError`` subclasses, one per category, so callers
 decide what to do from the type and never from a venue's message text::
@@ -55,6 +57,7 @@ from harness.model import (
     VenueInfo,
     VenueMode,
 )
+from harness.secrets import mask_secrets
 
 if TYPE_CHECKING:  # harness.venues reads the contract's method table, so it is imported for types only
     from harness.venues import VenueDescriptor
@@ -98,6 +101,7 @@ class VenueError(Exception):
 
     def __init__(self, message: str, *, venue: str = "", code: int | str | None = None,
                  http_status: int | None = None) -> None:
+        message = mask_secrets(message)  # a venue echoing a registered key never carries it further
         super().__init__(message)
         self.message = message
         self.venue = venue
@@ -196,6 +200,7 @@ FillCallback = Callable[[Fill], object]
 TradeCallback = Callable[[Trade], None]
 QuoteCallback = Callable[[Quote], None]
 BookCallback = Callable[[BookSnapshot], None]
+BarCallback = Callable[[Candle], None]
 
 
 @runtime_checkable
@@ -286,6 +291,13 @@ class ExchangeAdapter(Protocol):
 
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Subscription:
         """Deliver L2 book updates (as snapshots of ``depth`` levels)."""
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Subscription:
+        """Deliver each closed bar of ``interval_ns`` (epoch-aligned) once its interval has ended.
+
+        Optional capability: ``NotSupportedError`` when the venue has no bar stream, and an
+        ``InvalidRequestError`` for an interval it does not serve.
+        """
 
     # limits and info --------------------------------------------------------
     async def get_rate_limit_status(self) -> RateLimitStatus:

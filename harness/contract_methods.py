@@ -84,6 +84,7 @@ CONTRACT_METHODS: Mapping[str, ContractMethod] = _methods(
     ContractMethod("subscribe_trades", "subscriptions"),
     ContractMethod("subscribe_quotes", "subscriptions"),
     ContractMethod("subscribe_book", "subscriptions"),
+    ContractMethod("subscribe_bars", "subscriptions", capability="websocket"),
     ContractMethod("get_rate_limit_status", "limits and info"),
     ContractMethod("get_venue_info", "limits and info", request=True),
 )

@@ -25,7 +25,6 @@ RNG, so a simulation is reproducible; it imports nothing of ``sim`` or ``live``.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,11 +60,12 @@ from harness.recovery import StuckOrder, StuckOrderMonitor, submit_with_recovery
 from harness.registry import UnknownVenueError, VenueRegistry
 from harness.rng import SeededRng
 from harness.router import OrderRouter, RoutingDecision
+from harness.secrets import safe_logger
 from harness.venues import limits_from_status
 
 __all__ = ["EngineConfig", "ExecutionEngine", "VenueUnavailableError"]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 Limits = tuple[tuple[LimitRule, ...], tuple[RequestCost, ...]]
 

@@ -45,6 +45,8 @@ from harness.contract import (
     RetryableError,
     VenueError,
 )
+from harness.secrets import MASK, mask_secrets, safe_logger
+from harness.secrets import version as secrets_version
 
 __all__ = [
     "BREAKER_FAILURES",
@@ -66,7 +68,7 @@ __all__ = [
     "scrub",
 ]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 _T = TypeVar("_T")
 
@@ -86,29 +88,41 @@ A rejection (INVALID_REQUEST) or a rate-limit refusal is an answer from a health
 disables the venue by itself, so none of them trips a breaker.
 """
 
-_ASSIGNMENT = re.compile(r"(?<![\w.-])([\w.-]+)(\s*[=:]\s*)([^&\s,;\"']+)")
+_ASSIGNMENT = re.compile(
+    r"""(?<![\w.-])(?P<q>["']?)(?P<name>[A-Za-z_][\w.-]*)(?P=q)(?P<sep>\s*[=:]\s*)"""
+    r"""(?P<v>"[^"]*"|'[^']*'|[^&\s,;"'}\]]+)""")
 _MAX_MESSAGE = 500
 
 
 def _mask(match: re.Match[str]) -> str:
-    name = match.group(1).lower()
-    if any(marker in name for marker in SECRET_FIELD_MARKERS):
-        return f"{match.group(1)}{match.group(2)}***"
-    return match.group(0)
+    name = match.group("name").lower()
+    if not any(marker in name for marker in SECRET_FIELD_MARKERS):
+        return match.group(0)
+    value = match.group("v")
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return f"{match.group('q')}{match.group('name')}{match.group('q')}{match.group('sep')}{quote}{MASK}{quote}"
+
+
+def scrub(message: str) -> str:
+    """``message`` with every registered secret and any ``secret-looking-name=value`` masked, bounded.
+
+    Venues sometimes echo a credential: in a query string (``...&signature=ab12``), a JSON body
+    (``{"apiKey": "..."}``), a Python repr (``api_key='...'``) or free text (``Invalid API-key
+    vmPUZE6m...``). Registered secret values (``harness.secrets``) are masked wherever they
+    appear; secret-looking names (``harness.audit.SECRET_FIELD_MARKERS``) have their values
+    masked whatever they are. The result is at most about 500 characters. Cached: venues repeat
+    the same few refusal messages on every rejected request.
+    """
+    return _scrub(message, secrets_version())
 
 
 @functools.lru_cache(maxsize=1024)
-def scrub(message: str) -> str:
-    """``message`` with the length bounded and any ``secret-looking-name=value`` masked.
-
-    Venue messages sometimes echo the query string (``...&signature=ab12``); this keeps such
-    values out of exceptions, logs, alerts and audit records. (Truncated first, so the regex
-    works on a bounded input.) A pure function of the text, cached: venues repeat the same few
-    refusal messages on every rejected request.
-    """
-    if len(message) > _MAX_MESSAGE:
-        message = message[:_MAX_MESSAGE] + "..."
-    return _ASSIGNMENT.sub(_mask, message)
+def _scrub(message: str, _version: int) -> str:
+    """``scrub`` for one registry version (the version is part of the cache key)."""
+    masked = mask_secrets(message)
+    if len(masked) > _MAX_MESSAGE:
+        masked = masked[:_MAX_MESSAGE] + "..."
+    return _ASSIGNMENT.sub(_mask, masked)
 
 
 # ---------------------------------------------------------------------------- categories

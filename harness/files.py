@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+__all__ = ["file_sha256"]
+
 
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's bytes, read in blocks (recorded in imports and run manifests)."""

@@ -31,6 +31,7 @@ from typing import TypeVar
 from harness.audit import AuditRecord, AuditSink, redact
 from harness.clock import Clock
 from harness.contract import (
+    BarCallback,
     BookCallback,
     ErrorCategory,
     ExchangeAdapter,
@@ -85,9 +86,11 @@ def _payload(obj: object) -> dict[str, object]:
 def _summary(result: object) -> dict[str, str]:
     """A short, secret-free description of a response for the audit trail."""
     if isinstance(result, OrderReport):
+        # venue_ts_ns: when the venue handled the request by its own clock (the report's time), which
+        # splits the round trip into its way in and its way back (reports.metrics.latency)
         return {"status": result.status.value, "client_order_id": result.client_order_id,
                 "venue_order_id": result.venue_order_id, "filled_quantity": str(result.filled_quantity),
-                "reason": result.reason}
+                "reason": result.reason, "venue_ts_ns": str(result.ts_ns)}
     if isinstance(result, Quote):
         return {"type": "Quote", "ts_event": str(result.ts_event), "bid": str(from_fixed(result.bid_price)),
                 "ask": str(from_fixed(result.ask_price))}
@@ -317,3 +320,7 @@ class VenueGateway:
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Subscription:
         """Deliver L2 book updates."""
         return await self._adapter.subscribe_book(symbol, callback, depth)
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Subscription:
+        """Deliver closed bars (an optional capability of the adapter)."""
+        return await self._adapter.subscribe_bars(symbol, interval_ns, callback)

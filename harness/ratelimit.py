@@ -34,7 +34,6 @@ used, remaining and queued per configured category (Property 35).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from typing import Any
 
 from harness.clock import NS_PER_SECOND, Cancellable, Clock, seconds_to_ns
 from harness.config import Section
+from harness.secrets import safe_logger
 
 __all__ = [
     "DEFAULT_REQUEST",
@@ -56,7 +56,7 @@ __all__ = [
     "limits_from_section",
 ]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 DEFAULT_REQUEST = "*"
 """The ``RequestCost.request`` whose amounts apply to requests not listed explicitly."""

@@ -7,7 +7,6 @@ adopts the venue's truth into the order manager and the position book, and raise
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -28,10 +27,11 @@ from harness.reconcile import (
     reconcile_orders,
     reconcile_positions,
 )
+from harness.secrets import safe_logger
 
 __all__ = ["VenueReconciler"]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 
 class VenueReconciler:

@@ -24,6 +24,7 @@ deliberate exception to the project's seeded-randomness rule (they never influen
 from __future__ import annotations
 
 import builtins
+import hmac
 import ipaddress
 import json
 import os
@@ -34,7 +35,7 @@ from enum import Enum, StrEnum
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
@@ -43,28 +44,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from harness.alerts import Alert, AlertSink, Severity
 from harness.clock import Clock
 from harness.config import Section, line_of
+from harness.errors import scrub
 from harness.model import OrderType, TimeInForce, VenueCapabilities, VenueMode, VenueStatus
+from harness.secrets import register_secrets
 from harness.venues import VenueHosts, descriptor_for, shipped_descriptors
 
-__all__ = [
-    "AuthMethod",
-    "ConfigError",
-    "CredentialError",
-    "CredentialVault",
-    "Credentials",
-    "ProductionNotAllowed",
-    "ProductionNotAllowedError",
-    "SandboxViolation",
-    "SandboxViolationError",
-    "StatusChange",
-    "UnknownVenueError",
-    "VenueConfig",
-    "VenueRegistry",
-    "check_endpoints",
-    "is_loopback_host",
-    "known_hosts",
-    "load_venue_configs",
-]
+__all__ = ["AuthMethod", "ConfigError", "CredentialError", "CredentialVault", "Credentials", "ProductionNotAllowed",
+           "ProductionNotAllowedError", "SandboxViolation", "SandboxViolationError", "StatusChange",
+           "UnknownVenueError", "VenueConfig", "VenueRegistry", "check_endpoints", "is_loopback_host", "known_hosts",
+           "load_venue_configs", "safe_url"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -78,7 +66,7 @@ class ConfigError(ValueError):
         self.detail = message
         self.source = source
         where = f" (in {source})" if source else ""
-        super().__init__(f"venue config field {field_name!r}: {message}{where}")
+        super().__init__(scrub(f"venue config field {field_name!r}: {message}{where}"))
 
 
 class SandboxViolationError(ConfigError):
@@ -118,24 +106,71 @@ class AuthMethod(StrEnum):
     RSA = "RSA"  # RSA signatures (Binance)
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Credentials:
-    """An API key, its secret and an optional passphrase. Their ``repr``/``str`` never show values."""
+    """An API key, its secret and an optional passphrase, kept out of every text and copy.
 
-    api_key: str
-    secret: str
-    passphrase: str | None = None
+    Their ``repr``/``str`` never show values; they are not a dataclass (``dataclasses.asdict``
+    refuses them) and cannot be pickled or copied into another object; and every value is
+    registered with ``harness.secrets`` on creation, so ``harness.errors.scrub`` masks it
+    wherever it might appear later (a venue echoing the key in an error, a URL, a log line).
+    """
 
-    def __post_init__(self) -> None:
-        for name in ("api_key", "secret"):
-            value = getattr(self, name)
+    __slots__ = ("_api_key", "_passphrase", "_secret")
+    _api_key: str
+    _secret: str
+    _passphrase: str | None
+
+    def __init__(self, api_key: str, secret: str, passphrase: str | None = None) -> None:
+        for name, value in (("api_key", api_key), ("secret", secret)):
             if not isinstance(value, str) or not value:
                 raise CredentialError(f"credentials field {name!r} must be a non-empty string")
-        if self.passphrase is not None and (not isinstance(self.passphrase, str) or not self.passphrase):
+        if passphrase is not None and (not isinstance(passphrase, str) or not passphrase):
             raise CredentialError("credentials field 'passphrase' must be a non-empty string or None")
+        register_secrets((api_key, secret, passphrase))
+        object.__setattr__(self, "_api_key", api_key)
+        object.__setattr__(self, "_secret", secret)
+        object.__setattr__(self, "_passphrase", passphrase)
+
+    @property
+    def api_key(self) -> str:
+        """The API key (sent in a header; a secret to everyone but the venue)."""
+        return self._api_key
+
+    @property
+    def secret(self) -> str:
+        """The signing secret (HMAC secret or a private key's PEM)."""
+        return self._secret
+
+    @property
+    def passphrase(self) -> str | None:
+        """The passphrase some venues add (Coinbase, OKX), or None."""
+        return self._passphrase
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Credentials are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return all(hmac.compare_digest((a or "").encode(), (b or "").encode())
+                   for a, b in ((self._api_key, other._api_key), (self._secret, other._secret),
+                                (self._passphrase, other._passphrase))) and \
+            (self._passphrase is None) == (other._passphrase is None)
+
+    def __hash__(self) -> int:
+        return hash((self._api_key, self._secret, self._passphrase))
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("Credentials cannot be pickled (seal them with CredentialVault instead)")
+
+    def __copy__(self) -> Credentials:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Credentials:
+        return self
 
     def __repr__(self) -> str:
-        passphrase = "None" if self.passphrase is None else "'***'"
+        passphrase = "None" if self._passphrase is None else "'***'"
         return f"Credentials(api_key='***', secret='***', passphrase={passphrase})"
 
     __str__ = __repr__
@@ -167,12 +202,18 @@ _SCHEMES = {
     "fix_endpoint": frozenset({"tcp", "tcp+tls", "ssl", "tls", "fix", "fixs"}),
 }
 _ENDPOINT_FIELDS = ("rest_endpoint", "ws_endpoint", "fix_endpoint")
+PLAIN_SCHEMES = frozenset({"http", "ws", "tcp", "fix"})
+"""Schemes without TLS: allowed only to a loopback address (the local venue), in every mode."""
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1): the local venue."""
+    """True for a loopback IP address (127.0.0.0/8, ::1) and the name ``localhost``: the local venue.
+
+    Other names ending in ``.localhost`` are not trusted: whether they resolve to loopback is up
+    to the resolver.
+    """
     host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -180,21 +221,33 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def safe_url(url: str) -> str:
+    """``url`` without user info, query and fragment: what an error message may repeat of it."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<malformed URL>"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "<URL without scheme>"
+
+
 def _endpoint_host(field_name: str, url: str, source: str) -> str:
     """Validate one endpoint URL and return its lower-case host name."""
     if not isinstance(url, str) or not url:
-        raise ConfigError(field_name, f"must be a non-empty URL string, got {url!r}", source)
+        raise ConfigError(field_name, f"must be a non-empty URL string, got a {type(url).__name__}", source)
     try:
         parts = urlsplit(url)
         host = parts.hostname
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError as exc:
-        raise ConfigError(field_name, f"malformed URL {url!r}: {exc}", source) from None
+        raise ConfigError(field_name, f"malformed URL {safe_url(url)!r}: {exc}", source) from None
     allowed = _SCHEMES[field_name]
     if parts.scheme.lower() not in allowed:
-        raise ConfigError(field_name, f"scheme {parts.scheme!r} of {url!r} is not one of {sorted(allowed)}", source)
+        raise ConfigError(field_name, f"scheme {parts.scheme!r} of {safe_url(url)!r} is not one of "
+                                      f"{sorted(allowed)}", source)
     if not host:
-        raise ConfigError(field_name, f"URL {url!r} has no host", source)
+        raise ConfigError(field_name, f"URL {safe_url(url)!r} has no host", source)
     if parts.username is not None or parts.password is not None:
         raise ConfigError(field_name, "URL must not carry user info (credentials belong in the vault)", source)
     return host.lower().rstrip(".")
@@ -214,21 +267,32 @@ def known_hosts(venue_id: str) -> VenueHosts | None:
 def check_endpoints(config: VenueConfig, source: str = "") -> None:
     """Refuse endpoints that do not fit the config's mode (Property 4).
 
-    SANDBOX: every endpoint must be one of the sandbox hosts of the venue's descriptor
-    (``harness.venues``) or a loopback address; anything else raises ``SandboxViolation`` (a
-    production host of any venue is named as such). PRODUCTION: an endpoint on the venue's own
-    sandbox host is a mix-up and raises ``ConfigError``.
+    In every mode a scheme without TLS (``http``, ``ws``, plain ``tcp``) is allowed only to a
+    loopback address: keys and orders never cross a network in clear text. SANDBOX: every other
+    endpoint must be one of the sandbox hosts of the venue's descriptor (``harness.venues``);
+    anything else raises ``SandboxViolation`` (a production host of any venue is named as such).
+    PRODUCTION: an endpoint on the venue's own sandbox host is a mix-up and raises
+    ``ConfigError``, and for a venue whose descriptor lists its production hosts, any other
+    host is refused too.
     """
     known = known_hosts(config.venue_id)
     sandbox_hosts = known.sandbox if known else frozenset()
+    production_hosts = known.production if known else frozenset()
     production = _all_production()
     for name in _ENDPOINT_FIELDS:
         url = getattr(config, name)
         if url is None:
             continue
         host = _endpoint_host(name, url, source)
+        if is_loopback_host(host):
+            continue
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in PLAIN_SCHEMES:
+            error = SandboxViolation if config.mode is VenueMode.SANDBOX else ConfigError
+            raise error(name, f"{scheme!r} carries keys and orders in clear text; it is allowed only to a "
+                              f"loopback address, not {host!r} (use the TLS scheme)", source)
         if config.mode is VenueMode.SANDBOX:
-            if is_loopback_host(host) or host in sandbox_hosts:
+            if host in sandbox_hosts:
                 continue
             if host in production:
                 raise SandboxViolation(
@@ -239,6 +303,9 @@ def check_endpoints(config: VenueConfig, source: str = "") -> None:
         if host in sandbox_hosts:
             raise ConfigError(name, f"PRODUCTION config points at {host!r}, a sandbox host of "
                               f"{config.venue_id!r}", source)
+        if production_hosts and host not in production_hosts:
+            raise ConfigError(name, f"PRODUCTION config points at {host!r}, which is not a production host of "
+                              f"{config.venue_id!r} ({sorted(production_hosts)})", source)
 
 
 # --------------------------------------------------------------------------- config
@@ -638,7 +705,7 @@ class VenueRegistry:
     def on_fatal(self, venue: str, error: BaseException) -> None:
         """Hook for the error handler: a FATAL error from ``venue`` disables it."""
         if venue in self._entries:
-            self.disable(venue, f"{type(error).__name__}: {error}")
+            self.disable(venue, scrub(f"{type(error).__name__}: {error}"))
 
     def history(self, venue_id: str | None = None) -> builtins.list[StatusChange]:
         """Every status change (registration included), oldest first, optionally for one venue."""
@@ -649,7 +716,7 @@ class VenueRegistry:
         self._listeners.append(listener)
 
     def _record(self, venue_id: str, previous: VenueStatus | None, status: VenueStatus, reason: str) -> StatusChange:
-        change = StatusChange(self._clock.now_ns(), venue_id, previous, status, reason)
+        change = StatusChange(self._clock.now_ns(), venue_id, previous, status, scrub(reason))
         self._history.append(change)
         for listener in self._listeners:
             listener(change)

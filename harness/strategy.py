@@ -1,11 +1,46 @@
 """What a strategy is and what it may touch, identical in simulation and live.
 
 A strategy is user code. It never imports ``sim`` or ``live``: it receives a
-``StrategyContext`` (clock, seeded RNG, order entry, positions, balances, venue info) in
-``on_start`` and reacts to events. Market-data callbacks are plain synchronous methods because
-they are the hot path; order and fill callbacks may be ``async`` (the runner schedules the
-coroutine). Placing an order returns at once with the client order id; the outcome arrives
-later through ``on_order_update`` and ``on_fill``.
+``StrategyContext`` (clock, seeded RNG, order entry, positions, balances, venue info, the
+instruments the run has market data for) in ``on_start`` and reacts to events. Market-data
+callbacks are plain synchronous methods because they are the hot path; order and fill callbacks
+may be ``async`` (the runner schedules the coroutine). Placing an order returns at once with the
+client order id; the outcome arrives later through ``on_order_update`` and ``on_fill``.
+
+Market data. Four kinds reach a strategy, each through its own callback:
+
+=============  =============================  ==========================================
+callback       subscribe explicitly with      what arrives
+=============  =============================  ==========================================
+``on_trade``   ``ctx.subscribe_trades``       each public trade (``Trade``)
+``on_quote``   ``ctx.subscribe_quotes``       each best bid/offer change (``Quote``)
+``on_book``    ``ctx.subscribe_book``         after each book message, the client's rebuilt
+               (``depth=20`` levels)          book, top ``depth`` levels (``BookSnapshot``)
+``on_bar``     ``ctx.subscribe_bars``         each closed bar of the interval (``Candle``)
+               (``interval_s=60``)
+=============  =============================  ==========================================
+
+Call the ``subscribe_*`` methods in ``on_start`` (or later, from any callback). A kind you
+subscribe to nowhere is subscribed for you if you override its callback: every instrument of
+``ctx.instruments``, at the defaults above. A kind whose callback you do not override and that
+you never subscribe to is not sent at all: nothing travels, in simulation or live, for data
+nobody reads. Everything arrives after the venue's market-data latency, in the order the venue
+sent it; a book snapshot and a bar carry the venue's event time (``ts_event``, ``ts_open``), and
+``ctx.clock.now_ns()`` in the callback is when it reached the strategy.
+
+Bars close the way a venue's kline stream closes them: a bar of ``interval_s`` seconds,
+aligned to the epoch, is delivered once its interval has ended, at the end of the interval
+plus market-data latency. In simulation it is built from the venue's own trade tape (whole
+minutes only); an interval without trades gives a flat bar at the previous close with zero
+volume, as Binance's klines do, and nothing comes before the instrument's first trade. When
+the replayed data holds recorded candles of that instrument and interval, those are delivered
+instead (each at its close plus latency).
+
+``ctx.instruments`` lists the (venue, symbol) pairs the run has market data for: in a replay,
+those of the data files (under the simulated venue's own names when ``--data-venue`` maps them);
+live, the configured symbols. ``instrument_for`` picks a strategy's instrument from its
+parameters, defaulting to the first instrument of its venue, and raises ``StrategyConfigError``
+(which ``harness replay`` prints as a one-line error) when no market data carries it.
 
 Strategies are loaded by import path (``MODULE:CLASS``) with string parameters from the command
 line or a scenario file; each strategy converts its own parameters (``Decimal(params["spread"])``).
@@ -17,7 +52,7 @@ import importlib
 import random
 from collections.abc import Awaitable, Mapping
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol, cast
 
 from harness.clock import Clock
 from harness.model import (
@@ -33,8 +68,17 @@ from harness.model import (
     Trade,
     VenueInfo,
 )
+from harness.params import Param, StrategyParamError, parse_params
 
-__all__ = ["Strategy", "StrategyContext", "StrategyLoadError", "load_strategy"]
+__all__ = ["Instrument", "Strategy", "StrategyConfigError", "StrategyContext", "StrategyLoadError", "instrument_for",
+           "load_strategy"]
+
+
+class Instrument(NamedTuple):
+    """One tradable instrument of one venue, under the venue's own symbol (``binance``, ``BTCUSDT``)."""
+
+    venue: str
+    symbol: str
 
 
 class StrategyContext(Protocol):
@@ -52,8 +96,24 @@ class StrategyContext(Protocol):
     def venues(self) -> tuple[str, ...]:
         """Names of the venues the strategy may trade on."""
 
+    @property
+    def instruments(self) -> tuple[Instrument, ...]:
+        """The (venue, symbol) pairs this run has market data for, in the order the data lists them."""
+
     def venue_info(self, venue: str) -> VenueInfo:
         """Instruments, filters, fees and capabilities of a venue."""
+
+    def subscribe_trades(self, venue: str, symbol: str) -> None:
+        """Receive ``symbol``'s public trades in ``on_trade``."""
+
+    def subscribe_quotes(self, venue: str, symbol: str) -> None:
+        """Receive ``symbol``'s best bid/offer changes in ``on_quote``."""
+
+    def subscribe_book(self, venue: str, symbol: str, *, depth: int = 20) -> None:
+        """Receive ``symbol``'s rebuilt L2 book (top ``depth`` levels a side) in ``on_book`` after each message."""
+
+    def subscribe_bars(self, venue: str, symbol: str, *, interval_s: int = 60) -> None:
+        """Receive ``symbol``'s closed bars of ``interval_s`` seconds in ``on_bar``."""
 
     def submit(self, venue: str, symbol: str, side: Side, quantity: Decimal, *,
                order_type: OrderType = OrderType.LIMIT, price: Decimal | None = None,
@@ -90,23 +150,47 @@ class StrategyContext(Protocol):
         """Record a line in the run's event log (with the virtual time)."""
 
 
+class _NotStarted:
+    """What ``Strategy.ctx`` holds before ``on_start``: every use of it is an error saying so."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"strategy used before on_start (ctx.{name})")
+
+
+_NOT_STARTED = cast(StrategyContext, _NotStarted())
+
+
 class Strategy:
-    """Base class for strategies: override the callbacks you need; all default to doing nothing."""
+    """Base class for strategies: override the callbacks you need; all default to doing nothing.
+
+    ``parameters`` declares what the strategy takes (``harness.params.Param``): when it declares
+    any, construction refuses unknown names and invalid values (``StrategyParamError`` naming the
+    parameter), and ``param(name)`` gives each typed value, defaults filled in. ``params`` keeps
+    the strings as given; a strategy that declares nothing gets them unchecked.
+    """
+
+    parameters: ClassVar[tuple[Param, ...]] = ()
 
     def __init__(self, **params: str) -> None:
         self.params: dict[str, str] = dict(params)
-        self._ctx: StrategyContext | None = None
+        self._values: dict[str, Any] = (parse_params(self.parameters, self.params, owner=type(self).__name__)
+                                        if self.parameters else {})
+        self.ctx: StrategyContext = _NOT_STARTED
+        """The context given in ``on_start``; before that, any use of it raises ``RuntimeError``.
 
-    @property
-    def ctx(self) -> StrategyContext:
-        """The context given in ``on_start`` (an error before the strategy is started)."""
-        if self._ctx is None:
-            raise RuntimeError("strategy used before on_start")
-        return self._ctx
+        A plain attribute rather than a property: market-data callbacks read it on every event.
+        """
+
+    def param(self, name: str) -> Any:
+        """The typed value of the declared parameter ``name`` (its default when not given)."""
+        if name not in self._values:
+            declared = ", ".join(p.name for p in self.parameters) or "none"
+            raise KeyError(f"{type(self).__name__} declares no parameter {name!r} (it declares: {declared})")
+        return self._values[name]
 
     def on_start(self, ctx: StrategyContext) -> None:
         """Called once before any event; subclasses calling super() get ``self.ctx`` set."""
-        self._ctx = ctx
+        self.ctx = ctx
 
     def on_stop(self) -> None:
         """Called once after the last event."""
@@ -119,10 +203,10 @@ class Strategy:
         """The best bid/offer changed."""
 
     def on_book(self, book: BookSnapshot) -> None:
-        """An L2 book update arrived (top levels)."""
+        """The book changed: the client's rebuilt book after one venue message (top ``depth`` levels)."""
 
     def on_bar(self, candle: Candle) -> None:
-        """A bar closed."""
+        """A bar closed (delivered at the end of its interval plus market-data latency)."""
 
     # our orders: may be async
     def on_order_update(self, report: OrderReport) -> Awaitable[None] | None:
@@ -136,6 +220,42 @@ class Strategy:
 
 class StrategyLoadError(ValueError):
     """A ``MODULE:CLASS`` path does not name a Strategy subclass."""
+
+
+class StrategyConfigError(ValueError):
+    """A strategy's parameters do not fit the run (no market data for its instrument, a bad value)."""
+
+
+def instrument_for(ctx: StrategyContext, venue: str | None = None, symbol: str | None = None) -> Instrument:
+    """The instrument a strategy trades, from its ``venue`` and ``symbol`` parameters.
+
+    ``venue`` defaults to the first of ``ctx.venues``, ``symbol`` to the first instrument of
+    that venue in ``ctx.instruments``. Raises ``StrategyConfigError`` naming what the run has
+    when the venue is unknown or no market data carries the instrument: a strategy with no data
+    for its instrument would sit idle for the whole run.
+    """
+    if venue is None:
+        if not ctx.venues:
+            raise StrategyConfigError("the run has no venues")
+        venue = ctx.venues[0]
+    if venue not in ctx.venues:
+        raise StrategyConfigError(f"venue {venue!r} is not one of the run's venues ({', '.join(ctx.venues)})")
+    listed = [i.symbol for i in ctx.instruments if i.venue == venue]
+    if symbol is None:
+        if not listed:
+            raise StrategyConfigError(f"the run has no market data for venue {venue!r}"
+                                      f"{_having(ctx.instruments)}")
+        return Instrument(venue, listed[0])
+    if symbol not in listed:
+        raise StrategyConfigError(f"the run has no market data for {venue} {symbol}{_having(ctx.instruments)}")
+    return Instrument(venue, symbol)
+
+
+def _having(instruments: tuple[Instrument, ...]) -> str:
+    """``"; it has data for binance BTCUSDT, ..."`` (or that it has none), for error messages."""
+    if not instruments:
+        return "; it has no market data at all"
+    return "; it has data for " + ", ".join(f"{i.venue} {i.symbol}" for i in instruments)
 
 
 def load_strategy(path: str, params: Mapping[str, str] | None = None) -> Strategy:
@@ -152,5 +272,5 @@ def load_strategy(path: str, params: Mapping[str, str] | None = None) -> Strateg
         raise StrategyLoadError(f"{path!r} is not a Strategy subclass")
     try:
         return cls(**dict(params or {}))
-    except TypeError as exc:
+    except (TypeError, StrategyParamError) as exc:
         raise StrategyLoadError(f"bad parameters for {path}: {exc}") from exc

@@ -36,6 +36,9 @@ import pyarrow.parquet as pq
 from harness.model import Balance, Fill, OrderReport
 from reports.columns import AMOUNT, DERIVED, amount, derived, table_with_times
 
+__all__ = ["BALANCES_SCHEMA", "EVENTS_SCHEMA", "FILLS_SCHEMA", "MONEY", "ORDERS_SCHEMA", "POSITIONS_SCHEMA",
+           "RUN_PACKAGES", "RunRecorder", "package_versions"]
+
 MONEY = AMOUNT
 
 ORDERS_SCHEMA = pa.schema([

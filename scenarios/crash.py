@@ -43,7 +43,7 @@ from scenarios.scenario_run import ScenarioHooks, ScenarioResult, _extra_config,
 from sim.faults import FaultRecord
 from sim.venue.desk import VenueLogWriter, read_venue_log
 
-__all__ = ["RESTART_DELAY_NS", "run_crash_scenario"]
+__all__ = ["RESTART_DELAY_NS", "CrashHooks", "main", "run_crash_scenario"]
 
 RESTART_DELAY_NS = 5_000_000_000
 """How long after its last persisted act the harness is back (a supervisor restarting it)."""

@@ -4,8 +4,9 @@ It needs nothing but the package: the two hftbacktest Binance spot files ship in
 ``sim/sample_data``. The demo imports them into canonical Parquet (under ``<out>/demo-data``),
 replays all kinds through the virtual clock in recorded order, rebuilds the order book with the
 Binance sync rules while it goes, and prints what it saw. Then it runs the passive market maker
-over the same data against a simulated Binance (latency, queue position, fees, rate limits) and
-prints the run's summary and its run directory.
+over the same data against a simulated Binance (latency, queue position, fees, rate limits),
+prints the run's summary and its run directory, and last the command that opens the run in the
+dashboard.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ from reports.summary import run_summary
 from scenarios.replay import VenueSetup, run_replay
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
+
+__all__ = [
+    "DEMO_STRATEGY",
+    "SAMPLE_FILES",
+    "ReplayTally",
+    "import_sample",
+    "replay_files",
+    "run_demo",
+    "sample_paths",
+]
 
 DEMO_STRATEGY = "strategies.market_maker:PassiveMarketMaker"
 SAMPLE_FILES = ("binance_spot_btcusdt_20240808.jsonl.gz", "binance_spot_btcusdt_20240809.jsonl.gz")
@@ -149,4 +160,5 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
     run = run_replay(sorted(files), [VenueSetup("binance", "binance")], DEMO_STRATEGY, seed=seed, out_dir=out_dir)
     for line in run_summary(run.run_dir):
         print(line)
+    print(f"open it in the dashboard: harness dashboard {out_dir} --run {run.run_dir.name}")
     return 0

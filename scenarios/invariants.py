@@ -38,7 +38,24 @@ from sim.venue.accounts import on_grid
 from sim.venue.desk import VenueRequest
 from sim.venue.venue import SimVenue
 
-__all__ = ["INVARIANTS", "BookCheck", "InvariantResult", "OurOrder", "RunFacts", "check_invariants"]
+__all__ = [
+    "INVARIANTS",
+    "BookCheck",
+    "InvariantResult",
+    "OurOrder",
+    "RunFacts",
+    "balances_match",
+    "book_matches_after_resync",
+    "check_invariants",
+    "fills_exactly_once",
+    "no_lost_orders",
+    "order_states_match",
+    "orders_resolved",
+    "positions_match",
+    "rate_limits_respected",
+    "requests_audited",
+    "unique_idempotency_keys",
+]
 
 _RATE_LIMIT_STATUSES = frozenset({429, 418})
 

@@ -4,7 +4,9 @@
 simulated venue per ``VenueSetup`` (``scenarios.world.build_venue``) inside one ``SimRuntime``, the shared
 ``ExecutionContext`` in front of the strategy, and a ``RunRecorder`` that writes the run's
 tables and manifest. Everything is seeded from the run's seed, so the same inputs give
-byte-identical outputs.
+byte-identical outputs. The strategy's ``ctx.instruments`` are the data's (venue, symbol)
+pairs each simulated venue lists, under the venue's own names (``scenarios.inventory``), and
+bar subscriptions of an instrument and interval the data has recorded candles for get those.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -37,6 +40,7 @@ from harness.version import code_version
 from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
+from scenarios.inventory import DataInventory, take_inventory
 from scenarios.world import SimulatedVenue, VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
@@ -46,7 +50,8 @@ from sim.venue.market_side import VenueMarketSide
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["NS", "POLL_NS", "ReplayWorld", "RunFailedError", "RunHooks", "RunResult", "VenueSetup", "data_time_range",
+__all__ = ["NS", "POLL_NS", "ReplayWorld", "RunFailedError", "RunHooks", "RunResult", "VenueSetup", "data_locations",
+           "data_time_range",
            "poll_step", "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
 
 NS = 1_000_000_000
@@ -198,16 +203,18 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         run = RunDirectory(out_dir, run_id_for(config, provenance, name=name))
         start_ns, end_ns = data_time_range(files)
         manifest: dict[str, Any] = {"config": config, **provenance, "versions": package_versions(),
-                                    "time_range_ns": [start_ns, end_ns]}
+                                    "time_range_ns": [start_ns, end_ns],
+                                    "data_locations": data_locations(files, run.final)}
         work = run.begin(manifest)
         recorder = RunRecorder()
         try:
-            errors, final, extra = _simulate(feed, setups, profiles, strat, seed=seed, router=router,
-                                             recorder=recorder, journal_path=journal_path or work / "journal.sqlite",
-                                             time_range=(start_ns, end_ns), progress=progress, hooks=hooks,
-                                             engine_config=engine_config)
+            errors, final, instruments, extra = _simulate(
+                feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
+                journal_path=journal_path or work / "journal.sqlite", time_range=(start_ns, end_ns),
+                progress=progress, inventory=take_inventory(files), hooks=hooks, engine_config=engine_config)
             if journal_path is not None:
                 shutil.copyfile(journal_path, work / "journal.sqlite")
+            manifest["instruments"] = [list(pair) for pair in instruments]
             manifest["errors"] = errors
             manifest.update(extra)
             manifest["row_counts"] = recorder.write_tables(work)
@@ -221,6 +228,18 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
     finally:
         feed.close()
     return RunResult(run_dir, {**manifest, "status": "complete"}, recorder, final)
+
+
+def data_locations(files: Sequence[Path], run_dir: Path) -> dict[str, str]:
+    """Where each data file is, relative to the run directory (``../data/x.trades.parquet``).
+
+    The manifest records it so that reports and the dashboard can find the market data a run
+    replayed (its price chart); relative, so the manifest does not depend on where the run's parent
+    folder lies, and two runs of the same inputs side by side still write identical manifests.
+    Not part of the run id: moving the data does not change the run.
+    """
+    base = Path(os.path.abspath(run_dir))
+    return {p.name: Path(os.path.relpath(os.path.abspath(p), base)).as_posix() for p in files}
 
 
 def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: Sequence[VenueSetup], *,
@@ -241,13 +260,17 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
     return config
 
 
+_Simulated = tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]], list[tuple[str, str]], dict[str, Any]]
+"""What ``_simulate`` returns: errors, final balances, instruments, manifest additions."""
+
+
 def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[str, VenueProfile],
               strat: Strategy, *, seed: int, router: RouterConfig | None, recorder: RunRecorder,
               journal_path: Path, time_range: tuple[int, int], progress: bool | None,
-              hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
-              ) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]], dict[str, Any]]:
-    """The replay itself, recording into ``recorder``; returns the strategy's errors, final balances
-    and what the hooks add to the manifest."""
+              inventory: DataInventory, hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
+              ) -> _Simulated:
+    """The replay itself, recording into ``recorder``; returns the strategy's errors, the final
+    balances, the instruments the data gave the strategy and what the hooks add to the manifest."""
     start_ns, end_ns = time_range
     first = feed.peek_ts()
     # Start a second early: connecting, loading venue info and subscribing take virtual time, and
@@ -259,12 +282,20 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
             Journal(journal_path, runtime.clock, durable_intents=False) as journal:
         runtime.add_source(feed)  # before the venues' channels: at equal times the venue sees data first
         built: dict[str, SimulatedVenue] = {}
+        instruments: list[tuple[str, str]] = []
         for setup in setups:
             assert setup.depth is not None
-            venue_built = build_venue(runtime, setup, profiles[setup.name], depth=setup.depth)
+            profile = profiles[setup.name]
+            venue_built = build_venue(runtime, setup, profile, depth=setup.depth)
             venue_built.venue.fill_listeners.append(_balance_recorder(recorder, venue_built.venue))
-            venue_built.market.connect(feed)
+            data_venue = setup.data_venue or setup.name
+            symbols = symbol_map_between(setup.data_venue, profile)
+            recorded = inventory.bars_for_venue(data_venue, symbols)
+            venue_built.adapter.bars.serve_recorded(recorded)
+            venue_built.market.connect(feed, candles_to=venue_built.adapter.bars.on_recorded if recorded else None)
             built[setup.name] = venue_built
+            instruments += [pair for pair in inventory.for_venue(setup.name, data_venue, symbols)
+                            if pair[1] in profile.symbols]
         adapters = {name: v.adapter for name, v in built.items()}
         sim_venues = {name: v.venue for name, v in built.items()}
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
@@ -272,7 +303,8 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
                                  router=order_router, config=engine_config)
         for adapter in adapters.values():
             adapter.session.audit = engine.audit  # the client's own requests (resync snapshots) are audited too
-        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine)
+        context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine,
+                                   instruments=instruments)
         world = ReplayWorld(runtime, feed, built, engine, context, journal, recorder, time_range)
         if hooks is not None:
             hooks.world_built(world)
@@ -314,7 +346,7 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
         if hooks is not None:
             hooks.finished(world)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
-    return context.errors, final, world.manifest
+    return context.errors, final, instruments, world.manifest
 
 
 def _record_engine(engine: ExecutionEngine, recorder: RunRecorder) -> None:

@@ -3,6 +3,8 @@
 Argument grammar (every value is checked here, with an error naming the argument):
 
 * ``--data PATH...``: canonical Parquet files, or directories whose ``*.parquet`` are used;
+  imported files must form complete import units (``harness.data.units``), else the run is
+  refused naming the unit;
 * ``--venue NAME[=PROFILE]`` (repeatable): a simulated venue; the profile defaults to the name;
   ``--data-venue NAME=DATAVENUE`` drives a venue from another venue's recorded data (one
   Binance recording can drive a simulated Binance and a simulated OKX);
@@ -24,15 +26,18 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from harness.data.canonical import open_canonical
+from harness.data.errors import DataError
+from harness.data.units import check_complete, expand_records
 from harness.router import RouterConfig, RouterConfigError
-from harness.strategy import StrategyLoadError, load_strategy
+from harness.strategy import StrategyConfigError, StrategyLoadError, load_strategy
 from reports.summary import run_summary
 from scenarios.replay import RunFailedError, VenueSetup, run_replay
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
 
-__all__ = ["ReplayArgumentError", "data_files", "parse_venues", "replay_command"]
+__all__ = ["ReplayArgumentError", "data_files", "parse_router", "parse_venues", "replay_command"]
 
 
 class ReplayArgumentError(ValueError):
@@ -47,18 +52,30 @@ def _pair(text: str, sep: str, what: str) -> tuple[str, str]:
 
 
 def data_files(paths: Sequence[Path]) -> list[Path]:
-    """The Parquet files named by ``paths`` (a directory stands for its ``*.parquet``), sorted."""
+    """The Parquet files named by ``paths`` (a directory stands for its ``*.parquet``, sorted; an
+    import's completion record ``*.import.json`` for its unit's files).
+
+    Each must be canonical market data (``CanonicalFileError`` otherwise), and imported files
+    must form complete units, including every unit recorded in a directory given
+    (``IncompleteImportError`` naming them).
+    """
     files: list[Path] = []
+    directories: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = sorted(path.glob("*.parquet"))
             if not found:
                 raise ReplayArgumentError(f"--data {path}: directory holds no .parquet files")
             files.extend(found)
+            directories.append(path)
         elif path.is_file():
             files.append(path)
         else:
             raise ReplayArgumentError(f"--data {path}: no such file or directory")
+    files = expand_records(files)  # each file once, however often it was named (never replayed twice)
+    for file in files:
+        open_canonical(file)
+    check_complete(files, directories)
     return files
 
 
@@ -127,9 +144,13 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
                    progress: bool | None = None) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 1 when the run failed
-    (its directory is marked failed), 2 on bad arguments. Errors go to stderr."""
+    (its directory is marked failed), 2 on bad arguments.
+
+    Errors go to stderr; the arguments are checked before the data (which reads file footers). A
+    strategy that finds its parameters do not fit the run (``StrategyConfigError``: no market data
+    for its instrument, a bad value) also gives 2 and its one-line reason.
+    """
     try:
-        files = data_files(data)
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
                               market_latency=market_latency)
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
@@ -137,13 +158,17 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
         for setup in setups:
             load_profile(setup.profile)
-    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
+        files = data_files(data)
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError) as error:
         print(f"harness replay: {error}", file=sys.stderr)
         return 2
     try:
         result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
                             progress=progress, router=router_config)
     except RunFailedError as failed:
+        if isinstance(failed.error, StrategyConfigError):
+            print(f"harness replay: {strategy}: {failed.error}", file=sys.stderr)
+            return 2
         print(f"harness replay: the run failed: {failed}", file=sys.stderr)
         print(f"harness replay: run directory (marked failed, the error in its manifest): {failed.run_dir}",
               file=sys.stderr)

@@ -37,8 +37,8 @@ from scenarios.scorecard import check_expectations, score_faults
 from scenarios.synthetic import cached_tape
 from sim.faults import Fault, FaultRecord, build_fault
 
-__all__ = ["FAULTS_SCHEMA", "SCORECARD_SCHEMA", "ScenarioHooks", "ScenarioResult", "default_cache_dir",
-           "resolve_data", "run_scenario"]
+__all__ = ["FAULTS_SCHEMA", "SCORECARD_SCHEMA", "ScenarioHooks", "ScenarioResult", "by_name", "default_cache_dir",
+           "engine_config_for", "resolve_data", "run_scenario", "seeds_of", "summary_lines"]
 
 FAULTS_SCHEMA = pa.schema([
     ("name", pa.string()), ("kind", pa.string()), ("target", pa.string()), ("start_ns", pa.int64()),

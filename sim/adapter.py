@@ -6,7 +6,7 @@ channel of ``sim.channels``, where latency is applied and faults plug in:
 * a request (``RequestChannel``) waits the order-entry latency before the venue sees it, meets
   the venue's front desk there (``sim.venue.desk``: availability, timestamp, rate limits), and
   its answer (or error) waits the response latency before the caller gets it;
-* order updates and fills the venue pushes travel on the user stream (``UserStreamChannel``:
+* order updates and fills the venue pushes travel on the user stream (``PushChannel``:
   Binance's user-data stream is another connection than REST);
 * public market data reaches subscribers on the market-data channel (``MarketDataChannel``),
   which the venue side (``sim.venue.market_side``) publishes to for the streams subscribed here.
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import (
+    BarCallback,
     BookCallback,
     FillCallback,
     HealthStatus,
@@ -58,7 +59,8 @@ from harness.model import (
     VenueMode,
 )
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
-from sim.channels import MarketDataChannel, RequestChannel, UserStreamChannel
+from sim.bars import BarStreams, BarSubscription
+from sim.channels import MarketDataChannel, PushChannel, RequestChannel
 from sim.client_book import ClientBook
 from sim.client_links import LinkSettings
 from sim.client_session import ClientSession
@@ -107,13 +109,18 @@ class SimAdapter:
                                                latency.channel("response", streams.stream("response")),
                                                self._clock)
         """Requests to the venue and their answers (order-entry and response latency)."""
-        self.user_stream = UserStreamChannel(latency.channel("response", streams.stream("user_stream")),
+        self.user_stream = PushChannel(latency.channel("response", streams.stream("user_stream")),
                                              self._clock)
         """Order updates and fills the venue pushes."""
         self.market_channel = MarketDataChannel(
             latency.channel("market_data", streams.stream("market_data"), fifo=True, batch=MARKET_LATENCY_BATCH),
             runtime.vt, self._clock)
         """Public market data, for the streams subscribed here (the venue side publishes to it)."""
+        self.kline_stream = PushChannel(latency.channel("market_data", streams.stream("bars"), fifo=True),
+                                        self._clock, open=True)
+        """Closed bars, on a stream (and latency draws) of their own."""
+        self.bars = BarStreams(venue.name, venue.candles, self.kline_stream, self._clock)
+        """The venue's kline streams (``sim.bars``): bars from its trade tape or recorded candles."""
         self.desk = RequestDesk(venue)
         """The venue's front desk: availability, timestamps, limits, the venue's request log."""
         self.session = ClientSession(venue.name, clock=self._clock, desk=self.desk, requests=self.requests_channel,
@@ -137,10 +144,18 @@ class SimAdapter:
         return self.market.books
 
     def _book_valid(self, symbol: str, sync: BookSync) -> None:
-        """The client's book of ``symbol`` changed and is valid: notify the book subscribers."""
-        now = self._clock.now_ns()
+        """The client's book of ``symbol`` changed and is valid: each subscriber gets it at its depth,
+        stamped with the last book message's event time (one snapshot per depth asked, shared)."""
+        ts_event = self.market.books[symbol].stream.ts_event
+        if ts_event < 0:
+            ts_event = self._clock.now_ns()
+        snapshots: dict[int, BookSnapshot] = {}
         for callback, depth in self.market.book_subs.get(symbol, ()):
-            callback(MarketSubscriptions.snapshot_of(self._venue.name, symbol, sync, depth, now))
+            snapshot = snapshots.get(depth)
+            if snapshot is None:
+                snapshot = snapshots[depth] = MarketSubscriptions.snapshot_of(self._venue.name, symbol, sync, depth,
+                                                                              ts_event)
+            callback(snapshot)
 
     async def _fetch_snapshot(self, symbol: str, depth: int) -> BookSnapshot:
         """The client's own REST snapshot request (for a book resync)."""
@@ -345,6 +360,10 @@ class SimAdapter:
         self.market.open(kind, symbol)
         self.session.start_staleness_probe()
         return _Subscription(registry, entry, lambda: self.market.open(kind, symbol))
+
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> BarSubscription:
+        """Receive each closed bar of ``interval_ns`` at its close plus market-data latency (``sim.bars``)."""
+        return self.bars.subscribe(symbol, interval_ns, callback)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
         """The venue's limit usage (as its response headers would report it)."""

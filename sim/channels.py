@@ -6,7 +6,8 @@ breaking. One channel object per stream, so both are applied in exactly one plac
 * ``MarketDataChannel``: public market data (the venue's WebSocket market streams). FIFO. It
   carries the client's stream subscriptions (``streams``): the venue side publishes an event only
   on a stream somebody subscribed to, as a real venue only sends subscribed streams.
-* ``UserStreamChannel``: order updates and executions the venue pushes (the user-data stream).
+* ``PushChannel``: what the venue pushes on a stream of its own, delivered on the clock: order
+  updates and executions (the user-data stream), closed bars (the kline stream, ``sim.bars``).
   FIFO; lost while the channel is closed, as over a dropped WebSocket (only a query or a
   reconciliation after reconnecting recovers them).
 * ``RequestChannel``: a request's way to the venue (order-entry latency) and its answer's way
@@ -54,8 +55,8 @@ from sim.kernel.sources import VirtualTime
 from sim.venue.desk import RequestLost
 from sim.venue.latency import LatencyChannel
 
-__all__ = ["IDLE", "MarketDataChannel", "RequestChannel", "RequestDelay", "RequestFault", "StreamFault",
-           "SubscriptionRefusal", "TapSet", "UserStreamChannel"]
+__all__ = ["IDLE", "MarketDataChannel", "PushChannel", "RequestChannel", "RequestDelay", "RequestFault", "StreamFault",
+           "SubscriptionRefusal", "TapSet"]
 
 IDLE: Final = 2**63 - 1
 """The arrival time of "nothing in flight" (the largest int64, above any real time)."""
@@ -265,8 +266,8 @@ class TapSet:
             self._recompute()
 
 
-class UserStreamChannel:
-    """Order updates and executions pushed by the venue, delayed by a FIFO latency channel.
+class PushChannel:
+    """Messages the venue pushes on a stream of its own (user data, klines), delayed by a FIFO latency channel.
 
     ``open`` is False while the stream is down: what the venue pushes then is lost, and ``cut``
     also loses what is in flight.
@@ -274,10 +275,10 @@ class UserStreamChannel:
 
     __slots__ = ("clock", "faults", "generation", "latency", "open")
 
-    def __init__(self, latency: LatencyChannel, clock: Clock) -> None:
+    def __init__(self, latency: LatencyChannel, clock: Clock, *, open: bool = False) -> None:
         self.latency = latency
         self.clock = clock
-        self.open = False
+        self.open = open
         self.faults: list[StreamFault] = []
         self.generation = 0
 

@@ -29,7 +29,7 @@ from harness.clock import Cancellable, Clock
 from harness.contract import AmbiguousError, RetryableError, VenueError
 from harness.errors import categorize, scrub
 from harness.venues import VenueDescriptor
-from sim.channels import MarketDataChannel, RequestChannel, UserStreamChannel
+from sim.channels import MarketDataChannel, PushChannel, RequestChannel
 from sim.client_links import EventLog, LinkSettings, StreamLink
 from sim.venue.desk import ORDER_ENTRY, SIGNED, RequestDesk
 
@@ -42,7 +42,7 @@ class ClientSession:
     """One venue's links, heartbeat, clock offset and internal requests (see the module docstring)."""
 
     def __init__(self, venue: str, *, clock: Clock, desk: RequestDesk, requests: RequestChannel,
-                 user: UserStreamChannel, market: MarketDataChannel, descriptor: VenueDescriptor,
+                 user: PushChannel, market: MarketDataChannel, descriptor: VenueDescriptor,
                  settings: LinkSettings | None = None) -> None:
         self.venue = venue
         self.clock = clock

@@ -145,8 +145,8 @@ class MarketSubscriptions:
             session.events.emit(self._clock.now_ns(), "market", "reconnect_failed", f"attempt {attempt}")
 
     @staticmethod
-    def snapshot_of(venue: str, symbol: str, sync: BookSync, depth: int, now_ns: int) -> BookSnapshot:
-        """The top ``depth`` levels of a synced book as the contract's ``BookSnapshot``."""
+    def snapshot_of(venue: str, symbol: str, sync: BookSync, depth: int, ts_ns: int) -> BookSnapshot:
+        """The top ``depth`` levels of a synced book as the contract's ``BookSnapshot``, stamped ``ts_ns``."""
         book = sync.book
-        return BookSnapshot(now_ns, venue, symbol, tuple(book.depth(1, depth)), tuple(book.depth(-1, depth)),
+        return BookSnapshot(ts_ns, venue, symbol, tuple(book.depth(1, depth)), tuple(book.depth(-1, depth)),
                             sync.update_id)

@@ -1,13 +1,9 @@
 """An aggressive TWAP taker: buys or sells a total quantity in equal slices on a timer.
 
-Parameters (strings):
-
-* ``venue`` (default the first venue), ``symbol`` (``BTCUSDT``), ``side`` (``BUY``); ``venue=router``
-  hands every slice to the order router instead, for ``instrument`` (``BTC/USDT``) across all
-  venues (market slices; sizes on the coarsest lot of the venues that list it)
-* ``quantity``: total base quantity (``0.05``); ``slices``: number of child orders (``10``)
-* ``interval_s``: seconds between slices (``30``); ``order_type``: ``MARKET`` or ``IOC``
-  (an IOC limit ``limit_ticks`` through the touch, default 5)
+Its parameters are declared below (``parameters``). ``venue=router`` hands every slice to the
+order router instead, for ``instrument`` across all venues (market slices; sizes on the coarsest
+lot of the venues that list it); ``order_type=IOC`` sends IOC limits ``limit_ticks`` through the
+touch.
 
 Slices are scheduled with the context's clock, so in simulation they fire in virtual time.
 The last slice takes whatever rounding left over, so the slices sum exactly to ``quantity``.
@@ -19,35 +15,50 @@ from decimal import ROUND_DOWN, Decimal
 
 from harness.model import OrderType, Quote, Side, TimeInForce
 from harness.money import from_fixed, to_fixed
-from harness.strategy import Strategy, StrategyContext
+from harness.params import Param
+from harness.strategy import Strategy, StrategyConfigError, StrategyContext, instrument_for
+
+__all__ = ["TwapTaker"]
 
 
 class TwapTaker(Strategy):
     """Sends ``slices`` aggressive child orders every ``interval_s`` seconds."""
 
+    parameters = (
+        Param("venue", str, None, "venue to trade on, or 'router' (default: the first venue)"),
+        Param("symbol", str, None, "instrument (default: the first the run has market data for on the venue)"),
+        Param("side", str, "BUY", "BUY or SELL", choices=("BUY", "SELL")),
+        Param("quantity", Decimal, "0.05", "total base quantity", positive=True),
+        Param("slices", int, "10", "number of child orders", minimum=1),
+        Param("interval_s", Decimal, "30", "seconds between slices", positive=True),
+        Param("order_type", str, "MARKET", "MARKET, or IOC limits through the touch", choices=("MARKET", "IOC")),
+        Param("limit_ticks", int, "5", "with order_type=IOC: ticks through the touch", minimum=0),
+        Param("instrument", str, "BTC/USDT", "with venue=router: the BASE/QUOTE instrument to route"),
+    )
+
     def on_start(self, ctx: StrategyContext) -> None:
         """Plan the slices and schedule the first one."""
         super().on_start(ctx)
-        self.venue = self.params.get("venue", ctx.venues[0] if ctx.venues else "binance")
-        self.symbol = self.params.get("symbol", "BTCUSDT")
-        self.side = Side(self.params.get("side", "BUY"))
-        total = Decimal(self.params.get("quantity", "0.05"))
-        slices = int(self.params.get("slices", "10"))
-        self.interval_ns = int(Decimal(self.params.get("interval_s", "30")) * 1_000_000_000)
-        self.order_type = self.params.get("order_type", "MARKET")
-        self.routed = self.venue == "router"
-        self.instrument = self.params.get("instrument", "BTC/USDT")
+        self.routed = self.param("venue") == "router"
+        if not self.routed:
+            self.venue, self.symbol = instrument_for(ctx, self.param("venue"), self.param("symbol"))
+        self.side = Side(self.param("side"))
+        total = self.param("quantity")
+        slices = self.param("slices")
+        self.interval_ns = int(self.param("interval_s") * 1_000_000_000)
+        self.order_type = self.param("order_type")
+        self.instrument = self.param("instrument")
         if self.routed:
             lots = [r.lot_size for v in ctx.venues for r in ctx.venue_info(v).symbols.values()
                     if f"{r.base_asset}/{r.quote_asset}" == self.instrument]
             if not lots:
-                raise ValueError(f"no venue lists {self.instrument}")
+                raise StrategyConfigError(f"no venue lists {self.instrument}")
             step, self.tick = max(lots), 0
         else:
             info = ctx.venue_info(self.venue).symbols[self.symbol]
             self.tick = to_fixed(info.tick_size)
             step = info.lot_size
-        self.limit_ticks = int(self.params.get("limit_ticks", "5"))
+        self.limit_ticks = self.param("limit_ticks")
         each = (total / slices / step).to_integral_value(rounding=ROUND_DOWN) * step
         self.plan = [each] * (slices - 1) + [total - each * (slices - 1)]
         self.sent: list[str] = []

@@ -1,15 +1,27 @@
-"""Shared test helpers (``tests/synthetic.py``, ``tests/run_digest.py``) importable from every test folder."""
+"""Shared test setup: helpers (``tests/synthetic.py``, ``tests/run_digest.py``) importable from every
+test folder, and the process-wide secret registry restored after every test."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness import secrets
+
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+
+@pytest.fixture(autouse=True)
+def _secrets_stay_in_their_test() -> Iterator[None]:
+    """Credentials register their values process-wide; a test's keys must not mask another test's data."""
+    saved = secrets.snapshot()
+    yield
+    secrets.restore(saved)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -164,3 +164,26 @@ def test_manual_clock_moves_only_when_told_and_refuses_timers() -> None:
         clock.call_later(1, print)
     with pytest.raises(NotImplementedError, match="SimRuntime"):
         asyncio.run(clock.sleep_ns(1))
+
+
+def test_scaled_clock_runs_speed_times_the_wall_and_divides_sleeps() -> None:
+    from harness.clock import ScaledClock
+
+    with pytest.raises(ValueError):
+        ScaledClock(0)
+    with pytest.raises(ValueError):
+        ScaledClock(Decimal("-1"))
+    clock = ScaledClock(1000, origin_ns=5_000_000_000)
+    assert isinstance(clock, Clock)
+    first = clock.now_ns()
+    assert first >= 5_000_000_000
+
+    async def body() -> tuple[int, int]:
+        wall = time.monotonic_ns()
+        await clock.sleep_ns(2_000_000_000)  # two scaled seconds: 2 ms on the wall
+        return clock.now_ns() - first, time.monotonic_ns() - wall
+
+    scaled, wall = asyncio.run(body())
+    assert scaled >= 2_000_000_000 and wall >= 2_000_000  # at least the asked time passed, on both clocks
+    half = ScaledClock(Decimal("0.5"), origin_ns=0)
+    assert half.now_ns() < 10**12  # exact rational scaling, no float in now_ns

@@ -45,6 +45,8 @@ def test_demo_runs_the_market_maker_and_names_the_run_directory(tmp_path: Path,
     assert fills is not None and int(fills.group(1)) > 100
     assert fills.group(3) == "0"  # post-only quotes never take
     assert re.search(r"BTC/USDT: position -?[\d.]+, realized PnL -?[\d.]+, unrealized -?[\d.]+", out)
+    last = out.strip().splitlines()[-1]
+    assert last == f"open it in the dashboard: harness dashboard {tmp_path} --run {run_dir.name}"
 
 
 def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
@@ -61,7 +63,7 @@ def test_replay_command_writes_a_run_and_rejects_bad_arguments(tmp_path: Path,
     assert "strategy strategies.market_maker:PassiveMarketMaker, seed 5, venues binance" in out
     run_dirs = list((tmp_path / "runs").iterdir())
     assert len(run_dirs) == 1 and (run_dirs[0] / "fills.parquet").is_file()
-    assert main(["replay", "--data", str(tmp_path / "missing"), "--strategy", "x:Y"]) == 2
+    assert main(["replay", "--data", str(tmp_path / "missing"), "--strategy", "strategies.twap:TwapTaker"]) == 2
     assert "--data" in capsys.readouterr().err
     assert main(["replay", "--data", str(data), "--strategy", "no_such_module:Thing"]) == 2
     assert "no_such_module" in capsys.readouterr().err

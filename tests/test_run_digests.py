@@ -31,6 +31,9 @@ FIRST_BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10
 """The replay's default account before defaults came from the profile: the cases that set it (and
 BOOK depth) explicitly keep the digests taken before the restructuring of the simulated world
 (the EUR and USD venues have no quote balance in it and only sell what BTC it holds)."""
+PROFILE_PARAMS = {"bsdex": {"min_requote_ms": "1000"}}
+"""Per-profile market-maker parameters: bsdex allows 10 requests a second, which quotes and
+cancels every 500 ms a side (the default) would exceed."""
 
 
 def _check(case: str, run_dir: Path) -> None:
@@ -62,6 +65,7 @@ def test_profile_replay_is_unchanged(profile: str, tmp_path: Path) -> None:
     symbol = PROFILE_SYMBOLS[profile]
     data = write_tape(tmp_path / "data", profile, symbol)
     setup = VenueSetup(profile, profile, balances=FIRST_BALANCES, depth=DepthMode.BOOK)
-    run = run_replay(data, [setup], MM, params={"venue": profile, "symbol": symbol},
+    params = {"venue": profile, "symbol": symbol, **PROFILE_PARAMS.get(profile, {})}
+    run = run_replay(data, [setup], MM, params=params,
                      seed=3, out_dir=tmp_path / "runs", progress=False)
     _check(f"profile-{profile}", run.run_dir)

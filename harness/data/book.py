@@ -31,6 +31,8 @@ from typing import Any
 
 from harness.model import BOOK_ASK, BOOK_BID, BookLevel
 
+__all__ = ["BookStream", "BookSync", "DiffResult", "Gap", "GapKind", "L2Book", "Level", "SyncMode"]
+
 Level = tuple[int, int, int]
 """One level change: (side, price, size); side 1 bid, -1 ask (0: no change, ids only)."""
 
@@ -322,13 +324,15 @@ class BookStream:
     (verify, the simulated venue, the demo) see the book exactly when it changes.
     """
 
-    __slots__ = ("_rows", "on_message", "sync", "where")
+    __slots__ = ("_rows", "on_message", "sync", "ts_event", "where")
 
     def __init__(self, sync: BookSync | None = None,
                  on_message: Callable[[BookSync], None] | None = None) -> None:
         self.sync = sync if sync is not None else BookSync()
         self.on_message = on_message
         self.where = ""
+        self.ts_event = -1
+        """Event time of the last message handed to ``sync`` (its first row's), -1 before any."""
         self._rows: list[Sequence[Any]] = []
 
     def push(self, row: Sequence[Any]) -> None:
@@ -350,6 +354,7 @@ class BookStream:
         if not rows:
             return
         head = rows[0]
+        self.ts_event = head[0]
         levels: list[Level] = [(r[4], r[5], r[6]) for r in rows]
         sync = self.sync
         if head[10] & _F_SNAPSHOT:

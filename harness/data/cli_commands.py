@@ -1,48 +1,60 @@
-"""Implementations behind ``harness data ...`` (printing, exit codes, friendly errors)."""
+"""Implementations behind ``harness data ...`` (printing, exit codes, friendly errors).
+
+Results go to stdout, errors and skipped-row reports to stderr. Exit codes: 0 done, 1 verify
+found problems (gaps, bad rows), 2 an input could not be used (the message names it).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from harness.data.errors import DataFormatError, UnsupportedFormatError
+from harness.data.errors import DataError
 from harness.data.importers.base import registry
 from harness.data.importing import import_files
 
+__all__ = ["run_formats", "run_import", "run_verify"]
+
 
 def run_import(sources: list[Path], out: Path, *, fmt: str | None, skip_bad: bool) -> int:
-    """Import files, print one line per output file; exit code 2 on bad input."""
+    """Import files (one unit each), print one line per output file; exit code 2 on bad input."""
     try:
         results = import_files(sources, out, fmt=fmt, skip_bad=skip_bad)
-    except (DataFormatError, UnsupportedFormatError) as exc:
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permissions, a full disk: the message names the file
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for result in results:
         for kind, path in result.outputs.items():
             print(f"{result.source.name} [{result.importer}] -> {path} ({result.rows[kind]} {kind} rows)")
+        if result.replaced_source is not None:
+            print(f"{result.source.name}: replaced an earlier import of other data ({result.replaced_source}) "
+                  f"under the same name", file=sys.stderr)
         if result.bad_rows.count:
-            print(f"{result.source.name}: skipped {result.bad_rows.count} bad rows", file=sys.stderr)
+            print(f"{result.source.name}: skipped {result.bad_rows.summary()}", file=sys.stderr)
             for example in result.bad_rows.examples:
                 print(f"  {example}", file=sys.stderr)
     return 0
 
 
 def run_verify(paths: list[Path], *, fmt: str | None) -> int:
-    """Rebuild the book across files in order and print gaps and the book match rate.
+    """Rebuild the book across files in order, check trades, print gaps, counts and the match rate.
 
-    Exit code 0 when the data is clean, 1 when gaps were found (so scripts can gate on it),
-    2 when a file could not be read.
+    Exit code 0 when the data is clean, 1 when gaps or bad rows were found (so scripts can gate
+    on it), 2 when an input could not be used (missing, unreadable, an incomplete import).
     """
     from harness.data.verify import verify_paths
 
     try:
         report = verify_paths(paths, fmt=fmt)
-    except (DataFormatError, UnsupportedFormatError) as exc:
+    except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for line in report.lines():
         print(line)
-    return 1 if report.gaps else 0
+    return 1 if report.gaps or report.row_problems else 0
 
 
 def run_formats() -> int:

@@ -2,7 +2,11 @@
 
 Every importer turns a venue's raw recording into rows of these kinds, and everything after
 import (book rebuild, verify, replay) reads only these. Prices and sizes are fixed-point int64
-(``harness.money``, 9 decimals); timestamps are int64 ns since the epoch.
+(``harness.money``, 9 decimals); timestamps are int64 ns since the epoch. Files written by
+``harness.data.sink.ParquetSink`` record that scale in their schema metadata
+(``harness.price_scale`` and ``harness.size_scale``, both ``"9"``), and readers refuse a file
+that states another one (``harness.data.canonical``); a file without the keys (written by hand,
+or by an earlier version) is read at the documented scale.
 
 * ``ts_event`` is the venue's time for the event (exchange clock), and where a venue gives
   several, the time its matching engine acted: Binance's transaction time ``T`` rather than the
@@ -22,6 +26,9 @@ flags), ``candles``.
 from __future__ import annotations
 
 import pyarrow as pa
+
+__all__ = ["BOOK", "CANDLES", "F_LAST", "F_SNAPSHOT", "KINDS", "PRICE_SCALE_KEY", "QUOTES", "SCALE_KEYS", "SCHEMAS",
+           "SCHEMA_VERSION", "SIZE_SCALE_KEY", "TRADES"]
 
 KINDS = ("trades", "quotes", "book", "candles")
 
@@ -87,3 +94,8 @@ F_SNAPSHOT = 1
 F_LAST = 2
 
 SCHEMA_VERSION = "1"
+
+PRICE_SCALE_KEY = "harness.price_scale"
+SIZE_SCALE_KEY = "harness.size_scale"
+SCALE_KEYS = (PRICE_SCALE_KEY, SIZE_SCALE_KEY)
+"""Metadata keys holding the number of decimals of the fixed-point price and size columns."""

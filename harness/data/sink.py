@@ -1,8 +1,11 @@
 """Streaming, all-or-nothing Parquet writer for canonical market data.
 
 Rows are buffered per column and flushed as zstd-compressed row groups, so a recording larger
-than memory can be imported. The file is written under a temporary name and renamed into
-place only when ``close`` succeeds: a failed import leaves nothing half-written behind.
+than memory can be imported. The file is written under a temporary name (``<name>.partial``)
+and renamed into place only when ``close`` succeeds: a failed write leaves nothing half-written
+behind. ``finish`` completes the temporary file without moving it, for callers that move
+several files as one unit (``harness.data.units``). Every file records the fixed-point scale of
+its prices and sizes in its metadata (``harness.price_scale``, ``harness.size_scale``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.data.errors import DataFormatError
-from harness.data.schema import SCHEMA_VERSION, SCHEMAS
-from harness.money import INT64_MAX
+from harness.data.schema import SCALE_KEYS, SCHEMA_VERSION, SCHEMAS
+from harness.money import DECIMALS, INT64_MAX
+
+__all__ = ["DEFAULT_ROW_GROUP", "ParquetSink", "check_int64", "fsync_file"]
 
 DEFAULT_ROW_GROUP = 128_000
 
@@ -32,11 +37,13 @@ class ParquetSink:
         self.path = Path(path)
         self.tmp_path = self.path.with_name(self.path.name + ".partial")
         self.row_group_size = row_group_size
-        meta = {"harness.kind": kind, "harness.schema_version": SCHEMA_VERSION, **(metadata or {})}
+        meta = {"harness.kind": kind, "harness.schema_version": SCHEMA_VERSION,
+                **dict.fromkeys(SCALE_KEYS, str(DECIMALS)), **(metadata or {})}
         self._schema_with_meta = self.schema.with_metadata({k: str(v) for k, v in meta.items()})
         self._columns: list[list[Any]] = [[] for _ in self.schema.names]
         self._writer: pq.ParquetWriter | None = None
         self.rows = 0
+        self._finished = False
         self._closed = False
 
     def append(self, row: tuple[Any, ...]) -> None:
@@ -70,16 +77,23 @@ class ParquetSink:
         self._writer.write_table(table, row_group_size=self.row_group_size)
         self._columns = [[] for _ in self.schema.names]
 
+    def finish(self) -> Path:
+        """Flush the last row group and complete the temporary file on disk (synced); return its path."""
+        if not self._finished:
+            self._flush()
+            if self._writer is None:  # no rows: still write a valid, empty file
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(self.tmp_path, self._schema_with_meta, compression="zstd")
+            self._writer.close()
+            fsync_file(self.tmp_path)
+            self._finished = True
+        return self.tmp_path
+
     def close(self) -> None:
-        """Flush the last row group and move the file into place."""
+        """Finish the file and move it into place."""
         if self._closed:
             return
-        self._flush()
-        if self._writer is None:  # no rows: still write a valid, empty file
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.tmp_path, self._schema_with_meta, compression="zstd")
-        self._writer.close()
-        os.replace(self.tmp_path, self.path)
+        os.replace(self.finish(), self.path)
         self._closed = True
 
     def abort(self) -> None:
@@ -98,6 +112,15 @@ class ParquetSink:
             self.close()
         else:
             self.abort()
+
+
+def fsync_file(path: Path) -> None:
+    """Push a file's bytes to disk, so a rename that follows never exposes an unwritten file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def check_int64(value: int, path: Path | str, line: int, field_name: str) -> int:

@@ -1,9 +1,16 @@
 """``harness data verify``: rebuild order books across files and check them against quotes.
 
-Inputs are raw recordings (read through the importer registry, nothing written) or canonical
-Parquet files from ``harness data import`` (``*.book.parquet`` and ``*.quotes.parquet``; files of
-the same source are merged by ``ts_recv``). All inputs, in the order given, form ONE stream per
-(venue, symbol), so a day file and its continuation chain into one book.
+Inputs are raw recordings (read through the importer registry, nothing written), canonical
+Parquet files from ``harness data import`` (files of the same source are merged by
+``ts_recv``), or directories of them (a directory stands for its ``*.parquet``, by name). All
+inputs, in the order given, form ONE stream per (venue, symbol), so a day file and its
+continuation chain into one book. Imported files must form complete units
+(``harness.data.units``, sha256 included): an interrupted import is refused, by name.
+
+Every row also goes through ``harness.data.checks`` (positive prices and sizes; trades in time
+order per stream, without repeated ``(ts_event, trade_id)``), across inputs in order, so trades
+repeated at the seam of two day files are found too. Problems are counted per stream and
+reason, and the rows at fault are left out of the book.
 
 The book is kept by ``harness.data.book.BookSync`` (Binance spot / futures rules, generic otherwise);
 every gap is reported. The check: a bookTicker quote carries the update id of the last change
@@ -27,12 +34,27 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from harness.data.book import BookStream, BookSync, Gap
+from harness.data.canonical import check_input_path, open_canonical
+from harness.data.checks import (
+    DUPLICATE,
+    NON_POSITIVE_PRICE,
+    NON_POSITIVE_SIZE,
+    OUT_OF_ORDER,
+    Problem,
+    RowChecks,
+)
+from harness.data.errors import DataInputError
 from harness.data.importers.base import ImportContext, Record, Row, detect
 from harness.data.schema import SCHEMAS
+from harness.data.units import check_complete, expand_records
+
+__all__ = ["MAX_MISMATCH_EXAMPLES", "MAX_PENDING_QUOTES", "MAX_PROBLEM_EXAMPLES", "StreamStats", "VerifyReport",
+           "expand_inputs", "format_rate", "verify_paths"]
 
 MAX_PENDING_QUOTES = 10_000
 MAX_MISMATCH_EXAMPLES = 5
-_BOOK_PRIORITY = {"book": 0, "quotes": 1}
+MAX_PROBLEM_EXAMPLES = 10
+_MERGE_PRIORITY = {"book": 0, "quotes": 1, "trades": 2}
 
 
 @dataclass
@@ -84,6 +106,16 @@ class VerifyReport:
     files: list[str] = field(default_factory=list)
     streams: dict[tuple[str, str], StreamStats] = field(default_factory=dict)
     ignored: Counter[str] = field(default_factory=Counter)
+    trades: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Trades read per (venue, symbol), refused ones included."""
+    problems: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    """Rows refused by the checks, per (kind, venue, symbol, reason)."""
+    problem_examples: list[str] = field(default_factory=list)
+
+    @property
+    def row_problems(self) -> int:
+        """How many rows the checks refused (any kind, any reason)."""
+        return sum(self.problems.values())
 
     @property
     def gaps(self) -> list[Gap]:
@@ -115,6 +147,16 @@ class VerifyReport:
         for stats in self.streams.values():
             out.append(stats.line())
             out.extend(f"  mismatch: {m}" for m in stats.mismatches)
+        for (venue, symbol), count in self.trades.items():
+            counts = ", ".join(f"{reason} {self.problems[('trades', venue, symbol, reason)]}"
+                               for reason in _TRADE_REASONS)
+            out.append(f"{venue} {symbol}: trades {count}, {counts}")
+        if self.problems:
+            out.append("bad rows: " + ", ".join(f"{kind} {venue} {symbol} {reason} {n}"
+                                                for (kind, venue, symbol, reason), n in sorted(self.problems.items())))
+            out.extend(f"  bad row: {example}" for example in self.problem_examples)
+        else:
+            out.append("bad rows: none")
         if self.ignored:
             out.append("ignored rows: " + ", ".join(f"{k} {n}" for k, n in sorted(self.ignored.items())))
         out.append(f"book match rate: {format_rate(self.matched, self.compared)} "
@@ -122,11 +164,15 @@ class VerifyReport:
         return out
 
 
+_TRADE_REASONS = (OUT_OF_ORDER, DUPLICATE, NON_POSITIVE_PRICE, NON_POSITIVE_SIZE)
+
+
 class _Verifier:
-    """Feeds canonical records into per-stream books and compares quotes."""
+    """Feeds canonical records into per-stream books and compares quotes; checks every row."""
 
     def __init__(self) -> None:
         self.report = VerifyReport()
+        self.checks = RowChecks()
 
     def _stats(self, venue: str, symbol: str) -> StreamStats:
         key = (venue, symbol)
@@ -136,11 +182,28 @@ class _Verifier:
             stats.stream.on_message = lambda _sync: self._after_message(stats)
         return stats
 
-    def feed(self, label: str, records: Iterable[Record]) -> None:
-        """Process one input's records in order, then close its open book messages."""
+    def _refused(self, label: str, ctx: ImportContext | None, kind: str, row: Row, problem: Problem) -> None:
+        report = self.report
+        report.problems[(kind, row[2], row[3], problem.category)] += 1
+        if len(report.problem_examples) < MAX_PROBLEM_EXAMPLES:
+            where = label if ctx is None or ctx.line is None else f"{label}:{ctx.line}"
+            report.problem_examples.append(f"{where}: {kind} field {problem.field!r}: {problem.reason}")
+
+    def feed(self, label: str, records: Iterable[Record], ctx: ImportContext | None = None) -> None:
+        """Process one input's records in order, then close its open book messages.
+
+        ``ctx`` is the importer's context for raw inputs (its ``line`` names bad rows).
+        """
         self.report.files.append(label)
         streams = self.report.streams
+        checks = self.checks
         for kind, row in records:
+            if kind == "trades":
+                self.report.trades[(row[2], row[3])] += 1
+            problem = checks.problem(kind, row)
+            if problem is not None:
+                self._refused(label, ctx, kind, row, problem)
+                continue
             if kind == "book":
                 stats = streams.get((row[2], row[3])) or self._stats(row[2], row[3])
                 stats.stream.where = label
@@ -149,7 +212,7 @@ class _Verifier:
                 stats = streams.get((row[2], row[3])) or self._stats(row[2], row[3])
                 stats.stream.flush()
                 self._quote(stats, row)
-            else:
+            elif kind != "trades":  # trades are checked above; candles are not verified
                 self.report.ignored[kind] += 1
         for stats in streams.values():
             stats.stream.flush()
@@ -199,56 +262,68 @@ class _Verifier:
         return self.report
 
 
-def _parquet_kind(path: Path, file: pq.ParquetFile) -> str:
-    meta = file.schema_arrow.metadata or {}
-    kind = str(meta.get(b"harness.kind", b"").decode())
-    if not kind:
-        parts = path.name.split(".")
-        kind = parts[-2] if len(parts) >= 3 else ""
-    return kind
-
-
-def _parquet_records(path: Path, kind: str) -> Iterator[Record]:
-    file = pq.ParquetFile(path)
+def _parquet_records(file: pq.ParquetFile, kind: str) -> Iterator[Record]:
     names = SCHEMAS[kind].names
     for batch in file.iter_batches(batch_size=65_536, columns=names):
         for row in zip(*(batch.column(i).to_pylist() for i in range(len(names))), strict=True):
             yield kind, row
 
 
-def _sources(paths: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable[Record]]]:
-    """(label, records) per input; Parquet files of one source are merged by ts_recv."""
-    groups: dict[str, list[tuple[str, Path]]] = {}
-    order: list[tuple[str, Path | str]] = []
+def expand_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """(files, directories): each directory given stands for its ``*.parquet`` files, by name, and a
+    completion record (``*.import.json``) for its unit's files."""
+    files: list[Path] = []
+    directories: list[Path] = []
     for given in paths:
         path = Path(given)
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise DataInputError(f"{path}: directory holds no .parquet files (name raw recordings one by one)")
+            files.extend(found)
+            directories.append(path)
+        else:
+            files.append(path)
+    files = [check_input_path(path, what="file to verify") for path in expand_records(files)]
+    return files, directories
+
+
+def _sources(files: list[Path], fmt: str | None) -> Iterator[tuple[str, Iterable[Record], ImportContext | None]]:
+    """(label, records, importer context) per input; Parquet files of one source merge by ts_recv."""
+    groups: dict[str, list[tuple[str, pq.ParquetFile, Path]]] = {}
+    order: list[tuple[str, Path | str]] = []
+    for path in files:
         if path.suffix != ".parquet":
             order.append(("raw", path))
             continue
-        file = pq.ParquetFile(path)
-        kind = _parquet_kind(path, file)
+        file, kind = open_canonical(path)
         source = (file.schema_arrow.metadata or {}).get(b"harness.source", b"").decode()
         source = source or path.name.split(".")[0]
         if source not in groups:
             groups[source] = []
             order.append(("parquet", source))
-        groups[source].append((kind, path))
+        groups[source].append((kind, file, path))
     for what, item in order:
         if what == "raw":
             path = Path(item)
             importer = detect(path, fmt)
-            yield path.name, importer.read(path, ImportContext())
+            ctx = ImportContext()
+            yield path.name, importer.read(path, ctx), ctx
             continue
-        members = sorted(groups[str(item)], key=lambda kp: _BOOK_PRIORITY.get(kp[0], 2))
-        used = [(k, p) for k, p in members if k in _BOOK_PRIORITY]
-        label = " + ".join(p.name for _, p in members)
-        streams = [_parquet_records(p, k) for k, p in used]
-        yield label, heapq.merge(*streams, key=lambda record: int(record[1][1]))
+        members = sorted(groups[str(item)], key=lambda member: _MERGE_PRIORITY.get(member[0], 3))
+        label = " + ".join(p.name for _, _, p in members)
+        streams = [_parquet_records(f, k) for k, f, _ in members if k in _MERGE_PRIORITY]
+        yield label, heapq.merge(*streams, key=lambda record: int(record[1][1])), None
 
 
 def verify_paths(paths: list[Path], fmt: str | None = None) -> VerifyReport:
-    """Rebuild books across ``paths`` (in order, one stream per symbol) and compare quotes."""
+    """Rebuild books across ``paths`` (in order, one stream per symbol), compare quotes, check rows."""
+    files, directories = expand_inputs(paths)
+    parquet = [p for p in files if p.suffix == ".parquet"]
+    for path in parquet:
+        open_canonical(path)  # a wrong file is named before any unit bookkeeping reads it
+    check_complete(parquet, directories, thorough=True)
     verifier = _Verifier()
-    for label, records in _sources(list(paths), fmt):
-        verifier.feed(label, records)
+    for label, records, ctx in _sources(files, fmt):
+        verifier.feed(label, records, ctx)
     return verifier.finish()

@@ -9,24 +9,33 @@ venue reports, for venues whose descriptor has none.
 To add a venue: write ``harness/venues/<name>.toml`` (hosts, endpoint labels, limits where
 known) and a simulated-venue profile ``sim/venue/profiles/<name>.toml`` of the same name;
 ``tests/test_venues.py`` checks that the two agree wherever both give weights and order counts.
+
+Names are imported from their modules on first use (``harness.lazy_exports``).
+
+Names are imported from their modules on first use (``harness.lazy_exports``).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.venues.descriptor import (
-    DescriptorError,
-    VenueDescriptor,
-    VenueHosts,
-    parse_descriptor,
-    unknown_descriptor,
-)
-from harness.venues.mirror import limits_from_status
+from harness.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "DescriptorError": "harness.venues.descriptor",
+    "VenueDescriptor": "harness.venues.descriptor",
+    "VenueHosts": "harness.venues.descriptor",
+    "parse_descriptor": "harness.venues.descriptor",
+    "unknown_descriptor": "harness.venues.descriptor",
+    "FALLBACK_RULE": "harness.venues.mirror",
+    "limits_from_status": "harness.venues.mirror",
+    "descriptor_for": "harness.venues.shipped",
+    "load_descriptor": "harness.venues.shipped",
+    "shipped_descriptors": "harness.venues.shipped",
+}
 
 __all__ = [
+    "FALLBACK_RULE",
     "DescriptorError",
     "VenueDescriptor",
     "VenueHosts",
@@ -37,33 +46,15 @@ __all__ = [
     "shipped_descriptors",
     "unknown_descriptor",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-def load_descriptor(path: str | Path) -> VenueDescriptor:
-    """Load and validate a descriptor file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DescriptorError(str(path), "", f"cannot read descriptor: {exc}") from exc
-    return parse_descriptor(text, source=str(path))
-
-
-@cache
-def shipped_descriptors() -> dict[str, VenueDescriptor]:
-    """Every descriptor shipped with the package, by venue name (read once per process)."""
-    found: dict[str, VenueDescriptor] = {}
-    for entry in sorted(resources.files("harness.venues").iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml") or not entry.is_file():
-            continue
-        source = f"harness/venues/{entry.name}"
-        descriptor = parse_descriptor(entry.read_text(encoding="utf-8"), source=source)
-        if descriptor.name != entry.name[:-5]:
-            raise DescriptorError(source, "venue.name", f"{descriptor.name!r} must match the file name")
-        found[descriptor.name] = descriptor
-    return found
-
-
-def descriptor_for(name: str) -> VenueDescriptor | None:
-    """The shipped descriptor of venue ``name``, or None when there is none."""
-    return shipped_descriptors().get(name)
+if TYPE_CHECKING:
+    from harness.venues.descriptor import (
+        DescriptorError,
+        VenueDescriptor,
+        VenueHosts,
+        parse_descriptor,
+        unknown_descriptor,
+    )
+    from harness.venues.mirror import FALLBACK_RULE, limits_from_status
+    from harness.venues.shipped import descriptor_for, load_descriptor, shipped_descriptors

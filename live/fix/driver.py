@@ -15,7 +15,6 @@ chosen messages on the wire, as a lossy link would.
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ import simplefix
 from harness.clock import NS_PER_SECOND, Clock
 from harness.errors import RetryPolicy
 from harness.model import VenueMode
+from harness.secrets import safe_logger
 from live.backoff import DEFAULT_BACKOFF
 from live.fix.messages import Field
 from live.fix.session import FixSession
@@ -32,7 +32,7 @@ from live.guard import check_transport_url
 
 __all__ = ["AppHandler", "EventHandler", "FixAcceptor", "FixConnection", "FixInitiator", "OutboundFilter"]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 AppHandler = Callable[[simplefix.FixMessage], None]
 """Receives every application message, in sequence order."""

@@ -18,7 +18,6 @@ latency). Secrets never reach a record, a log line or an exception (``SecretReda
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -26,12 +25,13 @@ from harness.audit import AuditRecord, AuditSink
 from harness.clock import Clock
 from harness.contract import ErrorCategory, ExchangeError, RetryableError, VenueError
 from harness.errors import categorize
+from harness.secrets import safe_logger
 from live.rest.errors import INVALID_TIMESTAMP
 from live.rest.protocol import BinanceRestProtocol, PreparedRequest, RawResponse, RestRequest, TimeSync, usage_headers
 
 __all__ = ["RestClient", "Sender", "UsageCallback"]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 UsageCallback = Callable[[Mapping[str, str]], None]
 """Receives the usage headers of every response (``ClientRateLimiter.observe_usage`` fits)."""

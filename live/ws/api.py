@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from harness.clock import NS_PER_SECOND, Clock
 from harness.contract import AmbiguousError, ExchangeError, RetryableError
 from harness.model import VenueMode
 from harness.registry import Credentials
+from harness.secrets import safe_logger
 from live.redaction import SecretRedactor
 from live.rest.errors import binance_error
 from live.rest.protocol import TimeSync
@@ -34,7 +34,7 @@ from live.ws.state import WsSettings
 
 __all__ = ["PushHandler", "WsApiClient"]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 PushHandler = Callable[[Mapping[str, object]], None]
 """Receives every message that answers no request (user-data events, notices)."""

@@ -18,7 +18,6 @@ heartbeat replaces it). Every transition is reported as a ``WsEvent`` to the lis
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,12 +28,13 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from harness.clock import NS_PER_SECOND, Clock
 from harness.model import VenueMode
+from harness.secrets import safe_logger
 from live.guard import check_transport_url
 from live.ws.state import ConnectionState, WsHealth, WsSettings
 
 __all__ = ["MessageHandler", "WsConnection", "WsEvent", "WsListener", "wait_with_timeout"]
 
-logger = logging.getLogger(__name__)
+logger = safe_logger(__name__)
 
 MessageHandler = Callable[[str | bytes], None]
 """Receives every message (text or binary frame), synchronously: the market-data hot path."""

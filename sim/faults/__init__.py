@@ -16,47 +16,141 @@ availability, and ``crash`` kills the process. One module per family:
   reject, logon failure), exercised against the FIX session layer (``live.fix``) until a
   simulated venue speaks FIX.
 
-``FAULT_KINDS`` maps each kind to its class; ``build_fault`` makes one from plain values (what a
+``sim.faults.kinds``: ``FAULT_KINDS`` maps each kind to its class; ``build_fault`` makes one from plain values (what a
 scenario file gives), seeded from the run's RNG under the fault's name.
+
+Names are imported from their modules on first use (``harness.lazy_exports``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from harness.rng import SeededRng
-from sim.faults.base import Fault, FaultError, FaultRecord, FaultWorld, Gate, Schedule, Trigger
-from sim.faults.connections import (
-    ConnectionAge,
-    Disconnect,
-    HeartbeatTimeout,
-    Maintenance,
-    SubscriptionFailure,
-    VenueOutage,
-)
-from sim.faults.crash import Crash
-from sim.faults.fix import FixLogonFailure, FixReject, FixSequenceGap, FixSessionDrop
-from sim.faults.requests import CancelRace, ClockSkew, ExchangeFailure, Fatal, Http5xx, Invalid, RateLimit, Timeout
-from sim.faults.streams import Delay, Drop, Duplicate, LatencySpike, ParseError, Reorder, SequenceGap, Stale
+from harness.lazy_exports import lazy_exports
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultError", "FaultRecord", "FaultWorld", "Gate", "Schedule", "Trigger",
-           "build_fault"]
+_EXPORTS = {
+    "Fault": "sim.faults.base",
+    "FaultError": "sim.faults.base",
+    "FaultRecord": "sim.faults.base",
+    "FaultWorld": "sim.faults.base",
+    "Gate": "sim.faults.base",
+    "Schedule": "sim.faults.base",
+    "Trigger": "sim.faults.base",
+    "message_kind": "sim.faults.base",
+    "ConnectionAge": "sim.faults.connections",
+    "Disconnect": "sim.faults.connections",
+    "HeartbeatTimeout": "sim.faults.connections",
+    "Maintenance": "sim.faults.connections",
+    "SubscriptionFailure": "sim.faults.connections",
+    "VenueOutage": "sim.faults.connections",
+    "Crash": "sim.faults.crash",
+    "kill_this_process": "sim.faults.crash",
+    "FixLinkHooks": "sim.faults.fix",
+    "FixLogonFailure": "sim.faults.fix",
+    "FixReject": "sim.faults.fix",
+    "FixSequenceGap": "sim.faults.fix",
+    "FixSessionDrop": "sim.faults.fix",
+    "FixWorld": "sim.faults.fix",
+    "FAULT_KINDS": "sim.faults.kinds",
+    "build_fault": "sim.faults.kinds",
+    "CancelRace": "sim.faults.requests",
+    "ClockSkew": "sim.faults.requests",
+    "ExchangeFailure": "sim.faults.requests",
+    "Fatal": "sim.faults.requests",
+    "Http5xx": "sim.faults.requests",
+    "Invalid": "sim.faults.requests",
+    "RateLimit": "sim.faults.requests",
+    "RequestFailure": "sim.faults.requests",
+    "Timeout": "sim.faults.requests",
+    "Delay": "sim.faults.streams",
+    "Drop": "sim.faults.streams",
+    "Duplicate": "sim.faults.streams",
+    "LatencySpike": "sim.faults.streams",
+    "ParseError": "sim.faults.streams",
+    "Reorder": "sim.faults.streams",
+    "SequenceGap": "sim.faults.streams",
+    "Stale": "sim.faults.streams",
+    "StreamMessageFault": "sim.faults.streams",
+}
 
-FAULT_KINDS: Mapping[str, type[Fault]] = {cls.kind: cls for cls in (
-    Drop, Duplicate, Delay, Reorder, LatencySpike, Stale, SequenceGap, ParseError,
-    Disconnect, HeartbeatTimeout, ConnectionAge, SubscriptionFailure, VenueOutage, Maintenance,
-    Http5xx, Timeout, ExchangeFailure, Invalid, Fatal, RateLimit, ClockSkew, CancelRace,
-    Crash,
-    FixSessionDrop, FixSequenceGap, FixReject, FixLogonFailure,
-)}
-"""Every fault kind by name."""
+__all__ = [
+    "FAULT_KINDS",
+    "CancelRace",
+    "ClockSkew",
+    "ConnectionAge",
+    "Crash",
+    "Delay",
+    "Disconnect",
+    "Drop",
+    "Duplicate",
+    "ExchangeFailure",
+    "Fatal",
+    "Fault",
+    "FaultError",
+    "FaultRecord",
+    "FaultWorld",
+    "FixLinkHooks",
+    "FixLogonFailure",
+    "FixReject",
+    "FixSequenceGap",
+    "FixSessionDrop",
+    "FixWorld",
+    "Gate",
+    "HeartbeatTimeout",
+    "Http5xx",
+    "Invalid",
+    "LatencySpike",
+    "Maintenance",
+    "ParseError",
+    "RateLimit",
+    "Reorder",
+    "RequestFailure",
+    "Schedule",
+    "SequenceGap",
+    "Stale",
+    "StreamMessageFault",
+    "SubscriptionFailure",
+    "Timeout",
+    "Trigger",
+    "VenueOutage",
+    "build_fault",
+    "kill_this_process",
+    "message_kind",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-def build_fault(name: str, kind: str, target: str, schedule: Schedule, rng: SeededRng, *,
-                params: Mapping[str, Any] | None = None) -> Fault:
-    """The injector of ``kind`` called ``name`` on ``target``, drawing from ``rng.stream("fault.<name>")``."""
-    cls = FAULT_KINDS.get(kind)
-    if cls is None:
-        raise FaultError(f"fault {name!r}: unknown kind {kind!r} (kinds: {', '.join(sorted(FAULT_KINDS))})")
-    return cls(name, target, schedule, rng.stream(f"fault.{name}"), dict(params or {}))
+if TYPE_CHECKING:
+    from sim.faults.base import Fault, FaultError, FaultRecord, FaultWorld, Gate, Schedule, Trigger, message_kind
+    from sim.faults.connections import (
+        ConnectionAge,
+        Disconnect,
+        HeartbeatTimeout,
+        Maintenance,
+        SubscriptionFailure,
+        VenueOutage,
+    )
+    from sim.faults.crash import Crash, kill_this_process
+    from sim.faults.fix import FixLinkHooks, FixLogonFailure, FixReject, FixSequenceGap, FixSessionDrop, FixWorld
+    from sim.faults.kinds import FAULT_KINDS, build_fault
+    from sim.faults.requests import (
+        CancelRace,
+        ClockSkew,
+        ExchangeFailure,
+        Fatal,
+        Http5xx,
+        Invalid,
+        RateLimit,
+        RequestFailure,
+        Timeout,
+    )
+    from sim.faults.streams import (
+        Delay,
+        Drop,
+        Duplicate,
+        LatencySpike,
+        ParseError,
+        Reorder,
+        SequenceGap,
+        Stale,
+        StreamMessageFault,
+    )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the injectors reach the simulated world only through these
     from sim.adapter import SimAdapter
     from sim.venue.market_side import VenueMarketSide
 
-__all__ = ["Fault", "FaultError", "FaultRecord", "FaultWorld", "Gate", "Schedule", "Trigger"]
+__all__ = ["Fault", "FaultError", "FaultRecord", "FaultWorld", "Gate", "Schedule", "Trigger", "message_kind"]
 
 _RESOLUTION = 1_000_000
 """Probabilities are drawn as integers in [0, 10**6): no float arithmetic decides a fault."""

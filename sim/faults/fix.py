@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Protocol
 from harness.clock import Clock
 from sim.faults.base import Fault
 
-__all__ = ["FixLogonFailure", "FixReject", "FixSequenceGap", "FixSessionDrop", "FixWorld"]
+__all__ = ["FixLinkHooks", "FixLogonFailure", "FixReject", "FixSequenceGap", "FixSessionDrop", "FixWorld"]
 
 
 class FixLinkHooks(Protocol):

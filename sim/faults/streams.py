@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from harness.model import F_LAST, F_SNAPSHOT, BookDelta
-from sim.channels import MarketDataChannel, UserStreamChannel
+from sim.channels import MarketDataChannel, PushChannel
 from sim.faults.base import Fault, FaultWorld, message_kind
 
 __all__ = ["Delay", "Drop", "Duplicate", "LatencySpike", "ParseError", "Reorder", "SequenceGap", "Stale",
@@ -57,7 +57,7 @@ class StreamMessageFault(Fault):
         if self.schedule.end_ns is not None and self.schedule.trigger is None:
             world.clock.call_at(self.schedule.end_ns, self.detach, channel)
 
-    def detach(self, channel: MarketDataChannel | UserStreamChannel) -> None:
+    def detach(self, channel: MarketDataChannel | PushChannel) -> None:
         """Stop looking at the channel's messages."""
         if self in channel.faults:
             channel.faults.remove(self)
@@ -165,7 +165,7 @@ class LatencySpike(StreamMessageFault):
         self._last = arrival_ns
         return [arrival_ns]
 
-    def detach(self, channel: MarketDataChannel | UserStreamChannel) -> None:
+    def detach(self, channel: MarketDataChannel | PushChannel) -> None:
         """Stop slowing the stream, keeping it in order behind what is still slow."""
         super().detach(channel)
         channel.latency.last_delivery_ns = max(channel.latency.last_delivery_ns, self._last)

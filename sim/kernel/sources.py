@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+__all__ = ["MarketSource", "VirtualTime"]
+
 
 class VirtualTime(Protocol):
     """Shared virtual-time state: current time and the time of the next scheduled thing (ns)."""

@@ -34,8 +34,25 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.data.schema import F_LAST, SCHEMAS
+from harness.data.canonical import canonical_kind
+from harness.data.errors import CanonicalFileError
+from harness.data.schema import F_LAST
 from harness.model import BookDelta, Candle, Quote, Trade
+
+__all__ = [
+    "EVENT_TYPES",
+    "KIND_OF_TYPE",
+    "ORDER_COLUMNS",
+    "TRADE_ARRAYS",
+    "Batch",
+    "FileCursor",
+    "Handler",
+    "Int64Array",
+    "ReplayFileError",
+    "Resolver",
+    "infer_kind",
+    "open_cursors",
+]
 
 Handler = Callable[[Any], None]
 """A subscriber callback as the feed stores it: takes one market-data tuple, returns nothing."""
@@ -70,32 +87,21 @@ ORDER_COLUMNS = ("ts_recv", "ts_event")
 """Timestamp columns the feed can order by."""
 
 
-class ReplayFileError(ValueError):
+class ReplayFileError(CanonicalFileError):
     """A file given to the replay feed is not a canonical market-data Parquet file."""
 
 
 def infer_kind(path: str | os.PathLike[str], schema: Any) -> str:
-    """The canonical kind of a Parquet file: from its ``harness.kind`` metadata, else its columns.
+    """The canonical kind of a Parquet file, checked by ``harness.data.canonical.canonical_kind``.
 
     Files written by ``harness.data.sink.ParquetSink`` carry the kind in their metadata; files
-    written by hand are recognised when their column names are exactly a canonical schema's.
+    written by hand are recognised by their column names. Missing or mistyped columns and a
+    fixed-point scale other than ours are refused.
     """
-    meta = schema.metadata or {}
-    kind_bytes = meta.get(b"harness.kind")
-    if kind_bytes is not None:
-        kind = str(kind_bytes.decode())
-        if kind not in SCHEMAS:
-            raise ReplayFileError(f"{os.fspath(path)}: unknown kind {kind!r} in file metadata")
-    else:
-        names = list(schema.names)
-        matches = [k for k, s in SCHEMAS.items() if list(s.names) == names]
-        if len(matches) != 1:
-            raise ReplayFileError(f"{os.fspath(path)}: columns {names} match no canonical schema")
-        kind = matches[0]
-    missing = [name for name in SCHEMAS[kind].names if name not in schema.names]
-    if missing:
-        raise ReplayFileError(f"{os.fspath(path)}: {kind} file lacks columns {missing}")
-    return kind
+    try:
+        return canonical_kind(path, schema)
+    except CanonicalFileError as exc:
+        raise ReplayFileError(str(exc)) from exc
 
 
 def _int_list(array: Any) -> list[int]:

@@ -25,7 +25,7 @@ BASE_INTERVAL_NS = 60_000_000_000
 Int64Array = npt.NDArray[np.int64]
 
 _VECTOR_MIN = 96
-"""Below this many trades a fold loops: numpy's fixed cost would exceed the per-trade work."""
+"""Below this many trades a fold works on Python lists: numpy's fixed cost would exceed the per-trade work."""
 
 _PENDING_ROWS = 262_144
 """Rows ``add_many`` may keep unfolded (views into the feed's batches) before it folds them."""
@@ -76,8 +76,7 @@ class CandleBuilder:
         self._pending_rows -= len(ts)
         n = len(ts)
         if n < _VECTOR_MIN or bool(np.any(ts[1:] < ts[:-1])):
-            for t, p, q in zip(ts.tolist(), price.tolist(), size.tolist(), strict=True):
-                self.add_values(symbol, t, p, q)
+            self._fold_small(symbol, ts.tolist(), price.tolist(), size.tolist())
             return
         bar = self._current.get(symbol)
         pos = 0
@@ -106,6 +105,24 @@ class CandleBuilder:
                 self._current[symbol] = bar
             pos = end
 
+    def _fold_small(self, symbol: str, ts: list[int], price: list[int], size: list[int]) -> None:
+        """Fold a short (or out-of-order) run as ``add_values`` on each row would.
+
+        The usual case, every row inside the open bar, is a few builtin calls over the lists
+        (within a bar only the last price, the extremes and the total matter, whatever the
+        order); anything else goes row by row.
+        """
+        bar = self._current.get(symbol)
+        if bar is not None and bar[0] <= min(ts) and max(ts) < bar[6]:
+            high, low = max(price), min(price)
+            bar[2] = max(bar[2], high)
+            bar[3] = min(bar[3], low)
+            bar[4] = price[-1]
+            bar[5] += sum(size)
+            return
+        for t, p, q in zip(ts, price, size, strict=True):
+            self.add_values(symbol, t, p, q)
+
     def add_values(self, symbol: str, ts: int, price: int, size: int) -> None:
         """Fold one public trade, given by its fields, into its minute bar."""
         if self._pending and symbol in self._pending:
@@ -128,6 +145,35 @@ class CandleBuilder:
         bar = [start, price, price, price, price, size, start + BASE_INTERVAL_NS]
         bars.append(bar)
         self._current[symbol] = bar
+
+    def bar(self, symbol: str, ts_open: int, interval_ns: int) -> Candle | None:
+        """The bar of ``interval_ns`` opening at ``ts_open`` (epoch-aligned), as a kline stream closes it.
+
+        An interval without trades gives a flat bar at the previous close with zero volume;
+        None before the symbol's first trade. Walks back from the newest minute, so closing
+        bars as time goes on costs the minutes of one interval, not the whole history.
+        """
+        if interval_ns <= 0 or interval_ns % BASE_INTERVAL_NS or ts_open % interval_ns:
+            raise InvalidRequestError(f"a bar must open on a whole multiple of its interval, a whole number of "
+                                      f"minutes; got {interval_ns} ns at {ts_open}", venue=self.venue)
+        self._fold(symbol)
+        end = ts_open + interval_ns
+        minutes: list[list[int]] = []  # newest first
+        previous_close: int | None = None
+        for base in reversed(self._bars.get(symbol, ())):
+            if base[0] >= end:
+                continue
+            if base[0] < ts_open:
+                previous_close = base[4]
+                break
+            minutes.append(base)
+        if not minutes:
+            if previous_close is None:
+                return None
+            return Candle(ts_open, interval_ns, self.venue, symbol, previous_close, previous_close, previous_close,
+                          previous_close, 0)
+        return Candle(ts_open, interval_ns, self.venue, symbol, minutes[-1][1], max(m[2] for m in minutes),
+                      min(m[3] for m in minutes), minutes[0][4], sum(m[5] for m in minutes))
 
     def candles(self, symbol: str, interval_ns: int, limit: int, now_ns: int) -> list[Candle]:
         """Up to ``limit`` most recent bars of ``interval_ns`` opened at or before ``now_ns``, oldest first."""

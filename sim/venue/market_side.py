@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.model import BookDelta, Quote, Trade
+from harness.model import BookDelta, Candle, Quote, Trade
 from sim.channels import MarketDataChannel
 from sim.market.feed import ReplayFeed
 from sim.venue.trade_runs import TradeRunner
@@ -74,13 +74,20 @@ class VenueMarketSide:
         self.trade_runs = TradeRunner(channel, venue, rename=self.rename)
         """Takes runs of quiet trades off the per-trade path (``sim.venue.trade_runs``)."""
 
-    def connect(self, feed: ReplayFeed) -> None:
+    def connect(self, feed: ReplayFeed, *, candles_to: Callable[[Candle], None] | None = None) -> None:
         """Subscribe to ``feed``'s events of ``data_venue`` and let the feed deliver the channel's
-        arrivals, merged with its own events (``ReplayFeed.add_tap``)."""
+        arrivals, merged with its own events (``ReplayFeed.add_tap``).
+
+        ``candles_to`` receives the data's recorded candles (renamed like everything else), for a
+        venue whose kline stream serves them (``sim.bars``).
+        """
         name = self.data_venue
         feed.subscribe_trades(self.on_trade, venue=name, runs=self.trade_runs)
         feed.subscribe_quotes(self.on_quote, venue=name)
         feed.subscribe_book(self.on_book, venue=name)
+        if candles_to is not None:
+            feed.subscribe_candles(candles_to if self.rename is None else _renamed(candles_to, *self.rename),
+                                   venue=name)
         feed.add_tap(self.channel)
 
 

@@ -80,6 +80,18 @@ from sim.venue.matching.types import (
 from sim.venue.profile import VenueProfile
 from sim.venue.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
 
+__all__ = [
+    "ONE",
+    "QUEUE_MODELS",
+    "FillListener",
+    "Int64Array",
+    "OrderListener",
+    "RejectedRequest",
+    "SimVenue",
+    "VenueOrder",
+    "make_queue_model",
+]
+
 Int64Array = npt.NDArray[np.int64]
 ONE = 10**9  # a price of 1.0 in fixed-point units (fees in base asset)
 QUEUE_MODELS = ("conservative", "power", "log")

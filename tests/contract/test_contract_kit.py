@@ -362,7 +362,8 @@ def test_candles_summarise_the_trade_tape(venue: VenueUnderTest) -> None:
     async def body() -> tuple[list[Candle], list[Candle], int]:
         clock = venue.clock
         await clock.sleep_ns(minute - clock.now_ns() % minute + 1_000_000)  # just after a minute starts
-        start = clock.now_ns() - clock.now_ns() % minute
+        now = clock.now_ns()  # read once: a live clock moves between two reads
+        start = now - now % minute
         for price in (BID, BID + 3 * venue.tick, BID - 2 * venue.tick, BID + venue.tick):
             venue.print_trade(price, size, Aggressor.BUYER)
             await clock.sleep_ns(5_000_000_000)
@@ -383,6 +384,37 @@ def test_candles_summarise_the_trade_tape(venue: VenueUnderTest) -> None:
     assert all(c.ts_open % (5 * minute) == 0 for c in five)
     with pytest.raises(InvalidRequestError):
         venue.run(venue.adapter.get_candles(venue.symbol, 90_000_000_000, limit=5))
+
+
+def test_bar_subscription_delivers_each_closed_bar_after_its_close(venue: VenueUnderTest) -> None:
+    """The bar stream pushes each one-minute bar once it has closed, and refuses intervals it cannot serve."""
+    minute = 60_000_000_000
+    size = venue.quantity()
+    bars: list[tuple[int, Candle]] = []
+
+    async def body() -> int:
+        clock = venue.clock
+        await venue.adapter.subscribe_bars(venue.symbol, minute, lambda c: bars.append((clock.now_ns(), c)))
+        await clock.sleep_ns(minute - clock.now_ns() % minute + 1_000_000)  # just after a minute starts
+        now = clock.now_ns()  # read once: a live clock moves between two reads
+        start = now - now % minute
+        for price in (BID, BID + 2 * venue.tick, BID - venue.tick):
+            venue.print_trade(price, size, Aggressor.BUYER)
+            await clock.sleep_ns(5_000_000_000)
+        await clock.sleep_ns(start + 2 * minute + 5_000_000_000 - clock.now_ns())
+        return start
+
+    start = venue.run(body())
+    assert [c.ts_open for _, c in bars] == [start, start + minute]
+    (first_at, first), (second_at, second) = bars
+    assert start + minute < first_at < start + minute + 5_000_000_000  # after its close, within a few seconds
+    assert start + 2 * minute < second_at
+    assert [from_fixed(x) for x in (first.open, first.high, first.low, first.close)] == [
+        BID, BID + 2 * venue.tick, BID - venue.tick, BID - venue.tick]
+    assert from_fixed(first.volume) == 3 * size
+    assert (second.open, second.high, second.low, second.close, second.volume) == (first.close,) * 4 + (0,)
+    with pytest.raises(InvalidRequestError):
+        venue.run(venue.adapter.subscribe_bars(venue.symbol, 90_000_000_000, lambda c: None))
 
 
 def test_book_subscription_delivers_snapshots_to_the_asked_depth(venue: VenueUnderTest) -> None:

@@ -242,7 +242,9 @@ GOOD_AND_BAD = {
 def test_capture_bad_line(venue: str, tmp_path: Path) -> None:
     good, bad, field = GOOD_AND_BAD[venue]
     src = tmp_path / f"{venue.upper()}.ws.1.0.txt"
-    src.write_text(CAPTURE_HEAD[venue] + good + "\n" + bad + "\n" + good + "\n")
+    # the last line is another trade (a new id): the same trade twice would be a duplicate
+    again = good.replace('"trade_id":"a"', '"trade_id":"c"').replace('"tradeId":"1"', '"tradeId":"3"')
+    src.write_text(CAPTURE_HEAD[venue] + good + "\n" + bad + "\n" + again + "\n")
     out = tmp_path / "out"
     with pytest.raises(DataFormatError) as info:
         import_file(src, out)

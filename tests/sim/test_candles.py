@@ -37,3 +37,30 @@ def test_bars_per_symbol_skip_an_out_of_order_tape_and_aggregate() -> None:
 def test_bad_requests_are_refused(interval: int, limit: int) -> None:
     with pytest.raises(InvalidRequestError):
         CandleBuilder("binance").candles("BTCUSDT", interval, limit, T0)
+
+
+def test_bar_closes_one_interval_flat_when_no_trade_and_none_before_the_first() -> None:
+    import numpy as np
+
+    builder = CandleBuilder("binance")
+    assert builder.bar("BTCUSDT", T0, M) is None  # nothing traded yet
+    for ts, price, size in [(T0 + 1, 10, 2), (T0 + M - 1, 12, 1), (T0 + M, 9, 5), (T0 + 2 * M + 7, 11, 1)]:
+        builder.add(trade(ts, price, size))
+    # a run from the trade fast path, folded when the bar is read
+    ts = np.array([T0 + 4 * M + i for i in range(100)], dtype=np.int64)
+    builder.add_many("BTCUSDT", ts, np.arange(100, dtype=np.int64) % 7 + 20, np.ones(100, dtype=np.int64))
+    closed = builder.bar("BTCUSDT", T0, M)
+    assert closed is not None
+    assert (closed.ts_open, closed.interval_ns, closed.venue, closed.symbol) == (T0, M, "binance", "BTCUSDT")
+    assert (closed.open, closed.high, closed.low, closed.close, closed.volume) == (10, 12, 10, 12, 3)
+    assert builder.bar("BTCUSDT", T0 + 3 * M, M) == closed._replace(  # no trade in minute 3: flat at 11
+        ts_open=T0 + 3 * M, open=11, high=11, low=11, close=11, volume=0)
+    two = builder.bar("BTCUSDT", T0, 2 * M)
+    assert two is not None and (two.open, two.high, two.low, two.close, two.volume) == (10, 12, 9, 9, 8)
+    run = builder.bar("BTCUSDT", T0 + 4 * M, M)
+    assert run is not None and (run.open, run.high, run.low, run.close, run.volume) == (20, 26, 20, 20 + 99 % 7, 100)
+    assert builder.bar("ETHUSDT", T0, M) is None
+    with pytest.raises(InvalidRequestError):
+        builder.bar("BTCUSDT", T0 + 1, M)  # not on the interval's grid
+    with pytest.raises(InvalidRequestError):
+        builder.bar("BTCUSDT", T0, M // 2)

@@ -197,10 +197,16 @@ class StopsAndDeadlines(Recording):
     stop-limit buy over it and a GTD bid that expires 30 ms later: the quiet band's stop and
     deadline edges (within the client's order rate limit)."""
 
+    def on_start(self, ctx: Any) -> None:
+        """Start counting trades."""
+        super().on_start(ctx)
+        self.trades_counted = 0
+
     def on_trade(self, trade: Trade) -> None:
         """Quote, and now and then add the conditional and expiring orders."""
         super().on_trade(trade)
-        if self.trades_seen % 150:
+        self.trades_counted += 1
+        if self.trades_counted % 150:
             return
         price = trade.price
         ctx, venue, symbol, size = self.ctx, self.venue, self.symbol, self.size
@@ -302,6 +308,16 @@ def test_candles_add_many_folds_long_ordered_runs_with_numpy(step: int) -> None:
     # pieces: numpy, singles, numpy from mid-minute into the bar the singles opened, singles, numpy;
     # the first piece starts before the bar already open, so its oldest trades are dropped
     candles_both_ways(rows, 2 * BASE_INTERVAL_NS, [700, 900, 1_500, 1_600])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, BASE_INTERVAL_NS - 1), st.integers(1, 1_000), st.integers(1, 50)),
+                min_size=1, max_size=90), st.lists(st.integers(0, 10_000), max_size=4))
+def test_candles_short_runs_inside_the_open_bar_match_add(rows: list[tuple[int, int, int]], cuts: list[int]) -> None:
+    """Short runs (under ``_VECTOR_MIN`` rows) inside the bar already open, in any order, folded
+    with list builtins: the bar keeps its earlier extremes, takes the run's last price as close."""
+    minute = 2 * BASE_INTERVAL_NS
+    candles_both_ways([(minute + t, price, size) for t, price, size in rows], minute, cuts)
 
 
 @given(st.integers(1, 40), st.integers(0, 40), st.integers(1, 9))

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import harness.data.importers.binance_csv  # noqa: F401  (registers the CSV importers)
-from harness.data.importers.base import ImportContext, Record, open_text, register
+from harness.data.importers.base import ImportContext, Record, open_text, open_text_for, register
 from harness.data.importers.binance_msgs import (
     COINM,
     PROFILE_LINES,
@@ -44,6 +44,9 @@ from harness.data.importers.binance_msgs import (
     loads,
     seconds_text_to_ns,
 )
+
+__all__ = ["CryptofeedImporter", "DepthJsonImporter", "HftbacktestImporter", "LineParser", "read_lines",
+           "venue_from_url"]
 
 
 @dataclass
@@ -101,7 +104,7 @@ def _cryptofeed_line(line: str, state: _State) -> tuple[int | None, str] | None:
 def _messages(path: Path, parse_line: LineParser, limit: int) -> Iterator[tuple[int | None, dict[str, Any]]]:
     """The first ``limit`` well-formed messages (for the profiling pass; bad lines are skipped)."""
     state = _State()
-    with open_text(path) as handle:
+    with open_text(path, lenient=True) as handle:
         for raw in islice(handle, limit):
             try:
                 parsed = parse_line(raw.strip(), state)
@@ -119,11 +122,12 @@ def read_lines(path: Path, ctx: ImportContext, parse_line: LineParser) -> Iterat
     converter = Converter(venue=ctx.venue or profile.venue or SPOT, offset_ns=profile.offset_ns or 0,
                           default_symbol=default_symbol)
     state = _State()
-    with open_text(path) as handle:
+    with open_text_for(path, ctx) as handle:
         for line_no, raw in enumerate(handle, 1):
             line = raw.strip()
             if not line:
                 continue
+            ctx.line = line_no
             try:
                 parsed = parse_line(line, state)
                 if parsed is None:
@@ -185,7 +189,7 @@ class DepthJsonImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Rows of each event; with no receive time recorded, ``ts_recv = ts_event`` (``T``, else ``E``)."""
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             try:
                 document = json.load(handle)
             except ValueError as exc:

@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.data.importers.base import ImportContext, Record, Row, open_text, register
+from harness.data.importers.base import ImportContext, Record, Row, open_text_for, register
 from harness.data.importers.binance_msgs import SPOT, USDM, FieldError, fixed
 from harness.data.schema import F_LAST, F_SNAPSHOT
+
+__all__ = ["DEPTH_COLUMNS", "DepthCsvImporter", "KlineCsvImporter"]
 
 DEPTH_COLUMNS = ["symbol", "timestamp", "first_update_id", "last_update_id", "side", "update_type",
                  "price", "qty"]
@@ -51,7 +53,7 @@ class DepthCsvImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Stream book rows; the last row of each message carries ``F_LAST``."""
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             reader = csv.reader(handle)
             header = next(reader, [])
             has_pu = "pu" in header
@@ -59,6 +61,7 @@ class DepthCsvImporter:
             venue = ctx.venue or (USDM if has_pu else SPOT)
             pending: Row | None = None
             pending_key: tuple[Any, ...] = ()
+            pending_line = 0
             for row_no, fields in enumerate(reader, 2):
                 if not fields:
                     continue
@@ -69,9 +72,11 @@ class DepthCsvImporter:
                     continue
                 key = (row[0], row[3], row[7], row[8], row[10])
                 if pending is not None:
+                    ctx.line = pending_line
                     yield "book", pending if key == pending_key else (*pending[:-1], pending[-1] | F_LAST)
-                pending, pending_key = row, key
+                pending, pending_key, pending_line = row, key, row_no
             if pending is not None:
+                ctx.line = pending_line
                 yield "book", (*pending[:-1], pending[-1] | F_LAST)
 
     @staticmethod
@@ -127,10 +132,11 @@ class KlineCsvImporter:
             ctx.bad(path, None, "symbol", "cannot tell the symbol from the file name; pass one")
             return
         venue = ctx.venue or SPOT
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             for row_no, fields in enumerate(csv.reader(handle), 1):
                 if not fields or fields[0] == _KLINE_HEADER:
                     continue
+                ctx.line = row_no
                 try:
                     yield "candles", self._row(fields, venue, symbol)
                 except FieldError as bad:

@@ -31,6 +31,29 @@ from harness.data.importers.base import Record, Row
 from harness.data.schema import F_LAST, F_SNAPSHOT
 from harness.money import INT64_MAX, MoneyError, to_fixed
 
+__all__ = [
+    "COINM",
+    "OFFSET_KEY",
+    "OFFSET_NOTE_KEY",
+    "PROFILE_LINES",
+    "SPOT",
+    "USDM",
+    "Converter",
+    "FieldError",
+    "Profile",
+    "book_rows",
+    "estimate_profile",
+    "exchange_ns",
+    "fixed",
+    "int_field",
+    "loads",
+    "ms_ns",
+    "payload",
+    "seconds_text_to_ns",
+    "str_field",
+    "venue_evidence",
+]
+
 SPOT = "binance"
 USDM = "binance-usdm"
 COINM = "binance-coinm"

@@ -30,6 +30,8 @@ from harness.data.importers.textfmt import (
 )
 from harness.data.schema import F_SNAPSHOT
 
+__all__ = ["VENUE", "BybitCaptureImporter"]
+
 VENUE = "bybit"
 _BUY, _SELL = ("Buy",), ("Sell",)
 

@@ -31,6 +31,8 @@ from harness.data.importers.textfmt import (
 )
 from harness.data.schema import F_SNAPSHOT
 
+__all__ = ["VENUE", "CoinbaseCaptureImporter"]
+
 VENUE = "coinbase"
 _IGNORED = frozenset({"subscriptions", "ticker", "heartbeat", "status"})
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.data.importers.base import ImportContext, Record, open_text, register
+from harness.data.importers.base import ImportContext, Record, open_text_for, register
 from harness.data.importers.textfmt import (
     FieldError,
     book_row,
@@ -27,6 +27,8 @@ from harness.data.importers.textfmt import (
     side_from,
 )
 from harness.data.schema import F_SNAPSHOT
+
+__all__ = ["VENUE", "HyperliquidImporter"]
 
 VENUE = "hyperliquid"
 _LINE = re.compile(r"^(\d+) (\{.*)$")
@@ -47,7 +49,7 @@ class HyperliquidImporter:
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Stream book snapshot and trade rows in file order."""
         venue = ctx.venue or VENUE
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             for line_no, raw in enumerate(handle, 1):
                 text = raw.rstrip("\r\n")
                 if not text.strip():

@@ -50,6 +50,8 @@ from harness.data.importers.textfmt import (
 )
 from harness.data.schema import F_SNAPSHOT
 
+__all__ = ["VENUE", "KrakenCaptureImporter", "KrakenRestOhlcImporter", "KrakenRestTradesImporter"]
+
 VENUE = "kraken"
 _BOOK_KEYS = (("as", -1, F_SNAPSHOT), ("bs", 1, F_SNAPSHOT), ("a", -1, 0), ("b", 1, 0))
 

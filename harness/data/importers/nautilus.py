@@ -31,6 +31,8 @@ from harness.data.errors import DataFormatError
 from harness.data.importers.base import ImportContext, Record, register
 from harness.data.importers.textfmt import FieldError, fixed, guarded, name_hint
 
+__all__ = ["NautilusParquetImporter", "float_to_fixed"]
+
 _TRADES = ("timestamp", "trade_id", "price", "quantity", "buyer_maker")
 _QUOTES = ("timestamp", "ask_size", "ask", "bid_size", "bid")
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}

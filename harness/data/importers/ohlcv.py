@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import gzip
 import heapq
 import re
 import shutil
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.data.errors import DataFormatError
-from harness.data.importers.base import ImportContext, Record, open_text, register
+from harness.data.importers.base import ImportContext, Record, open_binary_for, open_text, open_text_for, register
 from harness.data.importers.textfmt import (
     CandleValues,
     FieldError,
@@ -51,6 +50,8 @@ from harness.data.importers.textfmt import (
     name_hint,
     wall_clock_to_ns,
 )
+
+__all__ = ["BLOCK", "REORDER_WINDOW", "Layout", "OhlcvCsvImporter", "parse_time", "reorder"]
 
 _TIME_NAMES = ("unix", "timestamp", "datetime", "date", "time", "open_time", "")
 _FIELDS = ("open", "high", "low", "close", "volume")
@@ -147,7 +148,7 @@ class OhlcvCsvImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Yield bars in ascending time (newest-first files are read backwards)."""
-        with open_text(path) as handle:
+        with open_text(path, lenient=True) as handle:
             head = handle.read(1 << 16)
         layout = _detect(head)
         if layout is None:
@@ -161,7 +162,7 @@ class OhlcvCsvImporter:
         descending = _is_descending(head, layout)
         ctx.metadata["harness.source_order"] = "descending" if descending else "ascending"
         reader = _reverse_lines if descending else _forward_lines
-        bars = (bar for line_no, text in reader(path, layout.header_line)
+        bars = (bar for line_no, text in reader(path, layout.header_line, ctx)
                 for bar in guarded(path, ctx, line_no,
                                    functools.partial(_parse_row, layout, text, venue, symbols, line_no)))
         yield from emit_candles(path, ctx, reorder(bars, REORDER_WINDOW))
@@ -218,21 +219,21 @@ def _is_descending(head: str, layout: Layout) -> bool:
     return second < first
 
 
-def _forward_lines(path: Path, header_line: int) -> Iterator[tuple[int, str]]:
-    with open_text(path) as handle:
+def _forward_lines(path: Path, header_line: int, ctx: ImportContext) -> Iterator[tuple[int, str]]:
+    with open_text_for(path, ctx) as handle:
         for line_no, raw in enumerate(handle, 1):
             text = raw.rstrip("\r\n")
             if line_no > header_line and text.strip():
                 yield line_no, text
 
 
-def _reverse_lines(path: Path, header_line: int) -> Iterator[tuple[int, str]]:
+def _reverse_lines(path: Path, header_line: int, ctx: ImportContext) -> Iterator[tuple[int, str]]:
     """Data lines from the last to the first, reading fixed-size blocks from the end."""
     with path.open("rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     if gzipped:
         with tempfile.TemporaryFile() as plain:
-            with gzip.open(path, "rb") as unzipped:
+            with open_binary_for(path, ctx) as unzipped:
                 shutil.copyfileobj(unzipped, plain)
             yield from _reverse_from(plain, header_line)
         return

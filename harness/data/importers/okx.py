@@ -28,6 +28,8 @@ from harness.data.importers.textfmt import (
 )
 from harness.data.schema import F_SNAPSHOT
 
+__all__ = ["VENUE", "OkxCaptureImporter"]
+
 VENUE = "okx"
 _BOOK_CHANNELS = frozenset({"books", "books5", "books-l2-tbt", "books50-l2-tbt", "bbo-tbt"})
 

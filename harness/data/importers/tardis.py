@@ -27,9 +27,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harness.data.errors import DataFormatError, UnsupportedFormatError
-from harness.data.importers.base import ImportContext, Record, Row, open_text, register
+from harness.data.importers.base import ImportContext, Record, Row, open_text_for, register
 from harness.data.importers.textfmt import FieldError, book_row, fixed, guarded, mark_last, side_from, us_to_ns
 from harness.data.schema import F_LAST, F_SNAPSHOT
+
+__all__ = ["LineParser", "TardisCsvImporter"]
 
 _PREFIX = ["exchange", "symbol", "timestamp", "local_timestamp"]
 _TYPES: dict[tuple[str, ...], str] = {
@@ -52,7 +54,7 @@ class TardisCsvImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         """Stream rows of the file's data type, in file order."""
-        with open_text(path) as handle:
+        with open_text_for(path, ctx) as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None or header[:4] != _PREFIX:
@@ -139,15 +141,15 @@ def _snapshot_levels(rest: list[str]) -> list[tuple[int, str, int, int]] | None:
 def _incremental(path: Path, width: int, lines: Iterator[tuple[int, list[str]]],
                  ctx: ImportContext) -> Iterator[Record]:
     """incremental_book_L2 lines -> book rows; ``F_LAST`` where the next line starts a new message."""
-    pending: tuple[Row, tuple[str, ...]] | None = None
+    pending: tuple[Row, tuple[str, ...], int] | None = None
     for line, fields in lines:
         for row, key in guarded(path, ctx, line, functools.partial(_incremental_row, width, fields, ctx)):
             if pending is not None:
-                previous, previous_key = pending
+                previous, previous_key, ctx.line = pending
                 yield "book", (previous if previous_key == key else (*previous[:-1], previous[-1] | F_LAST))
-            pending = (row, key)
+            pending = (row, key, line)
     if pending is not None:
-        previous = pending[0]
+        previous, _key, ctx.line = pending
         yield "book", (*previous[:-1], previous[-1] | F_LAST)
 
 

@@ -24,29 +24,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.data.errors import DataFormatError
-from harness.data.importers.base import ImportContext, Record, Row, open_text
+from harness.data.importers.base import ImportContext, Record, Row, open_text_for
 from harness.data.schema import F_LAST
 from harness.money import INT64_MAX, MoneyError, to_fixed
 
-__all__ = [
-    "CaptureLine",
-    "FieldError",
-    "RangeError",
-    "book_row",
-    "capture_records",
-    "decimal_to_ns",
-    "fixed",
-    "guarded",
-    "iso8601_to_ns",
-    "iter_capture",
-    "loads_exact",
-    "mark_last",
-    "ms_to_ns",
-    "side_from",
-    "sniff_capture",
-    "us_to_ns",
-    "wall_clock_to_ns",
-]
+__all__ = ["CaptureLine", "FieldError", "RangeError", "book_row", "capture_records", "check_ohlc", "decimal_to_ns",
+           "emit_candles", "fixed", "guarded", "iso8601_to_ns", "iter_capture", "loads_exact", "mark_last",
+           "ms_to_ns", "name_hint", "side_from", "sniff_capture", "us_to_ns", "wall_clock_to_ns"]
 
 NS_PER_S = 1_000_000_000
 T = TypeVar("T")
@@ -219,7 +203,7 @@ def iter_capture(path: Path, ctx: ImportContext) -> Iterator[CaptureLine]:
     The connection line, messages the client sent (``<url> <- t: ...``) and blank lines are
     skipped. A line that is neither, or whose time or JSON is broken, goes to ``ctx.bad``.
     """
-    with open_text(path) as handle:
+    with open_text_for(path, ctx) as handle:
         for line_no, raw in enumerate(handle, 1):
             text = raw.rstrip("\r\n")
             if not text.strip():
@@ -246,8 +230,9 @@ def guarded(path: Path, ctx: ImportContext, line: int, parse: Callable[[], list[
     """Run one line's parser; a bad field or unexpected structure becomes ``ctx.bad`` and no rows.
 
     A line is all-or-nothing: emitting half a book message would corrupt the rebuilt book, so
-    any bad field drops (or, without ``--skip-bad``, reports) the whole line.
+    any bad field drops (or, without ``--skip-bad``, reports) the whole line. Sets ``ctx.line``.
     """
+    ctx.line = line
     try:
         return parse()
     except DataFormatError:
@@ -328,6 +313,7 @@ def emit_candles(path: Path, ctx: ImportContext, bars: Iterator[tuple[int, int, 
     ctx.metadata.setdefault("harness.interval_ns", str(interval_ns))
     previous_open: dict[str, int] = {}
     for line, ts, values in _chain(probe, bars):
+        ctx.line = line
         venue, symbol, open_, high, low, close, volume = values
         before = previous_open.get(symbol)
         if before is not None and ts <= before:

@@ -1,0 +1,106 @@
+"""``harness venue serve``: run a local venue until Ctrl-C.
+
+``--profile`` names the simulated venue (a shipped profile or a profile file), ``--data`` the
+canonical Parquet files (or directories of them) it replays, ``--speed X`` runs its clock X
+times faster than the wall (data included). Credentials: the API key and HMAC secret the venue
+accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` when set (so a client configured
+for paper trading works unchanged); otherwise a fresh pair is generated and printed once (it is
+only good for this server). ``--scenario FILE`` hands the file to a scenario loader's
+``serve_faults(path) -> ServeFaults`` (``sim.faults``) when one is installed: that is the hook
+scenario files plug into; without one it is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import secrets
+import signal
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from live.serve.faults import ServeFaults
+from live.serve.server import LocalVenue, LocalVenueConfig
+
+__all__ = ["parse_speed", "scenario_faults", "serve_command"]
+
+
+def parse_speed(text: str) -> Decimal | int:
+    """``--speed``: a positive number (``1``, ``10``, ``0.5``), exact."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"--speed: expected a positive number, got {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"--speed: expected a positive number, got {text!r}")
+    return int(value) if value == value.to_integral_value() else value
+
+
+def scenario_faults(path: Path) -> ServeFaults:
+    """The faults of a scenario file, through the scenario layer's ``serve_faults`` hook."""
+    try:
+        scenario_module: object = importlib.import_module("sim.faults")
+    except ImportError:
+        scenario_module = None
+    loader = getattr(scenario_module, "serve_faults", None)
+    if loader is None:
+        raise ValueError(f"--scenario {path}: no scenario loader is installed (sim.faults.serve_faults); "
+                         "faults can be given programmatically through live.serve.faults.ServeFaults")
+    faults = loader(path)
+    if not isinstance(faults, ServeFaults):
+        raise ValueError(f"--scenario {path}: the loader returned {type(faults).__name__}, not ServeFaults")
+    return faults
+
+
+def _data_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise ValueError(f"--data {path}: directory holds no .parquet files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ValueError(f"--data {path}: no such file or directory")
+    return files
+
+
+async def _serve(config: LocalVenueConfig, announce: bool) -> None:
+    venue = LocalVenue(config)
+    url = await venue.start()
+    print(f"local venue {venue.profile.name} on {url} (streams {venue.ws_url}/ws, WS API {venue.ws_url}/ws-api/v3)",
+          flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await venue.stop()
+        if announce:
+            print("local venue stopped", flush=True)
+
+
+def serve_command(profile: str, data: list[Path], port: int, speed: str, scenario: Path | None) -> int:
+    """Run the local venue until SIGINT/SIGTERM; 2 on bad arguments."""
+    try:
+        files = _data_files(data)
+        config = LocalVenueConfig(profile=profile, data=files, port=port, speed=parse_speed(speed),
+                                  faults=scenario_faults(scenario) if scenario is not None else ServeFaults())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    key, secret = os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")
+    if not key or not secret:
+        key, secret = f"local-{secrets.token_hex(8)}", secrets.token_hex(24)
+        print(f"API key {key} secret {secret} (generated for this local venue only)", flush=True)
+    config.api_keys = {key: secret}
+    asyncio.run(_serve(config, announce=True))
+    return 0
