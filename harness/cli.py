@@ -49,6 +49,20 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           progress=False if args.no_progress else None)
 
 
+def _cmd_scenario_run(args: argparse.Namespace) -> int:
+    from scenarios.scenario_cli import scenario_run_command
+
+    return scenario_run_command(args.files, seeds=args.seeds, out_dir=args.out, cache_dir=args.cache,
+                                quiet=args.quiet)
+
+
+def _cmd_scenario_fuzz(args: argparse.Namespace) -> int:
+    from scenarios.scenario_cli import scenario_fuzz_command
+
+    return scenario_fuzz_command(runs=args.runs, seed=args.seed, workers=args.workers, base=args.base,
+                                 out_dir=args.out, cache_dir=args.cache)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from reports.html_report import report_command
 
@@ -164,6 +178,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --router: split orders larger than this across venues")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
+
+    scenario = sub.add_parser("scenario", help="fault-injection scenarios: run files, search for failures")
+    scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True)
+    srun = scenario_sub.add_parser("run", help="run scenario files and print their scorecards")
+    srun.add_argument("files", nargs="+", type=Path, help="scenario TOML files (scenarios/catalog/*.toml)")
+    srun.add_argument("--seeds", type=int, default=1, help="run each with its seed and the N-1 after it")
+    srun.add_argument("--out", type=Path, default=Path("runs"), help="parent directory of the run directories")
+    srun.add_argument("--cache", type=Path, default=None, help="data cache (default $HARNESS_CACHE or ~/.cache)")
+    srun.add_argument("--quiet", action="store_true", help="one line per passing run")
+    srun.set_defaults(func=_cmd_scenario_run)
+    sfuzz = scenario_sub.add_parser("fuzz", help="random fault schedules; shrink and write out any failure")
+    sfuzz.add_argument("--runs", type=int, default=100, help="how many random schedules")
+    sfuzz.add_argument("--seed", type=int, default=0, help="the search's seed (run i of a seed is always the same)")
+    sfuzz.add_argument("--workers", type=int, default=1, help="processes to run them in")
+    sfuzz.add_argument("--base", type=Path, default=None, help="base scenario without faults (default: the "
+                       "shipped recording's trades with a resting ladder)")
+    sfuzz.add_argument("--out", type=Path, default=Path("runs") / "fuzz", help="where reproducers are written")
+    sfuzz.add_argument("--cache", type=Path, default=None, help="data cache (default $HARNESS_CACHE or ~/.cache)")
+    sfuzz.set_defaults(func=_cmd_scenario_fuzz)
+
 
     report = sub.add_parser("report", help="write a self-contained HTML report of a run directory")
     report.add_argument("run_dir", type=Path, help="a run directory (runs/<run id>)")

@@ -114,7 +114,6 @@ class ExecutionContext:
         handles (overrides the callback), the instruments of ``subscriptions`` (venue ->
         symbols; default ``instruments``). Opening a stream takes no time, so nothing is missed.
         """
-        self._strategy = strategy
         await self.engine.start()
         for name, gateway in self.engine.gateways.items():
             info = self.engine.orders.venue_info(name)
@@ -123,6 +122,9 @@ class ExecutionContext:
         if self._instruments is None:
             self._instruments = tuple(Instrument(name, symbol) for name, info in self._infos.items()
                                       for symbol in info.symbols)
+        # nothing reaches the strategy before on_start: not the updates of orders a restarted engine recovered
+        # from its journal, not the market data of a venue subscribed while the next one is still loading
+        self._strategy = strategy
         strategy.on_start(self)
         defaults = self._instruments if subscriptions is None else tuple(
             Instrument(venue, symbol) for venue, symbols in subscriptions.items() for symbol in symbols)
@@ -140,7 +142,10 @@ class ExecutionContext:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         counts = await self.engine.stop(cancel_open=cancel_open)
         for name, gateway in self.engine.gateways.items():
-            self._balances[name] = await gateway.get_balances()
+            try:
+                self._balances[name] = await gateway.get_balances()
+            except VenueError as error:  # unavailable at shutdown (an open breaker, an outage): keep the last ones
+                self._event("stop-balances-failed", f"{name}: {error}")
         orders = len(self.engine.orders)
         fills = sum(len(o.fills) for o in self.engine.orders)
         self._event("stop", f"{orders} orders, {fills} fills, {self._refused} refused before sending; "
@@ -287,6 +292,10 @@ class ExecutionContext:
             await self.engine.submit(order)
         except VenueError as error:
             self._event("submit-failed", f"{order.client_order_id}: {error}")
+            if order.status is OrderStatus.PENDING:
+                # proven not placed (rate limited, not connected, circuit open): nobody resends it, so it is
+                # refused, and the strategy hears so, like any refusal before sending
+                self.engine.orders.force_status(order, OrderStatus.REJECTED, f"not sent: {error}")
         if order.status is OrderStatus.REJECTED:
             self._event("reject", f"{order.client_order_id}: {order.history[-1].reason if order.history else ''}")
 

@@ -159,6 +159,8 @@ class ExecutionEngine:
         self.gateways: dict[str, VenueGateway] = {}
         self.discrepancies: list[Discrepancy] = []
         self.fill_listeners: list[Callable[[ManagedOrder, Fill], None]] = []
+        self.reconcile_listeners: list[Callable[[str, list[Discrepancy]], None]] = []
+        """Called with (venue, discrepancies) after every reconciliation (dashboards, scenario scorecards)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._down: dict[str, tuple[int, int]] = {}  # venue -> (failed reconnect attempts, next attempt ns)
         self.in_flight = InFlightTracker(clock)
@@ -200,7 +202,8 @@ class ExecutionEngine:
                                                                  self._scan_stuck)))
 
     async def recover_from_journal(self) -> list[ManagedOrder]:
-        """After a restart, settle every journaled intent that never got a final answer.
+        """After a restart, settle every journaled intent that never got a final answer, and every
+        journaled order that was still working (it may have filled or been cancelled meanwhile).
 
         Each one is taken back under its client order id and asked for at its venue: found,
         the venue's state is adopted (the intent is ACKED); proven absent, it is REJECTED and
@@ -212,7 +215,8 @@ class ExecutionEngine:
         if self.journal is None:
             return []
         settled: list[ManagedOrder] = []
-        for intent in self.journal.pending_intents():
+        # the intents never answered, then the orders answered but not finished when the process stopped
+        for intent in [*self.journal.pending_intents(), *self.journal.unfinished_orders()]:
             gateway = self.gateways.get(intent.venue)
             if gateway is None or self.orders.by_client_id(intent.client_order_id) is not None:
                 continue
@@ -467,6 +471,8 @@ class ExecutionEngine:
         """
         found = await self.reconciler.run(self.gateways[venue])
         self.discrepancies.extend(found)
+        for listener in self.reconcile_listeners:
+            listener(venue, found)
         return found
 
     async def _reconcile_all(self) -> None:
@@ -491,6 +497,12 @@ class ExecutionEngine:
             self.router.record_outcome(decision_id, fill.venue, fill.price, fill.quantity, fill.ts_ns)
         if self.journal is not None:
             self.journal.record_fill(fill)
+            moved = order.history and order.history[-1].execution_id == fill.execution_id
+            if not moved:  # the status was already where the fill leads (a report came first): the row still changes
+                self.journal.record_order({
+                    "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
+                    "status": order.status.value, "filled_quantity": order.filled_quantity,
+                    "quantity": order.quantity, "ts_ns": fill.ts_ns, "reason": f"fill {fill.execution_id}"})
         if record is not None:
             self._on_position(record)
         for listener in self.fill_listeners:

@@ -6,7 +6,8 @@ The gateway exposes the adapter contract's request methods unchanged and adds, p
 2. ``ClientRateLimiter.acquire`` (cancels are critical: they use the reserve and jump the queue);
 3. an audit record: an ``"intent"`` before a submit leaves, and a ``"result"`` after every call
    with the redacted request, a response summary, latency, success and error category
-   (Property 9);
+   (Property 9), also for a request cancelled in flight by its caller's timeout (AMBIGUOUS for
+   order entry: it may have landed);
 4. error handling: every error goes through ``ErrorHandler`` (logs, alerts, FATAL disables the
    venue); a 429/418 makes the limiter hold every request until the Retry-After has passed;
 5. retries of RETRYABLE *reads* (queries) with backoff. Submits, cancels and modifies are never
@@ -21,6 +22,7 @@ venue endpoint share its breaker), and audit records carry both the method and t
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import fields, is_dataclass
@@ -64,6 +66,9 @@ from harness.venues import VenueDescriptor
 __all__ = ["VenueGateway"]
 
 _T = TypeVar("_T")
+
+_ORDER_ENTRY = frozenset({"submit_order", "cancel_order", "modify_order"})
+"""Requests whose outcome is unknown when they are cancelled in flight."""
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names (one lookup per request)
 
@@ -182,6 +187,13 @@ class VenueGateway:
                 category = self._handler.handle(exc, venue=venue, endpoint=endpoint, context=request)
                 self._result(method, endpoint, request, {}, latency_ns=latency, category=category,
                              error=scrub(str(exc)), client_order_id=client_order_id)
+                raise
+            except asyncio.CancelledError:
+                if start is not None:  # the request had left: cancelled (a caller's timeout) before any answer
+                    category = ErrorCategory.AMBIGUOUS if method in _ORDER_ENTRY else ErrorCategory.RETRYABLE
+                    self._result(method, endpoint, request, {}, latency_ns=self._clock.monotonic_ns() - start,
+                                 category=category, error="cancelled before the venue answered (the caller's "
+                                 "timeout or a shutdown): outcome unknown", client_order_id=client_order_id)
                 raise
             assert start is not None  # set before the call that succeeded
             self._result(method, endpoint, request, _summary(result), latency_ns=self._clock.monotonic_ns() - start,

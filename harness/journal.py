@@ -58,6 +58,7 @@ class IntentState(StrEnum):
 
 
 _PENDING = (IntentState.SENT.value, IntentState.UNKNOWN.value)
+_TERMINAL = ("FILLED", "CANCELLED", "REJECTED", "EXPIRED")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -376,6 +377,21 @@ class Journal:
         """Intents still SENT or UNKNOWN, oldest first: what a restart must reconcile with the venue."""
         rows = self._conn.execute(
             "SELECT * FROM intents WHERE state IN (?, ?) ORDER BY id", _PENDING).fetchall()
+        return [PendingIntent(intent_id=row["id"], client_order_id=row["client_order_id"], venue=row["venue"],
+                              symbol=row["symbol"], state=IntentState(row["state"]), ts_ns=row["ts_ns"],
+                              request=json.loads(row["request"]), detail=row["detail"]) for row in rows]
+
+    def unfinished_orders(self) -> list[PendingIntent]:
+        """Orders whose intent was answered but whose last journaled state is not terminal, oldest first.
+
+        A restart must take these back as well as the pending intents: they rested at the venue when
+        the process stopped, and may have filled, been cancelled or still rest there now.
+        """
+        rows = self._conn.execute(
+            "SELECT i.* FROM intents i JOIN orders o ON o.client_order_id = i.client_order_id "
+            "WHERE i.id = (SELECT MAX(id) FROM intents WHERE client_order_id = i.client_order_id) "
+            "AND i.state NOT IN (?, ?) AND o.status NOT IN (?, ?, ?, ?) ORDER BY i.id",
+            (*_PENDING, *_TERMINAL)).fetchall()
         return [PendingIntent(intent_id=row["id"], client_order_id=row["client_order_id"], venue=row["venue"],
                               symbol=row["symbol"], state=IntentState(row["state"]), ts_ns=row["ts_ns"],
                               request=json.loads(row["request"]), detail=row["detail"]) for row in rows]

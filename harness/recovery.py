@@ -7,6 +7,7 @@ again blindly. ``submit_with_recovery`` marks it UNKNOWN and asks the venue by c
 * the venue proves it has none (``OrderNotFoundError``): only then is it resent, with the *same*
   client order id, so that if the first request lands late after all the venue refuses the
   second as a duplicate instead of opening another order (the idempotency key; Property 37);
+  unless its owner asked to cancel it meanwhile: then it is closed as never placed, not resent;
 * the lookups keep failing: the order stays UNKNOWN, and ``StuckOrderMonitor`` flags it.
 
 ``StuckOrderMonitor`` finds orders that stay in an uncertain state (PENDING, UNKNOWN, a cancel
@@ -112,6 +113,11 @@ async def recover_unknown(manager: OrderManager, order: ManagedOrder, adapter: E
         try:
             report = await _bounded(adapter.get_order(order.symbol, order.client_order_id), timeout_ns)
         except OrderNotFoundError:
+            if _cancel_in_flight(order):
+                # its owner cancelled it while we were asking: never placed, and no longer wanted, so not resent
+                manager.force_status(order, OrderStatus.REJECTED,
+                                     "never placed (the venue has no such order); cancelled while in doubt")
+                return order
             manager.set_pending(order, "the venue has no such order: resending under the same client order id")
             failure = await _resend(manager, order, adapter, timeout_ns)
             if failure is None:
@@ -126,6 +132,11 @@ async def recover_unknown(manager: OrderManager, order: ManagedOrder, adapter: E
             await clock.sleep_ns(_retry_delay(error, backoff, attempt))
     manager.set_unknown(order, f"unresolved after {max_lookups} lookups")
     return order
+
+
+def _cancel_in_flight(order: ManagedOrder) -> bool:
+    """Whether the order's owner has asked to cancel it (its status changes while lookups are awaited)."""
+    return order.status is OrderStatus.PENDING_CANCEL
 
 
 async def _resend(manager: OrderManager, order: ManagedOrder, adapter: ExchangeAdapter,

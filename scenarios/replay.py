@@ -15,19 +15,21 @@ import hashlib
 import inspect
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from harness.clock import Clock
 from harness.context import ExecutionContext
-from harness.engine import ExecutionEngine
+from harness.engine import EngineConfig, ExecutionEngine
 from harness.files import file_sha256
 from harness.journal import Journal
 from harness.model import Fill
@@ -39,15 +41,17 @@ from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
 from scenarios.inventory import DataInventory, take_inventory
-from scenarios.world import VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
+from scenarios.world import SimulatedVenue, VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
 from sim.venue.latency import Empirical
+from sim.venue.market_side import VenueMarketSide
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
-__all__ = ["NS", "POLL_NS", "RunFailedError", "RunResult", "VenueSetup", "data_locations", "data_time_range",
+__all__ = ["NS", "POLL_NS", "ReplayWorld", "RunFailedError", "RunHooks", "RunResult", "VenueSetup", "data_locations",
+           "data_time_range",
            "poll_step", "profile_sha256", "run_id_for", "run_replay", "symbol_map_between"]
 
 NS = 1_000_000_000
@@ -65,6 +69,65 @@ class RunResult:
     final_balances: dict[str, dict[str, tuple[Decimal, Decimal]]]
 
 
+@dataclass
+class ReplayWorld:
+    """A replay's simulated world as ``RunHooks`` see it (also a ``sim.faults.FaultWorld``)."""
+
+    runtime: SimRuntime
+    feed: ReplayFeed
+    built: dict[str, SimulatedVenue]
+    engine: ExecutionEngine
+    context: ExecutionContext
+    journal: Journal
+    recorder: RunRecorder
+    time_range: tuple[int, int]
+    allow_crash: bool = False
+    manifest: dict[str, Any] = field(default_factory=dict)
+    """What the hooks add to the run's manifest."""
+
+    @property
+    def clock(self) -> Clock:
+        """The run's virtual clock."""
+        return self.runtime.clock
+
+    @property
+    def adapters(self) -> dict[str, SimAdapter]:
+        """Each venue's adapter."""
+        return {name: v.adapter for name, v in self.built.items()}
+
+    @property
+    def markets(self) -> dict[str, VenueMarketSide]:
+        """Each venue's market side."""
+        return {name: v.market for name, v in self.built.items()}
+
+    @property
+    def venues(self) -> dict[str, SimVenue]:
+        """Each simulated venue."""
+        return {name: v.venue for name, v in self.built.items()}
+
+
+class RunHooks(Protocol):
+    """What a caller of ``run_replay`` may add to a run (the scenario runner: faults, invariants).
+
+    ``world_built`` runs once the world exists and before anything happens in it; ``before_start``
+    and ``before_stop`` are awaited in virtual time before the strategy starts and before it stops
+    (after the data is done); ``finished`` runs after the strategy stopped, with the journal open,
+    and may add tables to the recorder and entries to ``world.manifest``.
+    """
+
+    def world_built(self, world: ReplayWorld) -> None:
+        """The world is built: install faults and observers."""
+
+    async def before_start(self, world: ReplayWorld) -> None:
+        """Just before the strategy (and the engine) start."""
+
+    async def before_stop(self, world: ReplayWorld) -> None:
+        """After the data is done, before the strategy stops."""
+
+    def finished(self, world: ReplayWorld) -> None:
+        """After the strategy stopped: check, record."""
+
+
 def data_time_range(files: Sequence[Path], column: str = "ts_event") -> tuple[int, int]:
     """Smallest and largest ``column`` value over the files, from Parquet statistics (cheap)."""
     low, high = None, None
@@ -80,7 +143,8 @@ def data_time_range(files: Sequence[Path], column: str = "ts_event") -> tuple[in
     return (low or 0, high or 0)
 
 
-def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> str:
+def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None = None, *,
+               name: str | None = None) -> str:
     """A run id from the configuration and what the run's results depend on besides it.
 
     ``provenance`` holds the content hashes of the data files, the venues' profiles, the code
@@ -89,8 +153,8 @@ def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None =
     """
     payload = {"config": config, "provenance": provenance or {}}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
-    strategy = str(config["strategy"]).rsplit(":", 1)[-1].lower()
-    return f"{strategy}-seed{config['seed']}-{digest}"
+    prefix = name or str(config["strategy"]).rsplit(":", 1)[-1].lower()
+    return f"{prefix}-seed{config['seed']}-{digest}"
 
 
 class RunFailedError(RuntimeError):
@@ -104,12 +168,19 @@ class RunFailedError(RuntimeError):
 
 def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str, *,
                params: Mapping[str, str] | None = None, seed: int = 0, out_dir: Path = Path("runs"),
-               progress: bool | None = None, router: RouterConfig | None = None) -> RunResult:
+               progress: bool | None = None, router: RouterConfig | None = None,
+               hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
+               extra_config: Mapping[str, Any] | None = None, name: str | None = None,
+               journal_path: Path | None = None) -> RunResult:
     """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run.
 
     The run directory is written as ``reports.run_dir`` describes: complete, or (when the
     strategy or the simulation raises) moved to ``<run_id>.failed`` with the error in its
     manifest, and ``RunFailedError`` raised; an earlier complete run of the same id is kept.
+    ``hooks`` (``RunHooks``), ``engine_config`` and ``extra_config`` (part of the manifest's
+    config and so of the run id, whose prefix ``name`` replaces the strategy's) are how the
+    scenario runner adds faults and checks; ``journal_path`` keeps the journal outside the run
+    directory (a journal that must outlive a killed process), copied into it at the end.
     """
     files = [Path(p) for p in data]
     feed = ReplayFeed(files, order_by="ts_event")
@@ -120,6 +191,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
                           balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))
                   for v in venues]
         config = _config(strategy, params, seed, setups, files=files, router=router)
+        if extra_config:
+            config.update(extra_config)
         strat = load_strategy(strategy, params)
         provenance = {
             "data_files": {p.name: file_sha256(p) for p in files},
@@ -127,7 +200,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
             "code": code_version(),
             "strategy_source": _source_sha256(type(strat)),
         }
-        run = RunDirectory(out_dir, run_id_for(config, provenance))
+        run = RunDirectory(out_dir, run_id_for(config, provenance, name=name))
         start_ns, end_ns = data_time_range(files)
         manifest: dict[str, Any] = {"config": config, **provenance, "versions": package_versions(),
                                     "time_range_ns": [start_ns, end_ns],
@@ -135,12 +208,15 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         work = run.begin(manifest)
         recorder = RunRecorder()
         try:
-            errors, final, instruments = _simulate(
+            errors, final, instruments, extra = _simulate(
                 feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
-                journal_path=work / "journal.sqlite", time_range=(start_ns, end_ns), progress=progress,
-                inventory=take_inventory(files))
+                journal_path=journal_path or work / "journal.sqlite", time_range=(start_ns, end_ns),
+                progress=progress, inventory=take_inventory(files), hooks=hooks, engine_config=engine_config)
+            if journal_path is not None:
+                shutil.copyfile(journal_path, work / "journal.sqlite")
             manifest["instruments"] = [list(pair) for pair in instruments]
             manifest["errors"] = errors
+            manifest.update(extra)
             manifest["row_counts"] = recorder.write_tables(work)
         except BaseException as error:
             manifest["row_counts"] = _salvage(recorder, work)
@@ -174,7 +250,8 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
         "venues": [{"name": v.name, "profile": v.profile, "depth": v.depth.value if v.depth else "",
                     "queue_model": v.queue_model, "market_latency": v.market_latency,
                     "data_venue": v.data_venue or v.name,
-                    "balances": {a: str(b) for a, b in sorted((v.balances or {}).items())}} for v in setups],
+                    "balances": {a: str(b) for a, b in sorted((v.balances or {}).items())},
+                    **({"adapter": v.adapter} if v.adapter else {})} for v in setups],
         "data": [p.name for p in files],
     }
     if router is not None:
@@ -183,13 +260,17 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
     return config
 
 
+_Simulated = tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]], list[tuple[str, str]], dict[str, Any]]
+"""What ``_simulate`` returns: errors, final balances, instruments, manifest additions."""
+
+
 def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[str, VenueProfile],
               strat: Strategy, *, seed: int, router: RouterConfig | None, recorder: RunRecorder,
               journal_path: Path, time_range: tuple[int, int], progress: bool | None,
-              inventory: DataInventory) -> tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]],
-                                                 list[tuple[str, str]]]:
+              inventory: DataInventory, hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
+              ) -> _Simulated:
     """The replay itself, recording into ``recorder``; returns the strategy's errors, the final
-    balances and the instruments the data gave the strategy."""
+    balances, the instruments the data gave the strategy and what the hooks add to the manifest."""
     start_ns, end_ns = time_range
     first = feed.peek_ts()
     # Start a second early: connecting, loading venue info and subscribing take virtual time, and
@@ -200,27 +281,33 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
     with SimRuntime(seed=seed, start_ns=begin) as runtime, \
             Journal(journal_path, runtime.clock, durable_intents=False) as journal:
         runtime.add_source(feed)  # before the venues' channels: at equal times the venue sees data first
-        adapters: dict[str, SimAdapter] = {}
-        sim_venues: dict[str, SimVenue] = {}
+        built: dict[str, SimulatedVenue] = {}
         instruments: list[tuple[str, str]] = []
         for setup in setups:
             assert setup.depth is not None
             profile = profiles[setup.name]
-            built = build_venue(runtime, setup, profile, depth=setup.depth)
-            built.venue.fill_listeners.append(_balance_recorder(recorder, built.venue))
+            venue_built = build_venue(runtime, setup, profile, depth=setup.depth)
+            venue_built.venue.fill_listeners.append(_balance_recorder(recorder, venue_built.venue))
             data_venue = setup.data_venue or setup.name
             symbols = symbol_map_between(setup.data_venue, profile)
             recorded = inventory.bars_for_venue(data_venue, symbols)
-            built.adapter.bars.serve_recorded(recorded)
-            built.market.connect(feed, candles_to=built.adapter.bars.on_recorded if recorded else None)
-            sim_venues[setup.name], adapters[setup.name] = built.venue, built.adapter
+            venue_built.adapter.bars.serve_recorded(recorded)
+            venue_built.market.connect(feed, candles_to=venue_built.adapter.bars.on_recorded if recorded else None)
+            built[setup.name] = venue_built
             instruments += [pair for pair in inventory.for_venue(setup.name, data_venue, symbols)
                             if pair[1] in profile.symbols]
+        adapters = {name: v.adapter for name, v in built.items()}
+        sim_venues = {name: v.venue for name, v in built.items()}
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
-                                 router=order_router)
+                                 router=order_router, config=engine_config)
+        for adapter in adapters.values():
+            adapter.session.audit = engine.audit  # the client's own requests (resync snapshots) are audited too
         context = ExecutionContext(adapters, runtime.clock, runtime.rng.stream("strategy"), log=recorder, engine=engine,
                                    instruments=instruments)
+        world = ReplayWorld(runtime, feed, built, engine, context, journal, recorder, time_range)
+        if hooks is not None:
+            hooks.world_built(world)
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=max(1, (end_ns - start_ns) // NS), unit="s", desc="replay", disable=not show,
                    file=sys.stderr)
@@ -229,6 +316,8 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
             for name, venue in sim_venues.items():
                 for balance in venue.balances().values():
                     recorder.balance(runtime.now_ns(), name, balance)
+            if hooks is not None:
+                await hooks.before_start(world)
             await context.start(strat)
             shown = 0
             while feed.peek_ts() is not None:
@@ -238,6 +327,8 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
                     bar.update(done - shown)
                     shown = done
             await runtime.clock.sleep_ns(NS)  # let market data still in flight reach the strategy
+            if hooks is not None:
+                await hooks.before_stop(world)
             await context.stop()
             for name, venue in sim_venues.items():
                 for balance in venue.balances().values():
@@ -252,8 +343,10 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
             bar.close()
         _mark_to_market(engine, sim_venues)
         _record_engine(engine, recorder)
+        if hooks is not None:
+            hooks.finished(world)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
-    return context.errors, final, instruments
+    return context.errors, final, instruments, world.manifest
 
 
 def _record_engine(engine: ExecutionEngine, recorder: RunRecorder) -> None:

@@ -3,24 +3,34 @@
 The adapter is the contract and nothing else; every stream between it and the venue is a
 channel of ``sim.channels``, where latency is applied and faults plug in:
 
-* a request (``RequestChannel``) waits the order-entry latency before the venue sees it, is
-  counted against the venue's rate limits, and its answer (or error) waits the response latency
-  before the caller gets it;
+* a request (``RequestChannel``) waits the order-entry latency before the venue sees it, meets
+  the venue's front desk there (``sim.venue.desk``: availability, timestamp, rate limits), and
+  its answer (or error) waits the response latency before the caller gets it;
 * order updates and fills the venue pushes travel on the user stream (``PushChannel``:
   Binance's user-data stream is another connection than REST);
 * public market data reaches subscribers on the market-data channel (``MarketDataChannel``),
   which the venue side (``sim.venue.market_side``) publishes to for the streams subscribed here.
 
+Connections are kept as a live client keeps them (``sim.client_session``): a dropped market-data
+stream is noticed (close frame or heartbeat), reconnected with backoff and subscribed again, and
+each book is resynced from a REST snapshot (``sim.client_book``), as after any sequence gap. A
+dropped user stream makes ``is_connected`` false until ``connect`` opens it again: the execution
+engine's supervisor does that and then reconciles, since updates pushed meanwhile are lost.
+
 Errors cross the contract exactly as a live adapter raises them: venue rejections become
 ``InvalidRequestError``/``OrderNotFoundError`` with the venue's own code, refusals by rate
-limits ``RateLimitedError`` with Retry-After, and a call while disconnected ``RetryableError``.
+limits ``RateLimitedError`` with Retry-After, a call while disconnected or to an unreachable
+venue ``RetryableError``, and a request that gets no answer within the request timeout
+``AmbiguousError`` for order entry (it may have landed) or ``RetryableError`` otherwise. A
+request refused with -1021 (timestamp outside the recvWindow) is retried once after learning
+the venue's clock again, as the live REST client does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from harness.contract import (
     BarCallback,
@@ -34,10 +44,9 @@ from harness.contract import (
     RetryableError,
     TradeCallback,
 )
-from harness.data.book import BookStream, BookSync
+from harness.data.book import BookSync
 from harness.model import (
     Balance,
-    BookDelta,
     BookSnapshot,
     Candle,
     Fill,
@@ -51,13 +60,16 @@ from harness.model import (
 )
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
 from sim.bars import BarStreams, BarSubscription
-from sim.channels import Deliver, MarketDataChannel, PushChannel, RequestChannel
+from sim.channels import MarketDataChannel, PushChannel, RequestChannel
+from sim.client_book import ClientBook
+from sim.client_links import LinkSettings
+from sim.client_session import ClientSession
 from sim.kernel.runtime import SimRuntime
-from sim.venue.venue import RejectedRequest, SimVenue
+from sim.market_streams import MarketSubscriptions
+from sim.venue.desk import INVALID_TIMESTAMP, RequestDesk
+from sim.venue.venue import SimVenue
 
 __all__ = ["MARKET_LATENCY_BATCH", "SimAdapter"]
-
-_T = TypeVar("_T")
 
 MARKET_LATENCY_BATCH = 4096
 """Market-data delays are drawn this many at a time (numpy): one draw per tick is the hot path."""
@@ -82,22 +94,11 @@ class _Subscription:
                 self.on_close()
 
 
-def _stream_handler(callbacks: list[Any]) -> Deliver:
-    """What a market-data stream hands each event to: the one subscriber itself, or all in order."""
-    if len(callbacks) == 1:
-        return callbacks[0]  # type: ignore[no-any-return]
-
-    def to_all(event: Any) -> None:
-        for callback in list(callbacks):
-            callback(event)
-
-    return to_all
-
-
 class SimAdapter:
     """An ``ExchangeAdapter`` whose venue is a ``SimVenue`` inside a ``SimRuntime``."""
 
-    def __init__(self, venue: SimVenue, runtime: SimRuntime, *, mode: VenueMode = VenueMode.SANDBOX) -> None:
+    def __init__(self, venue: SimVenue, runtime: SimRuntime, *, mode: VenueMode = VenueMode.SANDBOX,
+                 settings: LinkSettings | None = None) -> None:
         self._venue = venue
         self._clock = runtime.clock
         self._mode = mode
@@ -120,70 +121,67 @@ class SimAdapter:
         """Closed bars, on a stream (and latency draws) of their own."""
         self.bars = BarStreams(venue.name, venue.candles, self.kline_stream, self._clock)
         """The venue's kline streams (``sim.bars``): bars from its trade tape or recorded candles."""
+        self.desk = RequestDesk(venue)
+        """The venue's front desk: availability, timestamps, limits, the venue's request log."""
+        self.session = ClientSession(venue.name, clock=self._clock, desk=self.desk, requests=self.requests_channel,
+                                     user=self.user_stream, market=self.market_channel, descriptor=self._descriptor,
+                                     settings=settings)
+        """The client's links, heartbeat, clock offset and own requests (``sim.client_session``)."""
         self._connected = False
+        self.market = MarketSubscriptions(venue.name, clock=self._clock, channel=self.market_channel,
+                                          requests=self.requests_channel, session=self.session,
+                                          connected=lambda: self._connected)
+        """Market-data subscriptions and the client's books (``sim.market_streams``)."""
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
-        self._trade_subs: dict[str, list[TradeCallback]] = {}
-        self._quote_subs: dict[str, list[QuoteCallback]] = {}
-        self._book_subs: dict[str, list[tuple[BookCallback, int]]] = {}
-        self._client_books: dict[str, BookStream] = {}
         self.requests = 0
         venue.order_listeners.append(self._on_venue_order)
         venue.fill_listeners.append(self._on_venue_fill)
 
-    # ------------------------------------------------------------------ market-data streams
+    @property
+    def books(self) -> dict[str, ClientBook]:
+        """The client's book per subscribed symbol (resynced from REST snapshots)."""
+        return self.market.books
 
-    def _open_stream(self, kind: str, symbol: str, callbacks: list[Any]) -> None:
-        """Point the channel's ``kind`` stream of ``symbol`` at its subscribers (or close it)."""
-        streams = self.market_channel.streams[kind]
-        if callbacks:
-            streams[symbol] = _stream_handler(callbacks)
-        else:
-            streams.pop(symbol, None)
-
-    def _client_book_row(self, delta: BookDelta) -> None:
-        """A book row reached the client: rebuild its book; after each message, notify subscribers."""
-        stream = self._client_books.get(delta.symbol)
-        if stream is None:
-            symbol = delta.symbol
-            stream = self._client_books[symbol] = BookStream(
-                on_message=lambda sync: self._book_message(symbol, sync))
-        stream.push(delta)
-
-    def _book_message(self, symbol: str, sync: BookSync) -> None:
-        """One book message reached the client: each subscriber gets the rebuilt book at its depth,
-        stamped with the message's event time (one snapshot per depth asked, shared)."""
-        if not sync.valid:
-            return
-        ts_event = self._client_books[symbol].ts_event
-        book = sync.book
+    def _book_valid(self, symbol: str, sync: BookSync) -> None:
+        """The client's book of ``symbol`` changed and is valid: each subscriber gets it at its depth,
+        stamped with the last book message's event time (one snapshot per depth asked, shared)."""
+        ts_event = self.market.books[symbol].stream.ts_event
+        if ts_event < 0:
+            ts_event = self._clock.now_ns()
         snapshots: dict[int, BookSnapshot] = {}
-        for callback, depth in self._book_subs.get(symbol, ()):
+        for callback, depth in self.market.book_subs.get(symbol, ()):
             snapshot = snapshots.get(depth)
             if snapshot is None:
-                snapshot = snapshots[depth] = BookSnapshot(ts_event, self._venue.name, symbol,
-                                                           tuple(book.depth(1, depth)), tuple(book.depth(-1, depth)),
-                                                           sync.update_id)
+                snapshot = snapshots[depth] = MarketSubscriptions.snapshot_of(self._venue.name, symbol, sync, depth,
+                                                                              ts_event)
             callback(snapshot)
+
+    async def _fetch_snapshot(self, symbol: str, depth: int) -> BookSnapshot:
+        """The client's own REST snapshot request (for a book resync)."""
+        snapshot: BookSnapshot = await self.session.internal("get_order_book", "order_book", (symbol, depth))
+        return snapshot
 
     # ------------------------------------------------------------------ request path
 
-    async def _call(self, request: str, fn: Callable[[], _T], *, weight: int | None = None) -> _T:
-        """One request (named by contract method, as the venue's limits count it): travels on the
-        request channel to the venue's rate limits and back, with typed errors."""
+    async def _call(self, request: str, op: str = "", args: tuple[Any, ...] = (), *, weight: int | None = None) -> Any:
+        """One request (named by contract method, as the venue's limits count it) to ``venue.<op>(*args)``:
+        travels on the request channel to the venue's desk and back, with typed errors."""
         if not self._connected:
             raise RetryableError(f"{request}: not connected", venue=self._venue.name)
+        session = self.session
+        if not self.desk.reachable:
+            await session.refuse_connection(request)
         self.requests += 1
-        venue = self._venue
-
-        def at_venue() -> _T:
-            try:
-                venue.check_rate(request, weight=weight)
-                return fn()
-            except RejectedRequest as refused:
-                raise refused.rejection.to_error(venue.name) from None
-
-        return await self.requests_channel.round_trip(request, at_venue)
+        start = self._clock.monotonic_ns()
+        try:
+            return await session.send(request, op, args, weight=weight)
+        except RetryableError as error:
+            if error.code != INVALID_TIMESTAMP:
+                raise
+            session.audit_failure(request, error, start)  # this attempt is audited here, the retry by the caller
+        await session.sync_time()
+        return await session.send(request, op, args, weight=weight)
 
     def _on_venue_order(self, report: OrderReport) -> None:
         if self._order_subs:
@@ -224,81 +222,111 @@ class SimAdapter:
         return self._venue
 
     async def connect(self) -> None:
-        """Open the (simulated) connections after the way in of one request."""
-        if self._connected:
+        """Open the (simulated) connections after the way in of one request.
+
+        Connected already, it opens again what is down (the user stream); a venue that is away,
+        or a stream whose reconnection is refused, raises ``RetryableError`` after a round trip.
+        """
+        session = self.session
+        if self._connected and session.user.known_up:
             return
         await self.requests_channel.reach_venue()
+        now = self._clock.now_ns()
+        if not session.user.may_open(now, self.desk.reachable):
+            await self.requests_channel.come_back()
+            session.events.emit(self._clock.now_ns(), "user", "reconnect_failed", "connection refused")
+            raise RetryableError("connect: connection refused", venue=self._venue.name)
+        first = not self._connected
         self._connected = True
+        session.user.open(now)
         self.user_stream.open = True
+        session.events.emit(now, "user", "up", "connected" if first else "reconnected")
+        if first and not session.market.carried and session.market.may_open(now, self.desk.reachable):
+            session.market.open(now)
+            session.events.emit(now, "market", "up", "connected")
+            self.market.restore()
+        session.start_heartbeat()
 
     async def disconnect(self) -> None:
         """Close the connections; later calls raise ``RetryableError``, pushed updates are lost."""
         self._connected = False
         self.user_stream.open = False
+        self.session.stop()
 
     def is_connected(self) -> bool:
-        """True between ``connect`` and ``disconnect``."""
-        return self._connected
+        """True between ``connect`` and ``disconnect`` while the user stream is up."""
+        return self._connected and self.session.user.known_up
 
     async def health(self) -> HealthStatus:
         """Server-time round trip: measures the simulated latency."""
         start = self._clock.now_ns()
-        await self._call("health", lambda: None)
+        await self._call("health")
         end = self._clock.now_ns()
         return HealthStatus(self._venue.name, self._connected, end - start, "OK", end)
 
     async def submit_order(self, request: OrderRequest) -> OrderReport:
         """Send a new order (counted as an order)."""
-        return await self._call("submit_order", lambda: self._venue.submit(request))
+        report: OrderReport = await self._call("submit_order", "submit", (request,))
+        return report
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """Cancel an order by client order id."""
-        return await self._call("cancel_order", lambda: self._venue.cancel(symbol, client_order_id))
+        report: OrderReport = await self._call("cancel_order", "cancel", (symbol, client_order_id))
+        return report
 
     async def modify_order(self, symbol: str, client_order_id: str,
                            modification: OrderModification) -> OrderReport:
         """Amend natively when the venue can, else refuse (the execution layer cancel-replaces)."""
         if not self._venue.profile.capabilities.native_modify:
             raise NotSupportedError("this venue has no native order modification", venue=self._venue.name)
-        return await self._call("modify_order", lambda: self._venue.modify(symbol, client_order_id, modification))
+        report: OrderReport = await self._call("modify_order", "modify", (symbol, client_order_id, modification))
+        return report
 
     async def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """Query one order."""
-        return await self._call("get_order", lambda: self._venue.get_order(symbol, client_order_id))
+        report: OrderReport = await self._call("get_order", "get_order", (symbol, client_order_id))
+        return report
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Query open orders (of every symbol: the ``get_open_orders_all`` request)."""
         request = "get_open_orders" if symbol else "get_open_orders_all"
-        return await self._call(request, lambda: self._venue.open_orders(symbol))
+        reports: list[OrderReport] = await self._call(request, "open_orders", (symbol,))
+        return reports
 
     async def get_fills(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
         """Query our trades."""
-        return await self._call("get_fills", lambda: self._venue.fills_since(symbol, since_ns))
+        fills: list[Fill] = await self._call("get_fills", "fills_since", (symbol, since_ns))
+        return fills
 
     async def get_balances(self) -> dict[str, Balance]:
         """Query the account."""
-        return await self._call("get_balances", self._venue.balances)
+        balances: dict[str, Balance] = await self._call("get_balances", "balances")
+        return balances
 
     async def get_positions(self) -> list[PositionReport]:
         """Net positions built by the venue from our fills."""
-        return await self._call("get_positions", self._venue.position_reports)
+        positions: list[PositionReport] = await self._call("get_positions", "position_reports")
+        return positions
 
     async def get_ticker(self, symbol: str) -> Quote:
         """Best bid/offer."""
-        return await self._call("get_ticker", lambda: self._venue.ticker(symbol))
+        quote: Quote = await self._call("get_ticker", "ticker", (symbol,))
+        return quote
 
     async def get_order_book(self, symbol: str, depth: int = 100) -> BookSnapshot:
         """Top of the venue's book."""
-        return await self._call("get_order_book", lambda: self._venue.order_book(symbol, depth))
+        book: BookSnapshot = await self._call("get_order_book", "order_book", (symbol, depth))
+        return book
 
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
         """OHLCV bars from the venue's own trade tape (whole minutes, epoch-aligned, like klines)."""
-        return await self._call("get_candles",
-                                lambda: self._venue.candles.candles(symbol, interval_ns, limit, self._clock.now_ns()))
+        candles: list[Candle] = await self._call("get_candles", "candle_bars", (symbol, interval_ns, limit))
+        return candles
 
     async def get_server_time(self) -> int:
         """The venue's clock (virtual time at the venue)."""
-        return await self._call("get_server_time", self._clock.now_ns)
+        server: int = await self._call("get_server_time", "server_time")
+        return server
 
     async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> _Subscription:
         """Receive every change of our orders (user-data stream latency)."""
@@ -312,31 +340,26 @@ class SimAdapter:
 
     async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> _Subscription:
         """Receive public trades (market-data latency)."""
-        subs = self._trade_subs.setdefault(symbol, [])
-        subs.append(callback)
-        self._open_stream("trades", symbol, subs)
-        return _Subscription(subs, callback, lambda: self._open_stream("trades", symbol, subs))
+        return self._subscribe("trades", symbol, self.market.trades.setdefault(symbol, []), callback)
 
     async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> _Subscription:
         """Receive best bid/offer updates."""
-        subs = self._quote_subs.setdefault(symbol, [])
-        subs.append(callback)
-        self._open_stream("quotes", symbol, subs)
-        return _Subscription(subs, callback, lambda: self._open_stream("quotes", symbol, subs))
+        return self._subscribe("quotes", symbol, self.market.quotes.setdefault(symbol, []), callback)
 
     async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> _Subscription:
-        """Receive the client's rebuilt book (top ``depth`` levels) after every book message."""
-        subs = self._book_subs.setdefault(symbol, [])
-        entry = (callback, depth)
-        subs.append(entry)
-        rows = self.market_channel.streams["book"]
-        rows[symbol] = self._client_book_row
+        """Receive the client's rebuilt book (top ``depth`` levels) after every book message.
 
-        def on_close() -> None:
-            if not subs:
-                rows.pop(symbol, None)
+        The book is kept from the diff stream and resynced from a REST snapshot whenever it is
+        not valid (``sim.client_book``).
+        """
+        self.market.book(symbol, self._fetch_snapshot, self._book_valid)
+        return self._subscribe("book", symbol, self.market.book_subs.setdefault(symbol, []), (callback, depth))
 
-        return _Subscription(subs, entry, on_close)
+    def _subscribe(self, kind: str, symbol: str, registry: list[Any], entry: Any) -> _Subscription:
+        registry.append(entry)
+        self.market.open(kind, symbol)
+        self.session.start_staleness_probe()
+        return _Subscription(registry, entry, lambda: self.market.open(kind, symbol))
 
     async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> BarSubscription:
         """Receive each closed bar of ``interval_ns`` at its close plus market-data latency (``sim.bars``)."""
@@ -350,6 +373,5 @@ class SimAdapter:
 
     async def get_venue_info(self) -> VenueInfo:
         """Instruments, filters, fees and capabilities from the venue's profile (one exchangeInfo request)."""
-        return await self._call("get_venue_info", lambda: self._venue.profile.to_venue_info(self._mode))
-
-
+        info: VenueInfo = await self._call("get_venue_info", "venue_info", (self._mode,))
+        return info

@@ -18,8 +18,14 @@ every message is offered to each fault in turn, which returns the arrival times 
 that get through (none drops the message, two duplicate it, a later time delays it, and a delay
 past later messages reorders them). A ``RequestChannel`` has ``RequestFault``s, asked before the
 request reaches the venue and after the venue handled it (a 5xx or timeout that the venue never
-saw, or one that hides an order it did accept). With no faults the channels take their fast,
-fault-free paths.
+saw, or one that hides an order it did accept), and ``RequestDelay``s that lengthen either leg.
+A fault that answers ``RequestLost`` (``sim.venue.desk``) makes the request vanish: the caller
+hears nothing until its request timeout, then gets the channel's ``timeout_error``. With no
+faults the channels take their fast, fault-free paths.
+
+Connections. A stream channel can be ``cut``: the connection carrying it broke, so what is in
+flight is lost and (market data) the venue forgets the subscriptions. Noticing that and
+reconnecting is the client's business (``sim.client_links``).
 
 How market data reaches the client without one calendar item per tick. A ``MarketDataChannel``
 hosted by a replay feed (``ReplayFeed.add_tap``) holds the events in flight, each with its
@@ -44,19 +50,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from harness.clock import Clock
-from harness.contract import VenueError
+from harness.contract import RetryableError, VenueError
 from sim.kernel.sources import VirtualTime
+from sim.venue.desk import RequestLost
 from sim.venue.latency import LatencyChannel
 
-__all__ = [
-    "IDLE",
-    "MarketDataChannel",
-    "PushChannel",
-    "RequestChannel",
-    "RequestFault",
-    "StreamFault",
-    "TapSet",
-]
+__all__ = ["IDLE", "MarketDataChannel", "PushChannel", "RequestChannel", "RequestDelay", "RequestFault", "StreamFault",
+           "SubscriptionRefusal", "TapSet"]
 
 IDLE: Final = 2**63 - 1
 """The arrival time of "nothing in flight" (the largest int64, above any real time)."""
@@ -73,6 +73,13 @@ class StreamFault(Protocol):
         """Arrival times of the copies of ``item`` that reach the client (empty: dropped)."""
 
 
+class SubscriptionRefusal(Protocol):
+    """A fault that makes the venue refuse a market-data subscription."""
+
+    def refuses(self, kind: str, symbol: str, now_ns: int) -> bool:
+        """True to refuse subscribing ``symbol``'s ``kind`` stream now."""
+
+
 class RequestFault(Protocol):
     """A fault on a request channel, asked on each request's way in and out.
 
@@ -86,6 +93,13 @@ class RequestFault(Protocol):
 
     def after_venue(self, method: str, now_ns: int) -> BaseException | None:
         """An error that hides the venue's answer from the caller, or None."""
+
+
+class RequestDelay(Protocol):
+    """A fault that lengthens one leg (``"entry"`` or ``"response"``) of a request's trip."""
+
+    def extra_ns(self, method: str, now_ns: int, leg: str) -> int:
+        """Nanoseconds added to this leg (0: none)."""
 
 
 def _arrivals(faults: Sequence[StreamFault], sent_ns: int, at: int, item: object) -> list[int]:
@@ -105,7 +119,7 @@ class MarketDataChannel:
     schedules it on ``clock``.
     """
 
-    __slots__ = ("clock", "faults", "latency", "queue", "streams", "tapset", "vt")
+    __slots__ = ("clock", "faults", "generation", "latency", "queue", "refusals", "streams", "tapset", "vt")
 
     def __init__(self, latency: LatencyChannel, vt: VirtualTime, clock: Clock | None = None) -> None:
         if not latency.fifo:
@@ -117,6 +131,17 @@ class MarketDataChannel:
         self.tapset: TapSet | None = None
         self.streams: dict[str, dict[str, Deliver]] = {"trades": {}, "quotes": {}, "book": {}}
         self.faults: list[StreamFault] = []
+        self.refusals: list[SubscriptionRefusal] = []
+        self.generation = 0
+
+    def cut(self) -> None:
+        """The connection broke: the venue forgets every subscription and what is in flight is lost."""
+        for streams in self.streams.values():
+            streams.clear()  # in place: the venue side holds these very dicts
+        self.generation += 1
+        self.queue.clear()
+        if self.tapset is not None:
+            self.tapset._recompute()
 
     def push(self, event: Any, callback: Deliver) -> None:
         """Send ``event`` towards the client now; ``callback(event)`` runs when it arrives."""
@@ -148,7 +173,12 @@ class MarketDataChannel:
     def _schedule(self, at: int, callback: Deliver, event: Any) -> None:
         if self.clock is None:
             raise RuntimeError("a market-data channel needs a hosting feed or a clock")
-        self.clock.call_at(at, callback, event)
+        self.clock.call_at(at, self._arrive, self.generation, callback, event)
+
+    def _arrive(self, generation: int, callback: Deliver, event: Any) -> None:
+        """An unhosted arrival: delivered unless the connection it travelled on was cut since."""
+        if generation == self.generation:
+            callback(event)
 
     def peek_ts(self) -> int | None:
         """Arrival time of the next event in flight, None when nothing is."""
@@ -239,16 +269,23 @@ class TapSet:
 class PushChannel:
     """Messages the venue pushes on a stream of its own (user data, klines), delayed by a FIFO latency channel.
 
-    ``open`` is False while the stream is down: what the venue pushes then is lost.
+    ``open`` is False while the stream is down: what the venue pushes then is lost, and ``cut``
+    also loses what is in flight.
     """
 
-    __slots__ = ("clock", "faults", "latency", "open")
+    __slots__ = ("clock", "faults", "generation", "latency", "open")
 
     def __init__(self, latency: LatencyChannel, clock: Clock, *, open: bool = False) -> None:
         self.latency = latency
         self.clock = clock
         self.open = open
         self.faults: list[StreamFault] = []
+        self.generation = 0
+
+    def cut(self) -> None:
+        """The connection broke: nothing more is carried and what is in flight is lost."""
+        self.open = False
+        self.generation += 1
 
     def push(self, item: Any, callback: Deliver) -> None:
         """Send ``item`` to the client now; ``callback(item)`` runs when it arrives (lost if closed)."""
@@ -257,48 +294,75 @@ class PushChannel:
         now = self.clock.now_ns()
         at = self.latency.delivery_time(now)
         if not self.faults:
-            self.clock.call_at(at, callback, item)
+            self.clock.call_at(at, self._arrive, self.generation, callback, item)
             return
         for arrival in _arrivals(self.faults, now, at, item):
-            self.clock.call_at(arrival, callback, item)
+            self.clock.call_at(arrival, self._arrive, self.generation, callback, item)
+
+    def _arrive(self, generation: int, callback: Deliver, item: Any) -> None:
+        if generation == self.generation:
+            callback(item)
 
 
 class RequestChannel:
-    """A request's trip to the venue and its answer's trip back, each with its own latency."""
+    """A request's trip to the venue and its answer's trip back, each with its own latency.
 
-    __slots__ = ("clock", "entry", "faults", "response")
+    ``timeout_ns`` is how long the caller waits for an answer that never comes (a lost request);
+    ``timeout_error(method)`` is what it then raises (the adapter makes it ambiguous for order entry).
+    """
 
-    def __init__(self, entry: LatencyChannel, response: LatencyChannel, clock: Clock) -> None:
+    __slots__ = ("clock", "delays", "entry", "faults", "response", "timeout_error", "timeout_ns")
+
+    def __init__(self, entry: LatencyChannel, response: LatencyChannel, clock: Clock, *,
+                 timeout_ns: int = 10_000_000_000,
+                 timeout_error: Callable[[str], BaseException] | None = None) -> None:
         self.entry = entry
         self.response = response
         self.clock = clock
         self.faults: list[RequestFault] = []
+        self.delays: list[RequestDelay] = []
+        self.timeout_ns = timeout_ns
+        self.timeout_error = timeout_error or _default_timeout
 
     async def round_trip(self, method: str, at_venue: Callable[[], _T]) -> _T:
         """Travel to the venue, run ``at_venue`` there, travel back; return or raise what it gave.
 
         The venue's answer (a result, or a ``VenueError`` it raised) reaches the caller only after
         the response latency, as a client sees it. Faults may refuse the request on its way in or
-        replace the answer on its way out. Any other exception is a bug and propagates at once.
+        replace the answer on its way out; a request lost on either way (``RequestLost``) raises
+        ``timeout_error`` once ``timeout_ns`` has passed since it was sent. Any other exception is
+        a bug and propagates at once.
         """
         clock = self.clock
-        await clock.sleep_ns(self.entry.delivery_time(clock.now_ns()) - clock.now_ns())
+        sent = clock.now_ns()
+        await clock.sleep_ns(self._leg(self.entry, method, "entry") - sent)
         error: BaseException | None = None
         result: _T | None = None
         refused = self._refusal(method) if self.faults else None
         if refused is None:
             try:
                 result = at_venue()
-            except VenueError as venue_error:
+            except (VenueError, RequestLost) as venue_error:
                 error = venue_error
             if self.faults:
                 error = self._hidden(method) or error
         else:
             error = refused
-        await clock.sleep_ns(self.response.delivery_time(clock.now_ns()) - clock.now_ns())
+        if isinstance(error, RequestLost):
+            await clock.sleep_ns(max(0, sent + self.timeout_ns - clock.now_ns()))
+            raise self.timeout_error(method)
+        await clock.sleep_ns(self._leg(self.response, method, "response") - clock.now_ns())
         if error is not None:
             raise error
         return result  # type: ignore[return-value]
+
+    def _leg(self, latency: LatencyChannel, method: str, leg: str) -> int:
+        """Arrival time of one leg sent now: its latency plus what delay faults add."""
+        now = self.clock.now_ns()
+        at = latency.delivery_time(now)
+        for delay in self.delays:
+            at += delay.extra_ns(method, now, leg)
+        return at
 
     def _refusal(self, method: str) -> BaseException | None:
         now = self.clock.now_ns()
@@ -311,4 +375,13 @@ class RequestChannel:
     async def reach_venue(self) -> None:
         """The way in alone, with nothing done there (opening a connection)."""
         clock = self.clock
-        await clock.sleep_ns(self.entry.delivery_time(clock.now_ns()) - clock.now_ns())
+        await clock.sleep_ns(self._leg(self.entry, "connect", "entry") - clock.now_ns())
+
+    async def come_back(self) -> None:
+        """The way back alone (the answer to a connection attempt)."""
+        clock = self.clock
+        await clock.sleep_ns(self._leg(self.response, "connect", "response") - clock.now_ns())
+
+
+def _default_timeout(method: str) -> BaseException:
+    return RetryableError(f"{method}: no answer (timed out)")

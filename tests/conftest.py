@@ -22,3 +22,18 @@ def _secrets_stay_in_their_test() -> Iterator[None]:
     saved = secrets.snapshot()
     yield
     secrets.restore(saved)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--run-slow``: also run the tests marked ``slow`` (``.ci/run`` does; the default run skips them)."""
+    parser.addoption("--run-slow", action="store_true", default=False, help="run the tests marked slow too")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``slow`` tests unless ``--run-slow`` is given."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -271,6 +271,18 @@ class VenueRateLimiter:
         """Per rule: ``(used, limit, window_s)`` (the contract's ``RateLimitStatus.usage``)."""
         return {c.rule.name: (c.used(now_ns), c.rule.limit, c.rule.interval_s) for c in self._counters}
 
+    def share(self, now_ns: int, weight: int) -> bool:
+        """Count ``weight`` of someone else's traffic on the same IP (unordered requests), if it
+        fits every rule it falls under; False, counting nothing, when it would not fit. No refusal
+        is recorded: the other client simply used part of the budget (fault injection)."""
+        applicable = self._applicable[False]
+        costs = [(counter, self._cost(counter.rule, weight)) for counter in applicable]
+        if not all(counter.fits(now_ns, cost) for counter, cost in costs):
+            return False
+        for counter, cost in costs:
+            counter.add(cost)
+        return True
+
     # ------------------------------------------------------------------ the check
     def check(self, now_ns: int, request: str = "", weight: int | None = None) -> LimitDecision:
         """Decide one ``request`` (a contract method or variant) arriving at ``now_ns``; counts it when allowed.

@@ -20,7 +20,8 @@ a message of the form ``<file>:<line>: <dotted.key>: <problem>`` (no line when i
 Layout of a profile (``binance.toml`` shows every table)::
 
     [venue]         name, display_name, error_style ("binance" | "generic"), notional_filter,
-                    hold_fee_in_quote, market_buy_margin, quote_order_qty
+                    hold_fee_in_quote, market_buy_margin, quote_order_qty,
+                    client_order_id_reuse ("never" | "after_close")
     [fees]          maker, taker
     [capabilities]  order_types, time_in_force, native_modify, post_only, websocket, fix, ...
     [symbols.X]     base_asset, quote_asset, tick_size, lot_size, min_qty, max_qty, min_notional,
@@ -111,6 +112,10 @@ class VenueProfile:
     hold_fee_in_quote: bool = False
     market_buy_margin: Decimal = DEFAULT_MARKET_BUY_MARGIN
     quote_order_qty: bool = False
+    client_order_id_reuse: str = "never"
+    """``never``: a client order id the venue has seen is refused forever; ``after_close``: only
+    while its order is open (Binance: "orders with the same newClientOrderId can be accepted only
+    when the previous one is filled")."""
 
     @property
     def fee_rate_reserve(self) -> Decimal:
@@ -227,6 +232,9 @@ def _build(root: Section, source: str, base_dir: Path | None) -> VenueProfile:
     if margin < 0:
         raise venue.error("market_buy_margin", "must be >= 0")
     quote_order_qty = venue.boolean("quote_order_qty", False)
+    reuse = venue.string("client_order_id_reuse", "never")
+    if reuse not in ("never", "after_close"):
+        raise venue.error("client_order_id_reuse", f"must be 'never' or 'after_close', got {reuse!r}")
     venue.done()
 
     fees_section = root.req_table("fees")
@@ -265,6 +273,7 @@ def _build(root: Section, source: str, base_dir: Path | None) -> VenueProfile:
         fees=VenueFees(maker=maker, taker=taker), capabilities=capabilities,
         symbols=MappingProxyType(symbols), errors=errors, rate_limits=rate_limits, latency=latency,
         hold_fee_in_quote=hold_fee, market_buy_margin=margin, quote_order_qty=quote_order_qty,
+        client_order_id_reuse=reuse,
     )
 
 

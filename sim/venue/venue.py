@@ -37,6 +37,7 @@ from harness.model import (
     BookDelta,
     BookLevel,
     BookSnapshot,
+    Candle,
     Fill,
     Liquidity,
     OrderModification,
@@ -47,6 +48,8 @@ from harness.model import (
     Quote,
     Side,
     Trade,
+    VenueInfo,
+    VenueMode,
 )
 from harness.money import from_fixed, to_fixed
 from harness.positions import PositionState, apply_fill
@@ -159,7 +162,10 @@ class SimVenue:
         self.accounts = Accounts(balances)
         self.free = self.accounts.free  # the same dicts: free and locked funds per asset
         self.locked = self.accounts.locked
-        self.orders: dict[str, VenueOrder] = {}  # by client order id
+        self.orders: dict[str, VenueOrder] = {}  # by client order id (the newest order of each)
+        self.accepted: list[VenueOrder] = []
+        """Every order the venue ever accepted, in order (two may share a client order id when the
+        profile's ``client_order_id_reuse`` is ``after_close``)."""
         self._by_engine_id: dict[int, VenueOrder] = {}
         self.fills: list[Fill] = []
         self.positions: dict[str, PositionState] = {}
@@ -276,7 +282,8 @@ class SimVenue:
         """Accept (and possibly fill at once) or reject a new order; raises ``VenueRejection``."""
         now = self.now()
         errors = self.profile.errors
-        if request.client_order_id in self.orders:
+        earlier = self.orders.get(request.client_order_id)
+        if earlier is not None and (self.profile.client_order_id_reuse == "never" or not earlier.status.is_terminal):
             raise RejectedRequest(errors.reject(RejectReason.DUPLICATE_ORDER))
         rules = self.profile.symbols.get(request.symbol)
         reference = self._reference_price(request.symbol, request.side)
@@ -303,13 +310,17 @@ class SimVenue:
         refusal = _refusal_of(events, engine_id, OrderRejected)
         if refusal is not None:
             self._release(order)
-            del self.orders[request.client_order_id]
+            if earlier is None:
+                del self.orders[request.client_order_id]
+            else:
+                self.orders[request.client_order_id] = earlier
             del self._by_engine_id[engine_id]
             self._apply([e for e in events if e.order_id != engine_id])  # e.g. GTD expiries of others
             reason = refusal.reason
             if reason == REASON_POST_ONLY:
                 raise RejectedRequest(errors.reject(RejectReason.POST_ONLY_WOULD_TAKE))
             raise RejectedRequest(self._new_order_rejected(reason))
+        self.accepted.append(order)
         self._apply(events)
         return self.report(order)
 
@@ -394,6 +405,18 @@ class SimVenue:
             now = self.now()
             return Quote(now, now, self.name, symbol, 0, 0, 0, 0, -1)
         return quote
+
+    def server_time(self) -> int:
+        """The venue's clock (``GET /api/v3/time``)."""
+        return self.now()
+
+    def candle_bars(self, symbol: str, interval_ns: int, limit: int) -> list[Candle]:
+        """OHLCV bars of the venue's own trade tape up to now (its klines endpoint)."""
+        return self.candles.candles(symbol, interval_ns, limit, self.now())
+
+    def venue_info(self, mode: VenueMode) -> VenueInfo:
+        """Instruments, filters, fees and capabilities from the profile (``exchangeInfo``)."""
+        return self.profile.to_venue_info(mode)
 
     def order_book(self, symbol: str, depth: int) -> BookSnapshot:
         """Top ``depth`` levels per side of the rebuilt book (or the quote in L1 modes)."""

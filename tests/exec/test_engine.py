@@ -14,6 +14,8 @@ from harness.journal import IntentState, Journal
 from harness.model import (
     Aggressor,
     Fill,
+    Liquidity,
+    OrderReport,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -368,3 +370,30 @@ def test_restart_settles_journaled_intents_by_asking_the_venue(tmp_path: Path) -
         assert absent is not None and absent.status is OrderStatus.REJECTED
         assert [o.client_order_id for o in world.venues["binance"].open_orders()] == ["old00000001"]  # no resend
         assert engine.discrepancies == []
+
+
+def test_a_fill_after_the_report_that_counts_it_still_updates_the_journaled_order(tmp_path: Path) -> None:
+    # found by tests/scenarios/test_crash.py (a kill point after a cancel): the FILLED report came before its fill,
+    # the fill moved no status, so the journal's order row kept filled_quantity 0; the engine restarted from that
+    # journal believed the order FILLED with nothing filled
+    with SimWorld(["binance"], seed=2) as world, Journal(tmp_path / "j.sqlite", world.runtime.clock) as journal:
+        world.quote("binance", BTC, bid="60000", ask="60001")
+        engine = ExecutionEngine(world.adapters, world.runtime.clock, SeededRng(2), journal=journal,
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def body() -> ManagedOrder:
+            await engine.start()
+            order = engine.create_order(_limit(Side.BUY, "59990"))
+            await engine.submit(order)
+            await engine.stop(cancel_open=False)
+            return order
+
+        order = world.run(body())
+        report = OrderReport("binance", BTC, order.client_order_id, "1", OrderStatus.FILLED, Side.BUY,
+                             OrderType.LIMIT, Decimal("0.01"), Decimal("0.01"), Decimal("59990"), Decimal("59990"),
+                             world.now_ns())
+        engine.orders.on_report(report)  # the report first ...
+        engine.orders.on_fill(Fill("binance", BTC, "x-1", order.client_order_id, "1", Side.BUY, Decimal("59990"),
+                                   Decimal("0.01"), Decimal(0), "BTC", Liquidity.MAKER, world.now_ns()))  # ... its fill
+        row = next(r for r in journal.orders() if r["client_order_id"] == order.client_order_id)
+    assert (row["status"], Decimal(row["filled_quantity"])) == ("FILLED", Decimal("0.01"))

@@ -332,3 +332,34 @@ def test_rate_limited_error_from_the_venue_is_not_a_breaker_failure() -> None:
 
         world.run(main())
         assert not r.board.is_open("binance") and len(r.results()) == 6
+
+
+def test_a_request_cancelled_in_flight_is_still_audited_as_ambiguous() -> None:
+    # found by scenarios/catalog/order-submit-ambiguous.toml: a submit cut short by the engine's timeout left only
+    # its intent in the audit trail, so the venue had seen a request nobody had a result for
+    from dataclasses import replace
+
+    from sim.venue.latency import Constant, LatencyProfile
+    from sim.venue.profile import load_profile
+
+    profile = replace(load_profile("binance"),
+                      latency=LatencyProfile(Constant(S // 1000), Constant(2 * S // 1000), Constant(S // 1000)))
+    with SimWorld({"binance": profile}, seed=4) as world:
+        world.quote("binance", "BTCUSDT", bid="50000", ask="50001")
+        r = rig(world)
+
+        async def body() -> None:
+            with pytest.raises(asyncio.TimeoutError):  # at the venue after 1 ms, answered after 3 ms: cut at 2 ms
+                await asyncio.wait_for(r.gateway.submit_order(order("c1")), 0.002)
+            task = asyncio.ensure_future(r.gateway.get_order("BTCUSDT", "c1"))
+            await world.runtime.clock.sleep_ns(1)
+            task.cancel()  # a read cancelled in flight: retryable, not ambiguous
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        world.run(body())
+        submit, lookup = r.results()
+        assert (submit.method, submit.success, submit.error_category) == ("submit_order", False, "AMBIGUOUS")
+        assert "cancelled before the venue answered" in submit.error and submit.client_order_id == "c1"
+        assert (lookup.method, lookup.error_category) == ("get_order", "RETRYABLE")
+        assert world.venues["binance"].orders["c1"]  # the venue took it: exactly why the result is ambiguous

@@ -345,3 +345,29 @@ def test_recover_unknown_applies_a_found_order() -> None:
                                   max_lookups=1))
         assert order.status is OrderStatus.OPEN
         assert len(adapter.sent) == 1
+
+
+def test_an_order_cancelled_while_in_doubt_is_closed_not_resent() -> None:
+    # found by the randomized fault search (scenarios/catalog/order-cancel-while-in-doubt.toml): a submit lost on
+    # its way in left the order UNKNOWN; its owner cancelled it (PENDING_CANCEL) while recovery was asking the
+    # venue; the venue had no such order, and recovery tried to resend it: OrderStateError, a crashed run
+    with SimWorld(["binance"]) as world:
+        world.quote("binance", "BTCUSDT", bid="60000", ask="60001")
+        manager, adapter = setup(world)
+        adapter.submit_plan = ["lost_before"]
+        order = manager.create("binance", "BTCUSDT", Side.BUY, D("0.01"), price=D(59000))
+
+        async def body() -> None:
+            clock = world.runtime.clock
+            recovery = world.runtime.loop.create_task(submit_with_recovery(
+                manager, order, adapter, clock=clock, backoff=backoff, max_lookups=3, timeout_ns=TIMEOUT_NS))
+            await clock.sleep_ns(1)
+            assert order.status is OrderStatus.UNKNOWN  # the submit failed ambiguously; recovery looks it up
+            with pytest.raises(OrderNotFoundError):
+                await manager.cancel(order, adapter)  # its cancel goes out meanwhile; the venue knows nothing
+            await recovery
+
+        world.run(body())
+        assert order.status is OrderStatus.REJECTED and "cancelled while in doubt" in order.history[-1].reason
+        assert [kind for kind, _ in adapter.log if kind == "submit"] == ["submit"]  # never resent
+        assert order.client_order_id not in world.venues["binance"].orders

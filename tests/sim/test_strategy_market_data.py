@@ -124,9 +124,9 @@ def test_a_strategy_that_handles_books_and_bars_gets_them_by_default_for_every_i
                         instruments=[("binance", "BTCUSDT"), ("binance", "ETHUSDT")])
     adapter = world.adapters["binance"]
     # stop closed them: the lists of what was subscribed are empty, the bar timers gone
-    assert sorted(adapter._book_subs) == ["BTCUSDT", "ETHUSDT"]
-    assert adapter._book_subs["BTCUSDT"] == [] and adapter.bars._timers == {}
-    assert adapter._trade_subs == {} and adapter._quote_subs == {}  # handled by nobody, sent to nobody
+    assert sorted(adapter.market.book_subs) == ["BTCUSDT", "ETHUSDT"]
+    assert adapter.market.book_subs["BTCUSDT"] == [] and adapter.bars._timers == {}
+    assert adapter.market.trades == {} and adapter.market.quotes == {}  # handled by nobody, sent to nobody
 
 
 def test_defaults_use_the_default_depth_and_interval_and_an_explicit_request_replaces_only_its_kind() -> None:
