@@ -13,6 +13,7 @@ from harness.lazy_exports import lazy_exports
 _EXPORTS = {
     "CrashHooks": "scenarios.crash",
     "RESTART_DELAY_NS": "scenarios.crash",
+    "crash_phase_main": "scenarios.crash",
     "run_crash_scenario": "scenarios.crash",
     "DEMO_STRATEGY": "scenarios.demo",
     "ReplayTally": "scenarios.demo",
@@ -191,6 +192,7 @@ __all__ = [
     "call_worker",
     "check_expectations",
     "check_invariants",
+    "crash_phase_main",
     "data_files",
     "data_locations",
     "data_time_range",
@@ -248,7 +250,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from scenarios.crash import RESTART_DELAY_NS, CrashHooks, run_crash_scenario
+    from scenarios.crash import RESTART_DELAY_NS, CrashHooks, crash_phase_main, run_crash_scenario
     from scenarios.demo import (
         DEMO_STRATEGY,
         SAMPLE_FILES,

@@ -43,7 +43,7 @@ from scenarios.scenario_run import ScenarioHooks, ScenarioResult, _extra_config,
 from sim.faults import FaultRecord
 from sim.venue.desk import VenueLogWriter, read_venue_log
 
-__all__ = ["RESTART_DELAY_NS", "CrashHooks", "main", "run_crash_scenario"]
+__all__ = ["RESTART_DELAY_NS", "CrashHooks", "crash_phase_main", "run_crash_scenario"]
 
 RESTART_DELAY_NS = 5_000_000_000
 """How long after its last persisted act the harness is back (a supervisor restarting it)."""
@@ -181,12 +181,13 @@ def run_crash_scenario(spec: ScenarioSpec, *, seed: int, out_dir: Path, cache_di
     return result
 
 
-def main(argv: list[str]) -> int:
-    """``python -m scenarios.crash PHASE SCENARIO SEED WORKDIR OUT CACHE``."""
+def crash_phase_main(argv: list[str]) -> int:
+    """One phase of a crash run, in its own process: ``python -m scenarios.crash PHASE SCENARIO SEED WORKDIR OUT
+    CACHE``."""
     phase, scenario, seed, workdir, out_dir, cache = argv
     return _child(phase, Path(scenario), int(seed), workdir=Path(workdir), out_dir=Path(out_dir),
                   cache_dir=Path(cache))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(crash_phase_main(sys.argv[1:]))

@@ -7,10 +7,11 @@ runs, the wall time, scenarios per minute, and the wall time 1,000 of them would
 same number of workers (the goal: 1,000 within 10 minutes on 2 cores). Figures only: nothing is
 asserted, and a busy machine shows in them.
 
-    python3 benchmarks/scenarios.py --runs 40 --workers 2
+    python3 benchmarks/fault_scenarios.py --runs 40 --workers 2
 
-The script ``benchmarks/scenarios.py`` runs this module's ``main`` (it lives here, in the package,
-because a top-level module named ``scenarios`` would clash with the package for mypy).
+(Not ``benchmarks/scenarios.py``: run as a script, a benchmark's folder comes first on
+``sys.path``, and a module of that name there would hide the ``scenarios`` package from every
+benchmark.)
 """
 
 from __future__ import annotations
@@ -59,3 +60,6 @@ def main() -> None:
           f"{len(failing)} violated an invariant; load average {load:.2f} when it started "
           f"(parent process CPU {time.process_time() - cpu:.1f} s)")
 
+
+if __name__ == "__main__":
+    main()
