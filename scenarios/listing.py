@@ -13,7 +13,9 @@ __all__ = ["profile_lines", "strategy_lines"]
 
 
 def _first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    """A docstring's first line as plain text (reST literals ````x```` shown as ``x``)."""
+    lines = (text or "").strip().splitlines()
+    return lines[0].replace("``", "") if lines else ""
 
 
 def strategy_lines(package: str = "strategies") -> list[str]:
