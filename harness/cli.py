@@ -211,18 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--headless", action="store_true", help="do not open a browser")
     dash.set_defaults(func=_cmd_dashboard)
 
-    sweep = sub.add_parser("sweep", help="run a grid of replays (seeds x parameters) in a process pool or on Dask",
-                           description="harness sweep replay REPLAY_ARGS... --seeds N [--param NAME=V1,V2 ...]: "
-                           "every replay argument is accepted; a --param whose value lists several values "
+    sweep = sub.add_parser("sweep", help="run a grid of replays or scenario runs (seeds x parameters) in a process "
+                           "pool or on Dask",
+                           description="harness sweep (replay REPLAY_ARGS... | FILE.toml) --seeds N "
+                           "[--param NAME=V1,V2 ...]: every replay argument is accepted; a scenario file takes "
+                           "only --param (its strategy's parameters); a --param whose value lists several values "
                            "(comma-separated) is a grid axis")
-    sweep.add_argument("target", help="'replay' (a scenario file once the scenario runner lands)")
+    sweep.add_argument("target", help="'replay', or a scenario .toml file")
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (first-seed .. first-seed+N-1)")
     sweep.add_argument("--first-seed", type=int, default=0)
     sweep.add_argument("--out", type=Path, default=Path("runs"), help="parent of the sweep folder")
     sweep.add_argument("--workers", type=int, default=None, help="local processes (default: CPU count)")
     sweep.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT", help="run on this Dask scheduler")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sweep.add_argument("rest", nargs=argparse.REMAINDER, help="the replay's arguments")
+    sweep.add_argument("rest", nargs=argparse.REMAINDER, help="the replay's arguments (or a scenario's --param)")
     sweep.set_defaults(func=_cmd_sweep)
 
     _add_live_commands(sub)

@@ -113,7 +113,9 @@ _EXPORTS = {
     "split_sweep_options": "scenarios.sweep_cli",
     "sweep_command": "scenarios.sweep_cli",
     "ReplaySweep": "scenarios.sweep_replay",
+    "ScenarioSweep": "scenarios.sweep_scenario",
     "run_replay_point": "scenarios.sweep_replay",
+    "run_scenario_point": "scenarios.sweep_scenario",
     "split_axes": "scenarios.sweep_replay",
     "SyntheticTape": "scenarios.synthetic",
     "cached_tape": "scenarios.synthetic",
@@ -174,6 +176,7 @@ __all__ = [
     "ScenarioHooks",
     "ScenarioResult",
     "ScenarioSpec",
+    "ScenarioSweep",
     "Signal",
     "SimWorld",
     "SimulatedVenue",
@@ -227,6 +230,7 @@ __all__ = [
     "run_replay",
     "run_replay_point",
     "run_scenario",
+    "run_scenario_point",
     "run_sweep",
     "sample_paths",
     "scenario_fuzz_command",
@@ -340,6 +344,7 @@ if TYPE_CHECKING:
     )
     from scenarios.sweep_cli import split_sweep_options, sweep_command
     from scenarios.sweep_replay import ReplaySweep, run_replay_point, split_axes
+    from scenarios.sweep_scenario import ScenarioSweep, run_scenario_point
     from scenarios.synthetic import SyntheticTape, cached_tape, write_tape
     from scenarios.world import (
         DEFAULT_START_NS,

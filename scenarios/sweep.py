@@ -2,10 +2,10 @@
 
 A sweep is planned by a **kind** (``SweepKind``) into points, each a list of command-line
 arguments that one run takes, and run by a top-level worker function of the kind (importable by
-name, so a Dask worker or a spawned process can call it): ``worker(args) -> PointResult``. The
-replay kind (``scenarios.sweep_replay``) is registered here; a scenario-file kind registers
-itself under ``"scenario"`` with ``register_sweep_kind`` once the scenario runner lands, and
-``harness sweep path/to/scenario.toml`` then uses it unchanged.
+name, so a Dask worker or a spawned process can call it): ``worker(args) -> PointResult``. Two
+kinds ship, each registering itself with ``register_sweep_kind`` when imported: ``replay``
+(``scenarios.sweep_replay``: ``harness sweep replay REPLAY_ARGS...``) and ``scenario``
+(``scenarios.sweep_scenario``: ``harness sweep path/to/scenario.toml``).
 
 Layout: every run directory of the sweep lands in one sweep folder beside its manifest::
 
@@ -75,6 +75,7 @@ class SweepKind(Protocol):
 
 
 _KINDS: dict[str, Callable[[], SweepKind]] = {}
+_SHIPPED = {"replay": "scenarios.sweep_replay", "scenario": "scenarios.sweep_scenario"}
 
 
 def register_sweep_kind(name: str, factory: Callable[[], SweepKind]) -> None:
@@ -85,12 +86,9 @@ def register_sweep_kind(name: str, factory: Callable[[], SweepKind]) -> None:
 def sweep_kind_for(target: str) -> SweepKind:
     """The kind of ``target``: ``replay``, or ``scenario`` for a ``.toml`` file."""
     name = "scenario" if target.endswith(".toml") else target
-    if name == "replay" and name not in _KINDS:
-        importlib.import_module("scenarios.sweep_replay")  # registers itself
+    if name not in _KINDS and name in _SHIPPED:
+        importlib.import_module(_SHIPPED[name])  # registers itself
     if name not in _KINDS:
-        if name == "scenario":
-            raise SweepError(f"{target}: scenario sweeps need a scenario runner registered as sweep kind 'scenario' "
-                             "(scenarios.sweep.register_sweep_kind); this version sweeps replays")
         raise SweepError(f"unknown sweep target {target!r}: expected 'replay' or a scenario .toml file")
     return _KINDS[name]()
 

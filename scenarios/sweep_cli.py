@@ -1,10 +1,11 @@
 """``harness sweep TARGET ARGS... --seeds N [--param NAME=V1,V2 ...] [--cluster tcp://...]``.
 
 ``TARGET`` is ``replay`` (the rest are ``harness replay`` arguments, see ``scenarios.sweep_replay``)
-or a scenario ``.toml`` file (once a scenario sweep kind is registered: ``scenarios.sweep``). The
+or a scenario ``.toml`` file (``scenarios.sweep_scenario``: seeds and strategy parameters). The
 sweep's own options may stand anywhere after the target; everything else goes to the runs.
-Exit status: 0 when every run completed, 1 when some failed (each is marked in ``sweep.json``
-and in its run directory), 2 on bad arguments.
+Exit status: 0 when every run completed (and, for a scenario, passed every invariant), 1 when
+some failed or violated an invariant (each is marked in ``sweep.json`` and in its run
+directory), 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -62,9 +63,14 @@ def sweep_command(target: str, rest: Sequence[str], *, seeds: int = 1, first_see
         return 2
     manifest = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
     failed = [p for p in manifest["points"] if p["status"] != "complete"]
+    violated = [p for p in manifest["points"] if p["status"] == "complete" and p.get("passed") is False]
     for point in manifest["points"]:
-        print(f"  seed {point['seed']} {point['params'] or ''}: {point['status']} {point['run_dir']}"
+        verdict = " violated " + point["first_violation"] if point in violated else ""
+        print(f"  seed {point['seed']} {point['params'] or ''}: {point['status']}{verdict} {point['run_dir']}"
               + (f" ({point['error']})" if point["error"] else ""))
-    print(f"sweep folder: {folder} ({len(manifest['points']) - len(failed)} complete, {len(failed)} failed)")
+    tally = f"{len(manifest['points']) - len(failed)} complete, {len(failed)} failed"
+    if plan.kind == "scenario":
+        tally += f", {len(violated)} violating an invariant"
+    print(f"sweep folder: {folder} ({tally})")
     print(f"open it: harness dashboard {folder.parent}")
-    return 1 if failed else 0
+    return 1 if failed or violated else 0
