@@ -60,7 +60,7 @@ def test_engine_session_start_submit_fill_reconcile_stop(venue: VenueUnderTest) 
     seen = venue.run(body())
     assert seen["tradable"] is None and seen["start"] == []
     assert seen["maker_ack"] is OrderStatus.OPEN
-    maker, taker = seen["orders"]  # type: ignore[misc]
+    maker, taker = seen["orders"]
     assert maker.status is OrderStatus.FILLED and taker.status is OrderStatus.FILLED
     assert {f.liquidity for f in maker.fills} == {Liquidity.MAKER} and all(f.price == BID for f in maker.fills)
     assert {f.liquidity for f in taker.fills} == {Liquidity.TAKER}

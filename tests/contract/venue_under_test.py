@@ -30,7 +30,7 @@ class VenueUnderTest:
     """An adapter plus what the kit needs to move its market and run async code against it."""
 
     name: str
-    adapter: Any  # the adapter behind PacedAdapter (same methods)
+    adapter: ExchangeAdapter  # the raw adapter behind PacedAdapter (same methods)
     raw: ExchangeAdapter
     clock: Clock
     symbol: str
