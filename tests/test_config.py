@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 
@@ -100,7 +101,7 @@ def test_floats_are_refused_anywhere_with_the_fix() -> None:
 def test_typed_getters_refuse_wrong_types_and_missing_keys() -> None:
     section = Section({"n": True, "s": "", "b": "yes", "c": "GREEN", "d": "1e", "lst": [1], "t": 3},
                       path="top", source="m")
-    cases = [
+    cases: list[tuple[Callable[[], object], str]] = [
         (lambda: section.integer("n"), "top.n: must be an integer, got True"),
         (lambda: section.string("s"), "top.s: must be a non-empty string"),
         (lambda: section.boolean("b"), "top.b: must be true or false"),

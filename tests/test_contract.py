@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from decimal import Decimal
+from types import ModuleType
 
 import pytest
 
@@ -26,13 +27,13 @@ from harness.model import OrderStatus
 
 
 @pytest.mark.parametrize("module", [contract, model])
-def test_public_exports_are_complete(module: object) -> None:
+def test_public_exports_are_complete(module: ModuleType) -> None:
     public = {
         name for name, value in vars(module).items()
-        if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__  # type: ignore[attr-defined]
+        if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
         and (inspect.isclass(value) or inspect.isfunction(value))
     }
-    assert public <= set(module.__all__)  # type: ignore[attr-defined]
+    assert public <= set(module.__all__)
 
 
 @pytest.mark.parametrize(

@@ -1,30 +1,11 @@
-"""Fixtures of the contract test kit: one ``VenueUnderTest`` per adapter the kit runs against.
+"""Fixtures of the contract test kit: the ``venue`` fixture, defined in ``contract_venues.py``.
 
-The kit (``test_contract_kit.py``) is written once against ``ExchangeAdapter`` and a small
-market driver (set a quote, print a trade, let time pass). Each adapter implementation
-contributes a factory: the simulated venue for each of the eight venue profiles
-(``venue_under_test.py``), and each live adapter talking to the simulator served on 127.0.0.1
-(``live_venue_under_test.py``: ``live-binance``). An adapter is done when the whole kit passes for it.
+Only a re-export, so that mypy can check the fixture: pyproject.toml excludes this file from mypy
+(it and ``tests/conftest.py`` would both be the module ``conftest``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from contract_venues import venue
 
-import pytest
-from live_venue_under_test import live_binance_venue
-from venue_under_test import SIM_VENUES, VenueUnderTest, sim_venue
-
-LIVE_VENUES = ("live-binance",)
-
-
-@pytest.fixture(params=[*(f"sim-{v}" for v in SIM_VENUES), *LIVE_VENUES])
-def venue(request: pytest.FixtureRequest) -> Iterator[VenueUnderTest]:
-    """Each adapter implementation under the kit (simulated venues for every profile, live adapters)."""
-    kind, _, name = str(request.param).partition("-")
-    if kind == "live":
-        assert name == "binance"
-        yield from live_binance_venue()
-        return
-    assert kind == "sim"
-    yield from sim_venue(name)
+__all__ = ["venue"]

@@ -37,7 +37,7 @@ def test_engine_session_start_submit_fill_reconcile_stop(venue: VenueUnderTest) 
     def order(side: Side, kind: OrderType, price: Decimal | None = None) -> ManagedOrder:
         return engine.create_order(OrderRequest("", name, symbol, side, kind, quantity, price=price))
 
-    async def body() -> dict[str, object]:
+    async def body() -> tuple[dict[str, object], ManagedOrder, ManagedOrder]:
         await engine.start()
         seen: dict[str, object] = {"tradable": engine.tradable(name), "start": list(engine.discrepancies)}
         maker = await engine.submit(order(Side.BUY, OrderType.LIMIT, BID))
@@ -54,13 +54,11 @@ def test_engine_session_start_submit_fill_reconcile_stop(venue: VenueUnderTest) 
         seen["reconcile"] = await engine.reconcile(name)
         seen["stop"] = await engine.stop()
         seen["venue_open"] = await venue.raw.get_open_orders(symbol)
-        seen["orders"] = (maker, taker)
-        return seen
+        return seen, maker, taker
 
-    seen = venue.run(body())
+    seen, maker, taker = venue.run(body())
     assert seen["tradable"] is None and seen["start"] == []
     assert seen["maker_ack"] is OrderStatus.OPEN
-    maker, taker = seen["orders"]  # type: ignore[misc]
     assert maker.status is OrderStatus.FILLED and taker.status is OrderStatus.FILLED
     assert {f.liquidity for f in maker.fills} == {Liquidity.MAKER} and all(f.price == BID for f in maker.fills)
     assert {f.liquidity for f in taker.fills} == {Liquidity.TAKER}

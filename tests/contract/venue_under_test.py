@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from harness.clock import Clock
 from harness.contract import ExchangeAdapter
@@ -22,7 +22,14 @@ from scenarios.world import SimWorld
 from sim.venue.profile import available_profiles
 
 SIM_VENUES = tuple(available_profiles())  # every shipped profile: a new venue joins the kit by its profile alone
+T = TypeVar("T")
 MID = Decimal(60_000)  # every kit symbol is a BTC pair; quotes sit around this price
+
+
+class Runner(Protocol):
+    """Runs a coroutine to its end on the venue's loop and returns its result."""
+
+    def __call__(self, coro: Coroutine[Any, Any, T], /) -> T: ...
 
 
 @dataclass
@@ -30,12 +37,12 @@ class VenueUnderTest:
     """An adapter plus what the kit needs to move its market and run async code against it."""
 
     name: str
-    adapter: Any  # the adapter behind PacedAdapter (same methods)
+    adapter: ExchangeAdapter  # the raw adapter behind PacedAdapter (same methods)
     raw: ExchangeAdapter
     clock: Clock
     symbol: str
     info: SymbolInfo
-    run: Callable[[Coroutine[Any, Any, Any]], Any]
+    run: Runner
     set_quote: Callable[[Decimal, Decimal], None]
     print_trade: Callable[[Decimal, Decimal, Aggressor], None]
     set_book: Callable[[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]], None]

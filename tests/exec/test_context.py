@@ -6,15 +6,15 @@ from decimal import Decimal
 
 from harness.context import ExecutionContext
 from harness.model import OrderReport, OrderStatus, Quote, Side
-from harness.strategy import Strategy
+from harness.strategy import Strategy, StrategyContext
 from scenarios.world import SimWorld
 
 
 class QuotesOnly(Strategy):
     """Handles quotes, ignores trades."""
 
-    def on_start(self, ctx: object) -> None:  # type: ignore[override]
-        super().on_start(ctx)  # type: ignore[arg-type]
+    def on_start(self, ctx: StrategyContext) -> None:
+        super().on_start(ctx)
         self.quotes: list[Quote] = []
 
     def on_quote(self, quote: Quote) -> None:
@@ -43,8 +43,8 @@ def test_only_the_callbacks_a_strategy_overrides_are_subscribed() -> None:
 class Records(Strategy):
     """Remembers every order update."""
 
-    def on_start(self, ctx: object) -> None:  # type: ignore[override]
-        super().on_start(ctx)  # type: ignore[arg-type]
+    def on_start(self, ctx: StrategyContext) -> None:
+        super().on_start(ctx)
         self.updates: list[OrderReport] = []
 
     def on_order_update(self, report: OrderReport) -> None:

@@ -30,11 +30,11 @@ from harness.errors import BreakerBoard, BreakerState, CircuitOpenError, ErrorHa
 from harness.gateway import VenueGateway
 from harness.model import OrderRequest, OrderType, Side
 from harness.ratelimit import ClientRateLimiter
-from harness.venues import VenueDescriptor, descriptor_for
+from harness.venues import VenueDescriptor, shipped_descriptors
 from scenarios.world import SimWorld
 
 S = NS_PER_SECOND
-BINANCE: VenueDescriptor = descriptor_for("binance")  # type: ignore[assignment]  # shipped
+BINANCE: VenueDescriptor = shipped_descriptors()["binance"]
 POLICY = RetryPolicy(initial_delay_ns=S // 10, multiplier=Decimal(2), max_delay_ns=5 * S, max_retries=3)
 
 

@@ -246,7 +246,9 @@ def test_property_17a_modify_changes_the_record_only_after_confirmation(
         manager, adapter = wired(world, venue)
         order = manager.create(venue, "BTCUSDT", Side.BUY, D("0.01"), price=D(59000))
         world.run(manager.submit(order, adapter))
-        native = manager.venue_info(venue).capabilities.native_modify  # type: ignore[union-attr]
+        info = manager.venue_info(venue)
+        assert info is not None
+        native = info.capabilities.native_modify
         before = (order.status, order.request, order.filled_quantity, order.remaining_quantity)
         seen: list[tuple[OrderStatus, OrderRequest]] = []
         adapter.observer = lambda _what: seen.append((order.status, order.request))

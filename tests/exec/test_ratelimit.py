@@ -22,7 +22,7 @@ from harness.ratelimit import (
     RequestCost,
     limits_from_mapping,
 )
-from harness.venues import VenueDescriptor, descriptor_for
+from harness.venues import VenueDescriptor, shipped_descriptors
 from scenarios.world import SimWorld
 from sim.kernel.runtime import SimRuntime
 from sim.venue.limits import LimitDecision
@@ -32,7 +32,7 @@ S = NS_PER_SECOND
 T0 = 1_723_161_600 * S
 _T = TypeVar("_T")
 W, Q, ORD, WS = LimitCategory.WEIGHT, LimitCategory.QUERIES, LimitCategory.ORDERS, LimitCategory.WEBSOCKET
-BINANCE: VenueDescriptor = descriptor_for("binance")  # type: ignore[assignment]  # shipped
+BINANCE: VenueDescriptor = shipped_descriptors()["binance"]
 
 
 def binance_limiter(clock: Clock) -> ClientRateLimiter:

@@ -48,7 +48,7 @@ class WsServer:
 
     async def start(self) -> None:
         self._server = await serve(self._handle, "127.0.0.1", self.port, ping_interval=None)
-        self.port = self._server.sockets[0].getsockname()[1]  # type: ignore[index]
+        self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         """Stop listening and abort every connection."""

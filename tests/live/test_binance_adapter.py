@@ -17,7 +17,7 @@ from live_testing import FAST_BACKOFF, until
 from local_venue_helpers import API_KEY, ASK, BID, SECRET, local_venue
 
 from harness.contract import AmbiguousError, RetryableError
-from harness.model import Aggressor, BookSnapshot, OrderReport, OrderRequest, OrderType, Side, Trade, VenueMode
+from harness.model import Aggressor, BookSnapshot, Fill, OrderReport, OrderRequest, OrderType, Side, Trade, VenueMode
 from harness.registry import Credentials, ProductionNotAllowedError, SandboxViolationError
 from live.binance import BinanceAdapter, BinanceEndpoints
 from live.serve import LocalVenue
@@ -107,7 +107,7 @@ def test_a_5xx_after_the_venue_acted_is_ambiguous_and_the_order_can_be_found() -
 def test_fills_and_order_updates_agree_with_queries() -> None:
     async def body() -> None:
         async with connected() as (venue, adapter):
-            pushed = []
+            pushed: list[Fill] = []
             await adapter.subscribe_fills(pushed.append)
             await adapter.submit_order(_limit("f-1"))
             venue.trade("BTCUSDT", BID, Decimal(3), Aggressor.SELLER)

@@ -39,14 +39,14 @@ from harness.model import (
     VenueMode,
 )
 from harness.registry import Credentials, SandboxViolationError, is_loopback_host
-from harness.venues import descriptor_for
+from harness.venues import shipped_descriptors
 from live.binance import BinanceAdapter, BinanceEndpoints, codec
 from live.serve import LocalVenue, LocalVenueConfig
 from live.ws.state import WsSettings
 
 _NS = 1_000_000_000
-PRODUCTION = sorted(descriptor_for("binance").hosts.production)  # type: ignore[union-attr]
-SANDBOX = sorted(descriptor_for("binance").hosts.sandbox)  # type: ignore[union-attr]
+PRODUCTION = sorted(shipped_descriptors()["binance"].hosts.production)
+SANDBOX = sorted(shipped_descriptors()["binance"].hosts.sandbox)
 
 # --------------------------------------------------------------------------- property 1
 

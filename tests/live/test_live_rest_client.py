@@ -39,6 +39,7 @@ from live.rest import (
     UsageCallback,
 )
 from live.rest.aiohttp_driver import RestTimeouts
+from live.signing import ParamValue
 
 KEY = "test-key-0123456789abcdef"
 SECRET = "test-secret-fedcba9876543210"
@@ -53,8 +54,9 @@ class SkewedClock(WallClock):
 
 
 def order(**extra: object) -> RestRequest:
-    body = [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
-            ("quantity", Decimal("0.010")), ("price", Decimal("50000.5")), ("newClientOrderId", "cid-1")]
+    body: list[tuple[str, ParamValue]] = [
+        ("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
+        ("quantity", Decimal("0.010")), ("price", Decimal("50000.5")), ("newClientOrderId", "cid-1")]
     return RestRequest("POST", "/api/v3/order", body=body, signed=True, order_entry=True, client_order_id="cid-1",
                        **extra)  # type: ignore[arg-type]
 
@@ -225,7 +227,7 @@ def test_refused_connection_is_retryable_even_for_an_order() -> None:
 
 def test_rest_timeouts_default_and_validate() -> None:
     timeouts = RestTimeouts()
-    assert (timeouts.connect_s, timeouts.read_s, timeouts.total_s) == (5, 10, 30)
+    assert (timeouts.connect_s, timeouts.read_s, timeouts.total_s) == (Decimal(5), Decimal(10), Decimal(30))
     aio = timeouts.client_timeout()
     assert (aio.connect, aio.sock_read, aio.total) == (5.0, 10.0, 30.0)
     with pytest.raises(ValueError):

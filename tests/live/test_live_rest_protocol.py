@@ -13,7 +13,7 @@ from harness.model import VenueMode
 from harness.registry import AuthMethod, ConfigError, Credentials, SandboxViolationError
 from live.guard import check_transport_url
 from live.rest.protocol import BinanceRestProtocol, PreparedRequest, RawResponse, RestRequest, TimeSync, usage_headers
-from live.signing import load_ed25519_key
+from live.signing import ParamValue, load_ed25519_key
 
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
@@ -22,8 +22,9 @@ PEM = ("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIIJEYWtGBrhACmb9Dvy+qa8
 B1 = "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"  # spec/test_vectors.py
 B3 = "0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77"
 TS = 1499827319559
-ORDER = [("symbol", "LTCBTC"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"), ("quantity", 1),
-         ("price", Decimal("0.1"))]
+ORDER: list[tuple[str, ParamValue]] = [
+    ("symbol", "LTCBTC"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"), ("quantity", 1),
+    ("price", Decimal("0.1"))]
 
 
 def protocol(**kw: object) -> BinanceRestProtocol:
@@ -109,7 +110,8 @@ def test_parse_success_error_and_garbage() -> None:
 
 def test_time_sync_uses_the_round_trip_midpoint() -> None:
     sync = TimeSync()
-    assert not sync.synced and sync.timestamp_ms(5_000_000_000) == 5_000
+    synced_before = sync.synced  # a name of its own: mypy would keep False as sync.synced's type below
+    assert not synced_before and sync.timestamp_ms(5_000_000_000) == 5_000
     assert sync.update(server_ms=10_500, sent_ns=9_000_000_000, received_ns=11_000_000_000) == 500
     assert sync.synced and sync.timestamp_ms(12_000_000_000) == 12_500
     with pytest.raises(ValueError):
@@ -118,7 +120,8 @@ def test_time_sync_uses_the_round_trip_midpoint() -> None:
 
 def test_server_time_parsing() -> None:
     assert protocol().parse_server_time({"serverTime": 1499827319559}) == 1499827319559
-    for bad in ({}, {"serverTime": "1"}, [], {"serverTime": True}):
+    bad_payloads: tuple[object, ...] = ({}, {"serverTime": "1"}, [], {"serverTime": True})
+    for bad in bad_payloads:
         with pytest.raises(ExchangeError):
             protocol().parse_server_time(bad)
 

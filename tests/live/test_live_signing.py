@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from live.signing import (
+    ParamValue,
     binance_fix_logon_payload,
     binance_rest_payload,
     binance_ws_payload,
@@ -55,8 +56,9 @@ EXPECTED = {
     "F1 fix logon ed25519": "4MHXelVVcpkdwuLbl6n73HQUXUf1dse2PCgT1DYqW9w8AVZ1RACFGM+5UdlGPrQHrgtS3CvsRURC1oj73j8gCA==",
 }
 
-ORDER = [("symbol", "LTCBTC"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"), ("quantity", 1),
-         ("price", Decimal("0.1")), ("recvWindow", 5000), ("timestamp", 1499827319559)]
+ORDER: list[tuple[str, ParamValue]] = [
+    ("symbol", "LTCBTC"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"), ("quantity", 1),
+    ("price", Decimal("0.1")), ("recvWindow", 5000), ("timestamp", 1499827319559)]
 
 
 def test_vectors_match_the_spec_file() -> None:
@@ -92,7 +94,7 @@ def test_b3_query_and_body_are_concatenated_without_separator() -> None:
 
 
 def test_b4_ws_api_params_are_sorted_and_signed_with_api_key() -> None:
-    params = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+    params: dict[str, ParamValue] = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
               "quantity": Decimal("0.01000000"), "price": Decimal("52000.00"), "recvWindow": 100,
               "timestamp": 1645423376532}
     signed = sign_binance_ws_params(params, api_key=KEY, signer=hmac_signer(SECRET))
@@ -101,7 +103,7 @@ def test_b4_ws_api_params_are_sorted_and_signed_with_api_key() -> None:
 
 
 def test_b5_ws_api_non_ascii_is_signed_as_utf8_not_percent_encoded() -> None:
-    params = {"symbol": FULLWIDTH, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+    params: dict[str, ParamValue] = {"symbol": FULLWIDTH, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
               "quantity": Decimal("1.00000000"), "price": Decimal("0.10000000"), "recvWindow": 5000,
               "timestamp": 1645423376532}
     payload = binance_ws_payload({**params, "apiKey": KEY})
@@ -161,7 +163,7 @@ def bybit_verifier(secret: str, headers: dict[str, str], payload: str) -> bool:
     return hmac.compare_digest(expected, headers["X-BAPI-SIGN"])
 
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=40)
 
 
 @given(secret=text, api_key=text, ts=st.integers(0, 2**45), window=st.integers(1, 60_000),

@@ -18,6 +18,7 @@ from harness.clock import NS_PER_SECOND as S
 from harness.clock import WallClock
 from harness.contract import AmbiguousError, DuplicateOrderError, RateLimitedError, RetryableError, VenueError
 from harness.registry import Credentials
+from live.signing import ParamValue
 from live.ws import WsApiClient, WsSettings
 
 KEY, SECRET = "ws-key-abcdefgh12345678", "ws-secret-87654321hgfedcba"
@@ -97,8 +98,8 @@ def test_signed_request_is_accepted_and_errors_are_typed() -> None:
     async def main() -> None:
         server, venue, client = await session()
         await client.sync_time()
-        params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                  "quantity": Decimal("0.01000000"), "price": Decimal("52000.00")}
+        params: dict[str, ParamValue] = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                                         "quantity": Decimal("0.01000000"), "price": Decimal("52000.00")}
         assert await client.request("order.place", params, signed=True, order_entry=True) == {"orderId": 1}
         assert venue.verified[0]["apiKey"] == KEY and venue.verified[0]["price"] == "52000.00"
         with pytest.raises(DuplicateOrderError):

@@ -72,8 +72,10 @@ def test_property_11_every_subscription_is_restored_after_each_server_side_drop(
         for n, stream in enumerate(streams):
             await conn.subscribe(stream, subscribe_msg(stream, n))
         for round_ in range(drops + 1):
-            await until(lambda r=round_: len(server.peers) == r + 1 and server.peers[-1].subscribed == streams,
-                        "all subscriptions on the new connection")
+            def restored(connections: int = round_ + 1) -> bool:
+                return len(server.peers) == connections and server.peers[-1].subscribed == streams
+
+            await until(restored, "all subscriptions on the new connection")
             await server.tick()
             await until(lambda: any(json.loads(m).get("seq") == server.seq for m in got), "a message after it")
             if round_ < drops:

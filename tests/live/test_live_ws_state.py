@@ -72,7 +72,8 @@ def test_subscribe_while_open_sends_now_and_unsubscribe_forgets() -> None:
     assert state.subscribe("a", "A1")
     assert state.subscribe("b", "B")
     assert state.subscribe("a", "A2")  # replaced, moved to the end
-    assert state.subscriptions == ("B", "A2")
+    both = state.subscriptions  # a name of its own: mypy would keep two items as the property's type below
+    assert both == ("B", "A2")
     assert state.unsubscribe("b") and not state.unsubscribe("zzz")
     assert state.subscriptions == ("A2",)
     assert state.outgoing("now")  # open: no buffering

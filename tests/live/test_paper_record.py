@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from harness.cli import main as harness_main
 from harness.data.verify import verify_paths
 from harness.model import Aggressor
 from live.binance import BinanceEndpoints
-from live.record import import_recording, record_streams
+from live.record import Recorder, import_recording, record_streams
 from sim.market.feed import ReplayFeed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ _NS = 1_000_000_000
 
 
 def test_record_writes_hftbacktest_lines_and_parquet_that_replays(tmp_path: Path) -> None:
-    async def body() -> object:
+    async def body() -> Recorder:
         async with local_venue(speed=10) as venue:
             async def market() -> None:
                 await asyncio.sleep(0.3)
@@ -80,7 +81,8 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def _read_until(process: subprocess.Popen[str], predicate: object, lines: list[str], timeout_s: float = 60) -> None:
+def _read_until(process: subprocess.Popen[str], predicate: Callable[[list[str]], object], lines: list[str],
+                timeout_s: float = 60) -> None:
     assert process.stdout is not None
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -88,7 +90,7 @@ def _read_until(process: subprocess.Popen[str], predicate: object, lines: list[s
         if not line:
             break
         lines.append(line.rstrip())
-        if predicate(lines):  # type: ignore[operator]
+        if predicate(lines):
             return
     raise AssertionError("timed out; output so far:\n" + "\n".join(lines[-30:]))
 

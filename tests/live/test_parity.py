@@ -70,7 +70,7 @@ def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path:
     async def live() -> tuple[list[tuple[str, Decimal, Decimal, str]], list[tuple[str, Decimal, Decimal]],
                               list[tuple[str, Decimal, str, Decimal]]]:
         clock = ScaledClock(20)
-        venue = LocalVenue(LocalVenueConfig(profile=profile, data=data, api_keys={API_KEY: SECRET}, clock=clock,
+        venue = LocalVenue(LocalVenueConfig(profile=str(profile), data=data, api_keys={API_KEY: SECRET}, clock=clock,
                                             hold_replay=True, lead_ns=_NS))
         await venue.start()
         adapter = BinanceAdapter(BinanceEndpoints.local(venue.rest_url), Credentials(API_KEY, SECRET), clock,

@@ -133,7 +133,13 @@ def test_dashboard_command_starts_streamlit_on_the_runs_folder(runs: Path, monke
     from harness.cli import main
 
     calls: list[tuple[list[str], dict[str, str]]] = []
-    monkeypatch.setattr("subprocess.call", lambda command, env: calls.append((command, env)) or 0)
+
+    def call(command: list[str], env: dict[str, str]) -> int:
+        """Record the command instead of starting streamlit."""
+        calls.append((command, env))
+        return 0
+
+    monkeypatch.setattr("subprocess.call", call)
     assert main(["dashboard", str(runs), "--port", "8600", "--run", "hand-a", "--headless"]) == 0
     [(command, env)] = calls
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("dashboard/app.py")

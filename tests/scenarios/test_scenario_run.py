@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.cli import main
-from scenarios.scenario_file import parse_scenario
+from scenarios.scenario_file import ScenarioSpec, parse_scenario
 from scenarios.scenario_run import run_scenario
 
 SCENARIO = """\
@@ -44,12 +44,12 @@ events = ["binance:market:down", "binance:market:up", "binance:market:resubscrib
 """
 
 
-def spec(text: str = SCENARIO) -> object:
+def spec(text: str = SCENARIO) -> ScenarioSpec:
     return parse_scenario(text, source="silent.toml", base_dir=Path("."))
 
 
 def test_a_scenario_run_scores_its_faults_and_writes_both_tables(tmp_path: Path) -> None:
-    result = run_scenario(spec(), out_dir=tmp_path / "runs", cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
+    result = run_scenario(spec(), out_dir=tmp_path / "runs", cache_dir=tmp_path / "cache")
     assert result.passed, [r for r in result.rows if not r.passed]
     (fault,) = result.faults
     assert fault.detected_ns is not None and fault.recovered_ns is not None and fault.start_ns is not None
@@ -69,8 +69,8 @@ def test_a_scenario_run_scores_its_faults_and_writes_both_tables(tmp_path: Path)
 
 
 def test_the_same_seed_gives_byte_identical_tables(tmp_path: Path) -> None:
-    first = run_scenario(spec(), out_dir=tmp_path / "a", cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
-    again = run_scenario(spec(), out_dir=tmp_path / "b", cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
+    first = run_scenario(spec(), out_dir=tmp_path / "a", cache_dir=tmp_path / "cache")
+    again = run_scenario(spec(), out_dir=tmp_path / "b", cache_dir=tmp_path / "cache")
     assert first.run_dir is not None and again.run_dir is not None
     for table in ("faults", "scorecard", "fills", "orders", "audit"):
         assert (first.run_dir / f"{table}.parquet").read_bytes() == (again.run_dir / f"{table}.parquet").read_bytes()

@@ -47,8 +47,8 @@ def test_bar_closes_one_interval_flat_when_no_trade_and_none_before_the_first() 
     for ts, price, size in [(T0 + 1, 10, 2), (T0 + M - 1, 12, 1), (T0 + M, 9, 5), (T0 + 2 * M + 7, 11, 1)]:
         builder.add(trade(ts, price, size))
     # a run from the trade fast path, folded when the bar is read
-    ts = np.array([T0 + 4 * M + i for i in range(100)], dtype=np.int64)
-    builder.add_many("BTCUSDT", ts, np.arange(100, dtype=np.int64) % 7 + 20, np.ones(100, dtype=np.int64))
+    run_ts = np.array([T0 + 4 * M + i for i in range(100)], dtype=np.int64)
+    builder.add_many("BTCUSDT", run_ts, np.arange(100, dtype=np.int64) % 7 + 20, np.ones(100, dtype=np.int64))
     closed = builder.bar("BTCUSDT", T0, M)
     assert closed is not None
     assert (closed.ts_open, closed.interval_ns, closed.venue, closed.symbol) == (T0, M, "binance", "BTCUSDT")

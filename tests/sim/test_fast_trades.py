@@ -29,7 +29,7 @@ from harness.context import ExecutionContext
 from harness.data.schema import TRADES
 from harness.model import Fill, OrderReport, OrderType, Side, TimeInForce, Trade
 from harness.money import SCALE
-from harness.strategy import Strategy
+from harness.strategy import Strategy, StrategyContext
 from scenarios.world import VenueSetup, build_venue, symbol_map_between
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
@@ -79,7 +79,7 @@ def random_tape(path: Path, seed: int, n: int, *, max_gap_ns: int, recv_jitter_n
 class Recording(PassiveMarketMaker):
     """The market maker (quoting on trades), logging what it sees and when."""
 
-    def on_start(self, ctx: Any) -> None:
+    def on_start(self, ctx: StrategyContext) -> None:
         """Start logging."""
         super().on_start(ctx)
         self.log: list[tuple[Any, ...]] = []
@@ -103,7 +103,7 @@ class Recording(PassiveMarketMaker):
 class Watching(Strategy):
     """Only watches trades (every run is quiet: nothing rests at the venue)."""
 
-    def on_start(self, ctx: Any) -> None:
+    def on_start(self, ctx: StrategyContext) -> None:
         """Start logging."""
         super().on_start(ctx)
         self.log: list[tuple[Any, ...]] = []
@@ -134,8 +134,8 @@ def replay(path: Path, strategy: Strategy, *, fast: bool, market: LatencyModel |
     with SimRuntime(seed=seed, start_ns=first - SCALE) as runtime:
         runtime.add_source(feed)
         setup = VenueSetup(venue_name, venue_name, balances=balances, data_venue="binance")
-        venue, adapter, market = build_venue(runtime, setup, profile, depth=DepthMode.TRADES)
-        market.connect(feed)
+        venue, adapter, market_side = build_venue(runtime, setup, profile, depth=DepthMode.TRADES)
+        market_side.connect(feed)
         symbols = symbol_map_between("binance", profile)
         symbol = symbols.get("BTCUSDT", "BTCUSDT")
         context = ExecutionContext({venue_name: adapter}, runtime.clock, runtime.rng.stream("strategy"))
@@ -197,7 +197,7 @@ class StopsAndDeadlines(Recording):
     stop-limit buy over it and a GTD bid that expires 30 ms later: the quiet band's stop and
     deadline edges (within the client's order rate limit)."""
 
-    def on_start(self, ctx: Any) -> None:
+    def on_start(self, ctx: StrategyContext) -> None:
         """Start counting trades."""
         super().on_start(ctx)
         self.trades_counted = 0

@@ -86,8 +86,9 @@ def test_insufficient_balance_is_minus_2010() -> None:
         -2010, "Account has insufficient balance for requested action.")
     sell = order(side=Side.SELL, qty="0.5")
     assert check(sell, free_balances={"BTC": D("0.5")}) is None
-    assert check(sell, free_balances={"BTC": D("0.49999")})[0] == -2010  # type: ignore[index]
-    assert check(sell, free_balances={})[0] == -2010  # type: ignore[index]
+    for free in ({"BTC": D("0.49999")}, {}):
+        rejection = check(sell, free_balances=free)
+        assert rejection is not None and rejection[0] == -2010
 
 
 def test_rejection_maps_to_contract_errors() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
@@ -20,6 +21,7 @@ from sim.venue.matching.types import (
     REASON_UNKNOWN_ORDER,
     CancelRejected,
     DepthMode,
+    MatchEvent,
     MatchingConfig,
     ModifyRejected,
     OrderAccepted,
@@ -40,10 +42,10 @@ def _txt(units: int) -> str:
     return format(from_fixed(units).normalize(), "f")
 
 
-def fills(events: object) -> list[tuple[int, int, str, str, Liquidity, int]]:
+def fills(events: Iterable[MatchEvent]) -> list[tuple[int, int, str, str, Liquidity, int]]:
     """(order id, side, price, qty, liquidity, leaves) of each fill, prices/sizes as decimal text."""
     return [(e.order_id, e.side, _txt(e.price), _txt(e.qty),
-             e.liquidity, e.leaves_qty) for e in events if isinstance(e, OrderFilled)]  # type: ignore[attr-defined]
+             e.liquidity, e.leaves_qty) for e in events if isinstance(e, OrderFilled)]
 
 
 def book_engine(maker: str = "0", taker: str = "0") -> MatchingEngine:

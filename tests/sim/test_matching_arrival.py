@@ -9,6 +9,7 @@ arrival is behind us, and a level first seen after we rest (no book yet) counts 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from matching_fixtures import BUY, SELL, delta, engine, fx, limit, quote, snapshot, trade
@@ -16,16 +17,16 @@ from matching_fixtures import BUY, SELL, delta, engine, fx, limit, quote, snapsh
 from harness.model import F_LAST, F_SNAPSHOT, BookDelta, OrderRequest, OrderType, Side
 from harness.rng import SeededRng
 from sim.venue.matching.engine import MatchingEngine
-from sim.venue.matching.types import DepthMode, OrderFilled, SimOrder
+from sim.venue.matching.types import DepthMode, MatchEvent, OrderFilled, SimOrder
 from sim.venue.profile import load_profile
 from sim.venue.venue import SimVenue
 
 ARRIVAL = 50
 
 
-def filled(events: object) -> list[tuple[int, int]]:
+def filled(events: Iterable[MatchEvent]) -> list[tuple[int, int]]:
     """(order id, qty) of each fill."""
-    return [(e.order_id, e.qty) for e in events if isinstance(e, OrderFilled)]  # type: ignore[attr-defined]
+    return [(e.order_id, e.qty) for e in events if isinstance(e, OrderFilled)]
 
 
 def inside_the_spread() -> tuple[MatchingEngine, SimOrder]:

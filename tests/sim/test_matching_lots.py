@@ -16,7 +16,7 @@ from harness.model import OrderType
 from harness.money import to_fixed
 from harness.rng import SeededRng
 from sim.venue.matching.engine import MatchingEngine
-from sim.venue.matching.types import DepthMode, MatchEvent, OrderFilled, OrderRejected, SimOrder
+from sim.venue.matching.types import DepthMode, MatchEvent, ModifyRejected, OrderFilled, OrderRejected, SimOrder
 from sim.venue.profile import load_profile
 from sim.venue.queue_models import LogProbQueueModel, PowerProbQueueModel, QueueModel
 from sim.venue.venue import SimVenue
@@ -91,11 +91,11 @@ def test_book_sizes_off_the_lot_grid_are_taken_in_whole_lots() -> None:
 def test_quantities_off_the_lot_grid_are_rejected() -> None:
     eng = engine(DepthMode.BOOK, lot_size=LOT)
     snapshot(eng, bids=[("98", "1")], asks=[("100", "1")], ts=1)
-    ev = eng.submit(limit(1, BUY, "0.0015", "97"), 5)
-    assert [(type(e), e.reason) for e in ev] == [(OrderRejected, "Quantity must be a multiple of the lot size.")]
+    (rejected,) = eng.submit(limit(1, BUY, "0.0015", "97"), 5)
+    assert isinstance(rejected, OrderRejected) and rejected.reason == "Quantity must be a multiple of the lot size."
     eng.submit(limit(2, BUY, "0.002", "97"), 6)
-    ev = eng.modify(2, 7, qty=fx("0.0025"))
-    assert [e.reason for e in ev] == ["Quantity must be a multiple of the lot size."]  # type: ignore[union-attr]
+    (refused,) = eng.modify(2, 7, qty=fx("0.0025"))
+    assert isinstance(refused, ModifyRejected) and refused.reason == "Quantity must be a multiple of the lot size."
 
 
 def test_venue_engines_use_the_profile_lot_size() -> None:

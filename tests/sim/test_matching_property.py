@@ -35,6 +35,7 @@ from sim.venue.matching.types import (
 )
 
 UNIT = 10**9
+Op = tuple[str, int, int, int]  # what the op strategies draw: a kind, then three ints read by that kind
 PRICES = [95 + i for i in range(11)]
 
 trade_op = st.tuples(st.just("trade"), st.sampled_from(PRICES), st.integers(1, 5), st.sampled_from([-1, 0, 1]))
@@ -72,7 +73,7 @@ class Ledger:
 
 @settings(max_examples=300, deadline=None)
 @given(trades_ops)
-def test_trades_mode_fills_never_exceed_the_trade_volume_that_reached_them(ops: list[tuple]) -> None:  # type: ignore[type-arg]
+def test_trades_mode_fills_never_exceed_the_trade_volume_that_reached_them(ops: list[Op]) -> None:
     eng = engine(DepthMode.TRADES)
     ledger = Ledger()
     ledger.see(eng, eng.on_trade(trade("100", "1", ts=1)))
@@ -120,7 +121,7 @@ book_ops = st.lists(st.one_of(book_delta_op, book_delta_op, take_op), max_size=6
 
 @settings(max_examples=300, deadline=None)
 @given(book_ops)
-def test_book_mode_taker_fills_never_take_a_level_twice(ops: list[tuple]) -> None:  # type: ignore[type-arg]
+def test_book_mode_taker_fills_never_take_a_level_twice(ops: list[Op]) -> None:
     eng = engine(DepthMode.BOOK)
     ledger = Ledger()
     displayed: dict[tuple[int, int], int] = defaultdict(int)  # (book side, price) -> last size

@@ -5,20 +5,21 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Iterable
 
 from matching_fixtures import BUY, SELL, delta, engine, fx, limit, quote, snapshot, trade
 
 from harness.model import Liquidity, OrderType
 from sim.venue.matching.engine import MatchingEngine
-from sim.venue.matching.types import DepthMode, OrderFilled, SimOrder
+from sim.venue.matching.types import DepthMode, MatchEvent, OrderFilled, SimOrder
 from sim.venue.queue_models import ConservativeQueueModel, LogProbQueueModel, PowerProbQueueModel, QueueModel
 
 M = Liquidity.MAKER
 
 
-def qty_filled(events: object) -> list[tuple[int, int]]:
+def qty_filled(events: Iterable[MatchEvent]) -> list[tuple[int, int]]:
     """(order id, qty) of each fill."""
-    return [(e.order_id, e.qty) for e in events if isinstance(e, OrderFilled)]  # type: ignore[attr-defined]
+    return [(e.order_id, e.qty) for e in events if isinstance(e, OrderFilled)]
 
 
 def placed(model: QueueModel | None = None) -> tuple[MatchingEngine, SimOrder]:

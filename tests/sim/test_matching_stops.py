@@ -115,7 +115,8 @@ def test_trailing_buy_with_activation_price() -> None:
     eng = trades_engine("100")
     o = SimOrder(1, BUY, OrderType.TRAILING_STOP, fx("1"), trail=fx("2"), stop=fx("95"))
     eng.submit(o, 2)
-    assert o.trail_ref is None
+    inactive_ref = o.trail_ref  # a name of its own: mypy would keep None as o.trail_ref's type below
+    assert inactive_ref is None
     assert run_path(eng, ["97", "99", "94.99"]) == []  # activates at 94.99 (<= 95)
     assert o.trail_ref == fx("94.99")
     assert run_path(eng, ["93", "94", "94.99"], start_ts=200) == []

@@ -10,7 +10,7 @@ import pytest
 
 from harness.model import OrderType, TimeInForce, VenueInfo, VenueMode
 from sim.venue.filters import BINANCE_ERRORS, RejectReason
-from sim.venue.latency import LogNormal
+from sim.venue.latency import Empirical, LogNormal
 from sim.venue.profile import ProfileError, VenueProfile, available_profiles, load_profile, parse_profile
 
 SEED_VENUES = {"binance", "coinbase", "kraken", "okx", "bybit", "bsdex", "bison", "finoa"}
@@ -111,7 +111,8 @@ def test_minimal_profile_parses_with_defaults_and_deskews_latency() -> None:
     profile = parse_profile(MINIMAL, source="mini.toml")
     assert profile.errors.style == "generic"
     assert profile.capabilities.native_modify is False
-    assert profile.latency.market_data.samples_ns == (100, 10_000_100, 20_000_100)  # type: ignore[attr-defined]
+    recorded = profile.latency.market_data
+    assert isinstance(recorded, Empirical) and recorded.samples_ns == (100, 10_000_100, 20_000_100)
 
 
 def test_load_by_path(tmp_path: Path) -> None:

@@ -55,13 +55,15 @@ def test_fills_settle_balances_exactly(canonical: list[Path], tmp_path: Path) ->
 
 def test_market_data_latency_can_be_resampled_from_the_recording(canonical: list[Path], tmp_path: Path) -> None:
     from scenarios.replay import _profile_for
-    from sim.venue.latency import Empirical
+    from sim.venue.latency import Empirical, LogNormal
 
     setup = VenueSetup("binance", "binance", market_latency="data")
     profile = _profile_for(setup, canonical)
     model = profile.latency.market_data
     assert isinstance(model, Empirical)
-    floor = _profile_for(VenueSetup("binance", "binance"), canonical).latency.market_data.floor_ns  # type: ignore[union-attr]
+    shipped = _profile_for(VenueSetup("binance", "binance"), canonical).latency.market_data
+    assert isinstance(shipped, LogNormal)  # the profile's own model, whose floor the recording keeps
+    floor = shipped.floor_ns
     assert model.samples_ns[0] == floor  # de-skewed: the fastest recorded delay sits at the floor
     assert len(set(model.samples_ns)) > 100  # real spread of recorded delays, not one constant
     result = run_replay(canonical, [setup], MM, seed=2, out_dir=tmp_path)
@@ -111,10 +113,10 @@ def test_run_directory_holds_the_execution_layer_records(canonical: list[Path], 
 def test_multi_venue_replay_routes_and_records_decisions(canonical: list[Path], tmp_path: Path) -> None:
     import json
 
-    from harness.router import RouterConfig
+    from harness.router import RouterConfig, RoutingCriteria
 
     venues = [VenueSetup("binance", "binance"), VenueSetup("okx", "okx", data_venue="binance")]
-    router = RouterConfig(criteria="BEST_PRICE", priority=("okx", "binance"))  # type: ignore[arg-type]
+    router = RouterConfig(criteria=RoutingCriteria.BEST_PRICE, priority=("okx", "binance"))
     params = {"venue": "router", "instrument": "BTC/USDT", "quantity": "0.02", "slices": "4", "interval_s": "60"}
     result = run_replay(canonical, venues, "strategies.twap:TwapTaker", params=params, seed=2, out_dir=tmp_path,
                         router=router)
