@@ -42,12 +42,15 @@ _EXPORTS = {
     "MarketStreams": "live.binance.market_streams",
     "UsageTracker": "live.binance.usage",
     "UserStream": "live.binance.user_stream",
+    "BinanceFixAdapter": "live.binance.fix_adapter",
+    "fix_answer_error": "live.binance.fix_adapter",
 }
 
 __all__ = [
     "INTERVALS",
     "BinanceAdapter",
     "BinanceEndpoints",
+    "BinanceFixAdapter",
     "BookFollower",
     "EventHandler",
     "MarketStreams",
@@ -61,6 +64,7 @@ __all__ = [
     "execution_fill",
     "execution_report",
     "fill_id",
+    "fix_answer_error",
     "fixed",
     "levels",
     "my_trade_fill",
@@ -95,6 +99,7 @@ if TYPE_CHECKING:
         venue_info,
     )
     from live.binance.endpoints import BinanceEndpoints
+    from live.binance.fix_adapter import BinanceFixAdapter, fix_answer_error
     from live.binance.market_streams import EventHandler, MarketStreams
     from live.binance.usage import UsageTracker
     from live.binance.user_stream import UserStream

@@ -92,6 +92,10 @@ _EXPORTS = {
     "trade_event": "live.serve.wire",
     "WS_ENDPOINTS": "live.serve.ws_api",
     "WsApiSession": "live.serve.ws_api",
+    "FixPeer": "live.serve.fix_acceptor",
+    "FixVenue": "live.serve.fix_acceptor",
+    "FixDesk": "live.serve.fix_desk",
+    "FixOutlet": "live.serve.fix_desk",
 }
 
 __all__ = [
@@ -112,6 +116,10 @@ __all__ = [
     "DuplicateMatching",
     "Endpoint",
     "FailRequests",
+    "FixDesk",
+    "FixOutlet",
+    "FixPeer",
+    "FixVenue",
     "LocalVenue",
     "LocalVenueConfig",
     "Peer",
@@ -190,6 +198,8 @@ if TYPE_CHECKING:
         ServeFaults,
         StreamFault,
     )
+    from live.serve.fix_acceptor import FixPeer, FixVenue
+    from live.serve.fix_desk import FixDesk, FixOutlet
     from live.serve.market import ServedMarket
     from live.serve.order_json import (
         RESPONSE_TYPES,
