@@ -123,7 +123,7 @@ class FixDesk:
         order = self.venue.orders[coid]
         new = self._report(order, ExecKind.NEW, None)
         self._emit(coid, replace(new, status=OrderStatus.OPEN, cum_qty=_ZERO, leaves_qty=request.quantity,
-                                 avg_px=None, cum_quote=_ZERO))
+                                 avg_px=None, cum_quote=_ZERO, ts_ns=order.created_ns))
         for report in held.get(coid, []):
             self._emit(coid, report)
 
@@ -214,7 +214,7 @@ class FixDesk:
             kind=kind, status=order.status, cl_ord_id=cl_ord_id or request.client_order_id,
             order_id=order.venue_order_id, exec_id=str(self._exec_ids), symbol=request.symbol, side=request.side,
             order_type=request.order_type, quantity=request.quantity, cum_qty=order.filled, leaves_qty=leaves,
-            avg_px=average, price=request.price, ts_ns=fill.ts_ns if fill is not None else self.now(),
+            avg_px=average, price=request.price, ts_ns=fill.ts_ns if fill is not None else order.updated_ns,
             time_in_force=request.time_in_force if request.time_in_force in self.dialect.tifs else TimeInForce.GTC,
             orig_cl_ord_id=orig, last_qty=fill.quantity if fill else _ZERO, last_px=fill.price if fill else _ZERO,
             fee=fill.fee if fill else _ZERO, fee_asset=fill.fee_asset if fill else "",
