@@ -177,6 +177,8 @@ class LocalVenue:
         self.port = int(self._runner.addresses[0][1])
         if self.fix is not None and self.config.fix_port is not None:
             await self.fix.start(self.config.host, self.config.fix_port, self.config.fix_drop_copy_port)
+            for fault in self.faults.fix:
+                fault.install(self.fix)
         if self.config.data and not self.config.hold_replay:
             self.start_replay()
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
