@@ -96,6 +96,7 @@ _EXPORTS = {
     "FixVenue": "live.serve.fix_acceptor",
     "FixDesk": "live.serve.fix_desk",
     "FixOutlet": "live.serve.fix_desk",
+    "fix_credentials": "live.serve.fix_cli",
 }
 
 __all__ = [
@@ -149,6 +150,7 @@ __all__ = [
     "depth_weight",
     "execution_report",
     "fault_answer",
+    "fix_credentials",
     "fmt",
     "fmt_fixed",
     "is_maker",
@@ -199,6 +201,7 @@ if TYPE_CHECKING:
         StreamFault,
     )
     from live.serve.fix_acceptor import FixPeer, FixVenue
+    from live.serve.fix_cli import fix_credentials
     from live.serve.fix_desk import FixDesk, FixOutlet
     from live.serve.market import ServedMarket
     from live.serve.order_json import (
