@@ -11,6 +11,8 @@ message of a logged-on session to, in the session's dialect (``live.fix.dialects
 * **cancel/replace** (``G``, Binance ``XCN``): Coinbase's ``G`` changes the order in place
   (``venue.modify``, a Replaced report with the new ``11``; later requests may name the order by
   either id); Binance's ``XCN`` cancels it and places the new order (Canceled, then New);
+* **OrderStatusRequest** (``H``): an ExecutionReport ``150=I`` with the order's state (``39=8`` and
+  ``58`` "Unknown order." when the venue has none);
 * anything else is answered with a BusinessMessageReject (``380=3`` unsupported message type),
   and a message whose fields cannot be used with a session Reject naming the tag.
 
@@ -29,10 +31,10 @@ from typing import Any, Protocol
 
 import simplefix
 
-from harness.model import Fill, OrderModification, OrderRequest, OrderStatus, TimeInForce
+from harness.model import Fill, OrderModification, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from live.fix.dialects.base import FixDialect, FixFieldError
 from live.fix.dialects.reports import BusinessReject, CancelReject, ExecKind, ExecutionReport
-from live.fix.messages import Field, get_int, get_str
+from live.fix.messages import Field, body_fields, get_int, get_str
 from live.serve.actions import VenueActions
 from sim.venue.venue import RejectedRequest, VenueOrder
 
@@ -82,7 +84,7 @@ class FixDesk:
         msg_type = get_str(message, 35) or ""
         seq = get_int(message, 34) or 0
         handlers = {self.dialect.new_order_type: self._new_order, self.dialect.cancel_type: self._cancel,
-                    self.dialect.replace_type: self._replace}
+                    self.dialect.replace_type: self._replace, "H": self._status}
         handler = handlers.get(msg_type)
         if handler is None:
             self._business_reject(outlet, msg_type, seq, 3, f"Unsupported message type {msg_type}.")
@@ -171,6 +173,21 @@ class FixDesk:
         self._aliases[change.cl_ord_id] = coid
         self._emit(coid, self._report(order, ExecKind.REPLACED, None, cl_ord_id=change.cl_ord_id,
                                       orig=change.orig_cl_ord_id or coid))
+
+    def _status(self, outlet: FixOutlet, message: simplefix.FixMessage) -> None:
+        fields = dict(body_fields(message))
+        order = self._resolve(fields.get(11, ""), fields.get(37, ""))
+        if order is None or order.request.symbol != fields.get(55):
+            self._exec_ids += 1
+            side = Side.BUY if fields.get(54, "1") == "1" else Side.SELL
+            outlet.send_app("8", self.dialect.execution(ExecutionReport(
+                kind=ExecKind.STATUS, status=OrderStatus.REJECTED, cl_ord_id=fields.get(11, ""), order_id="",
+                exec_id=str(self._exec_ids), symbol=fields.get(55, ""), side=side, order_type=OrderType.LIMIT,
+                quantity=_ZERO, cum_qty=_ZERO, leaves_qty=_ZERO, avg_px=None, price=None, ts_ns=self.now(),
+                text="Unknown order.")))
+            return
+        report = self._report(order, ExecKind.STATUS, None, cl_ord_id=fields.get(11, ""))
+        outlet.send_app("8", self.dialect.execution(replace(report, ts_ns=order.updated_ns)))
 
     def _cancel_reject(self, outlet: FixOutlet, cl_ord_id: str, orig: str, order: VenueOrder | None, *,
                        for_replace: bool, text: str = "") -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hashlib
+import hmac
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fix_venue_helpers import check_frame
@@ -65,6 +67,16 @@ class RawFixClient:
         header = [(35, "A"), (34, str(self.seq)), (49, self.sender), (52, sent), (56, self.target)]
         self.seq += 1
         self.writer.write(frame(self.begin, header + sorted((t, v) for t, v in fields.items() if v != "")))
+
+    def logon_coinbase(self, api_key: str, secret: str, passphrase: str, now_ns: int) -> None:
+        """A Coinbase FIX 4.2 Logon: base64 HMAC-SHA256 of ``time A seq key target passphrase`` (no separator)."""
+        sent = stamp(now_ns)
+        prehash = f"{sent}A{self.seq}{api_key}{self.target}{passphrase}".encode()
+        signature = base64.b64encode(hmac.new(secret.encode(), prehash, hashlib.sha256).digest()).decode()
+        header = [(35, "A"), (34, str(self.seq)), (49, self.sender), (52, sent), (56, self.target)]
+        self.seq += 1
+        body = [(96, signature), (98, "0"), (108, "30"), (141, "Y"), (554, passphrase), (9407, api_key)]
+        self.writer.write(frame(self.begin, header + body))
 
     async def read_until(self, predicate: object, timeout_s: float = 10.0) -> dict[int, str]:
         """Read frames until one satisfies ``predicate(fields)``; returns it (each frame is framing-checked)."""

@@ -156,6 +156,10 @@ class FixDialect:
             fields.append((54, "1" if side is Side.BUY else "2"))
         return self.cancel_type, [*fields, (55, symbol), (60, sending_time(now_ns))]
 
+    def status_request(self, cl_ord_id: str, symbol: str) -> tuple[str, list[Field]]:
+        """``(MsgType, body)`` of an OrderStatusRequest (``H``): answered by an ExecutionReport ``150=I``."""
+        return "H", [(11, cl_ord_id), (55, symbol)]
+
     def replace(self, request: ReplaceRequest, now_ns: int) -> tuple[str, list[Field]]:
         """``(MsgType, body)`` of an OrderCancelReplaceRequest."""
         fields: list[Field] = [(11, request.cl_ord_id), (38, format_value(request.quantity)),
@@ -215,7 +219,7 @@ class FixDialect:
         fields: list[Field] = [(6, format_value(report.avg_px or _Z)), (11, report.cl_ord_id),
                                (14, format_value(report.cum_qty)), (17, report.exec_id)]
         if self.has_exec_trans_type:
-            fields.append((20, "0"))
+            fields.append((20, "3" if report.kind is ExecKind.STATUS else "0"))
         fields += [(31, format_value(report.last_px)), (32, format_value(report.last_qty)),
                    (37, report.order_id or "NONE"), (38, format_value(report.quantity)),
                    (39, self.statuses[report.status]), (40, self.ord_types[report.order_type])]
