@@ -97,11 +97,15 @@ _EXPORTS = {
     "FixDesk": "live.serve.fix_desk",
     "FixOutlet": "live.serve.fix_desk",
     "fix_credentials": "live.serve.fix_cli",
+    "CHANNELS": "live.serve.coinbase_ws",
+    "CoinbaseFeed": "live.serve.coinbase_ws",
+    "rfc3339": "live.serve.coinbase_ws",
 }
 
 __all__ = [
     "BATCH_NS",
     "BINANCE_INTERVALS",
+    "CHANNELS",
     "ENDPOINTS",
     "RESPONSE_TYPES",
     "STATUS_NAMES",
@@ -109,6 +113,7 @@ __all__ = [
     "Answer",
     "ApiKeys",
     "BinanceApiError",
+    "CoinbaseFeed",
     "CutConnections",
     "DepthSource",
     "DisconnectFault",
@@ -165,6 +170,7 @@ __all__ = [
     "parse_speed",
     "parse_stream",
     "rate_limit_json",
+    "rfc3339",
     "scenario_faults",
     "serve_command",
     "side_name",
@@ -189,6 +195,7 @@ if TYPE_CHECKING:
         verify_ws_signature,
     )
     from live.serve.cli import parse_speed, scenario_faults, serve_command
+    from live.serve.coinbase_ws import CHANNELS, CoinbaseFeed, rfc3339
     from live.serve.exchange_info import order_type_names, rate_limit_json
     from live.serve.faults import (
         CutConnections,

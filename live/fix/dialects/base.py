@@ -255,7 +255,7 @@ class FixDialect:
         avg = _decimal(fields, 6)
         report = ExecutionReport(
             kind=kinds[_code(kinds, fields, 150)], status=statuses[_code(statuses, fields, 39)],
-            cl_ord_id=fields.get(11, ""), order_id=_required(fields, 37), exec_id=_required(fields, 17),
+            cl_ord_id=fields.get(11, ""), order_id=_order_id(_required(fields, 37)), exec_id=_required(fields, 17),
             symbol=_required(fields, 55), side=Side.BUY if _code({"1": 0, "2": 0}, fields, 54) == "1" else Side.SELL,
             order_type=ord_types[_code(ord_types, fields, 40, "2")], quantity=qty, cum_qty=cum,
             leaves_qty=_decimal(fields, 151, required=True) or _Z, avg_px=avg if cum else None,
@@ -286,7 +286,7 @@ class FixDialect:
         fields = dict(body_fields(message))
         statuses = {code: status for status, code in self.statuses.items()}
         reason = fields.get(102, "99")
-        return CancelReject(fields.get(11, ""), fields.get(41, ""), fields.get(37, ""),
+        return CancelReject(fields.get(11, ""), fields.get(41, ""), _order_id(fields.get(37, "")),
                             statuses.get(fields.get(39, "8"), OrderStatus.REJECTED), fields.get(434) == "2",
                             int(reason) if reason.isdigit() else 99, fields.get(58, ""), fields.get(25016, ""))
 
@@ -307,6 +307,11 @@ class FixDialect:
         reason, ref = fields.get(380, "0"), fields.get(45, "")
         return BusinessReject(fields.get(372, ""), int(reason) if reason.isdigit() else 0, fields.get(379, ""),
                               int(ref) if ref.isdigit() else None, fields.get(58, ""))
+
+
+def _order_id(text: str) -> str:
+    """``37`` as written, ``NONE`` (the placeholder for an order the venue has not got) as empty."""
+    return "" if text == "NONE" else text
 
 
 def liquidity_flag(liquidity: Liquidity | None) -> str:
