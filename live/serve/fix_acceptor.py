@@ -5,10 +5,10 @@
 numbers, heartbeats and TestRequests, ResendRequests answered with PossDup resends and
 SequenceReset-GapFill for administrative messages, Logout) in the venue's dialect:
 
-1. the first message must be a Logon; the dialect checks it (``verify_logon``: the API key and
-   its Ed25519 or HMAC signature, the venue's own rules); a refused Logon, or one refused by the
-   ``fix_logon_failure`` fault, is answered with a Logout naming the reason, then the connection
-   is closed;
+1. the first message must be a Logon, within ``logon_timeout_ns`` and 64 KiB; the dialect checks
+   it (``verify_logon``: the API key and its Ed25519 or HMAC signature, the venue's own rules); a
+   refused Logon, or one refused by the ``fix_logon_failure`` fault, is answered with a Logout
+   naming the reason, then the connection is closed;
 2. the session is created for the client's SenderCompID and fed everything received so far;
 3. application messages go to the ``FixDesk`` (``live.serve.fix_desk``); its reports come back
    through ``send_app``.
@@ -45,6 +45,7 @@ from live.serve.fix_desk import FixDesk
 __all__ = ["FixPeer", "FixVenue"]
 
 logger = safe_logger(__name__)
+_MAX_BEFORE_LOGON = 64 * 1024
 
 
 class FixPeer:
@@ -108,6 +109,9 @@ class FixPeer:
             self._apply(self.session.on_data(data, now))
             return
         self._received += data
+        if len(self._received) > _MAX_BEFORE_LOGON:
+            self._refuse(None, f"no Logon in the first {_MAX_BEFORE_LOGON} bytes")
+            return
         for frame in self._frames.feed(data):
             if frame.error is not None:
                 self._refuse(None, f"garbled first message: {frame.error}")
@@ -153,10 +157,14 @@ class FixPeer:
         self._writer.close()
 
     async def _timer(self) -> None:
+        connected_ns = self.venue.clock.now_ns()
         while True:
             await self.venue.clock.sleep_ns(self.venue.timer_interval_ns)
+            now = self.venue.clock.now_ns()
             if self.session is not None:
-                self._apply(self.session.on_timer(self.venue.clock.now_ns()))
+                self._apply(self.session.on_timer(now))
+            elif now - connected_ns >= self.venue.logon_timeout_ns and not self._writer.is_closing():
+                self._refuse(None, "no Logon in time")
 
     def _apply(self, out: Output) -> None:
         now = self.venue.clock.now_ns()
@@ -179,13 +187,14 @@ class FixVenue:
     """FIX order entry and drop copy for a local venue (see the module docstring)."""
 
     def __init__(self, desk: FixDesk, clock: Clock, keys: Mapping[str, FixKey], *, log: FixLogSink | None = None,
-                 timer_interval_ns: int = NS_PER_SECOND) -> None:
+                 timer_interval_ns: int = NS_PER_SECOND, logon_timeout_ns: int = 10 * NS_PER_SECOND) -> None:
         self.desk = desk
         self.dialect = desk.dialect
         self.clock = clock
         self.keys = dict(keys)
         self.log = log
         self.timer_interval_ns = timer_interval_ns
+        self.logon_timeout_ns = logon_timeout_ns
         self.peers: list[FixPeer] = []
         self.events: list[tuple[str, Any]] = []
         self.refusals: list[str] = []

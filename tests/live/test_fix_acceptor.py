@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from fix_venue_helpers import FIX_KEY, FIX_PEM, OTHER_PEM, check_frame, fix_venue
+from fix_venue_helpers import FIX_KEY, FIX_PEM, OTHER_PEM, check_frame, fix_adapter, fix_venue
 from raw_fix_client import RawFixClient
 
-from harness.model import OrderStatus
+from harness.model import OrderRequest, OrderStatus, OrderType, Side
+from harness.registry import Credentials
+from live.fix.dialects import BINANCE_FIX
+from live.fix.order_entry import FixEndpoint, FixOrderEntry
 
 F1 = ("8=FIX.4.4|9=247|35=A|34=1|49=EXAMPLE|52=20240627-11:17:25.223|56=SPOT|95=88|96=4MHXelVVcpkdwuLbl6n73HQUXUf1dse2"
       "PCgT1DYqW9w8AVZ1RACFGM+5UdlGPrQHrgtS3CvsRURC1oj73j8gCA==|98=0|108=30|141=Y|553=sBRXrJx2DsOraMXOaUovEhgVRcjOvCtQwn"
@@ -196,5 +199,45 @@ def test_binance_xcn_cancels_the_order_and_places_the_new_one() -> None:
             reject = await client.read_until(lambda f: f[35] == "9")
             assert (reject[434], reject[102]) == ("2", "1")
             await client.close()
+
+    asyncio.run(main())
+
+
+def test_a_connection_that_never_logs_on_is_closed_and_junk_before_a_logon_refused() -> None:
+    async def main() -> None:
+        async with fix_venue(speed=20) as venue:
+            assert venue.fix is not None
+            silent = await RawFixClient.connect(venue.fix.port)
+            assert await silent.closed(timeout_s=30)  # 10 s of venue time without a Logon
+            assert "no Logon in time" in check_frame(silent.raw[-1])[58]
+            noisy = await RawFixClient.connect(venue.fix.port)
+            noisy.writer.write(b"x" * 70_000)
+            assert await noisy.closed()
+            assert venue.fix.refusals[-1].startswith("no Logon in the first")
+            assert "secret" not in repr(venue.fix.keys) and "BEGIN PUBLIC KEY" not in repr(venue.fix.keys)
+
+    asyncio.run(main())
+
+
+def test_a_drop_copy_client_session_copies_what_the_order_entry_session_did() -> None:
+    async def main() -> None:
+        async with fix_venue(speed=20) as venue:
+            assert venue.fix is not None
+            copy = FixOrderEntry(BINANCE_FIX, Credentials(FIX_KEY, FIX_PEM),
+                                 FixEndpoint("127.0.0.1", venue.fix.drop_copy_port, "DCOPY"), venue.clock,
+                                 venue="binance", role="drop_copy")
+            await copy.start()
+            adapter = fix_adapter(venue)
+            await adapter.connect()
+            try:
+                await adapter.submit_order(OrderRequest("dcx-1", "binance", "BTCUSDT", Side.SELL, OrderType.MARKET,
+                                                        Decimal("0.01")))
+                await adapter.sync_streams()
+                assert await copy.round_trip()
+                mine = [(r.exec_id, r.kind) for r in adapter.fix.reports]
+                assert mine and [(r.exec_id, r.kind) for r in copy.reports] == mine
+            finally:
+                await adapter.disconnect()
+                await copy.stop()
 
     asyncio.run(main())

@@ -13,7 +13,7 @@ they cannot use with ``FixFieldError`` naming the tag (an acceptor answers with 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
@@ -57,8 +57,8 @@ class LogonRefused(Exception):  # noqa: N818  (the venue's answer, not a failure
 class FixKey:
     """What the venue holds of one API key: the verifying key (Ed25519 public PEM) or HMAC secret, and a passphrase."""
 
-    secret: str
-    passphrase: str | None = None
+    secret: str = field(repr=False)
+    passphrase: str | None = field(default=None, repr=False)
 
 
 def _decimal(fields: Mapping[int, str], tag: int, *, required: bool = False) -> Decimal | None:
