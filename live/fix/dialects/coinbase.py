@@ -113,9 +113,10 @@ class CoinbaseFixDialect(FixDialect):
                 (1057, liquidity_flag(report.liquidity))]
 
     def read_execution_extras(self, report: ExecutionReport, fields: Mapping[int, str]) -> ExecutionReport:
-        """Trade id, aggressor and commission (in the product's quote currency)."""
+        """Trade id, aggressor and commission (in the product's quote currency); the quote amount is cum x avg."""
+        cum_quote = report.cum_qty * (report.avg_px or Decimal(0))
         if report.kind is not ExecKind.TRADE:
-            return report
+            return replace(report, cum_quote=cum_quote)
         trade = fields.get(1003, "")
         try:
             fee = Decimal(fields.get(12, "0"))
@@ -123,8 +124,7 @@ class CoinbaseFixDialect(FixDialect):
             fee = Decimal(0)
         quote = report.symbol.partition("-")[2]
         return replace(report, trade_id=int(trade) if trade.isdigit() else None, fee=fee, fee_asset=quote,
-                       liquidity=Liquidity.TAKER if fields.get(1057) == "Y" else Liquidity.MAKER,
-                       cum_quote=report.cum_qty * (report.avg_px or Decimal(0)))
+                       liquidity=Liquidity.TAKER if fields.get(1057) == "Y" else Liquidity.MAKER, cum_quote=cum_quote)
 
 
 COINBASE_FIX = CoinbaseFixDialect()
