@@ -13,6 +13,9 @@ account, order queries and venue info stay on Binance's REST and market streams
   ``InvalidRequestError``; no answer, or the session lost meanwhile, is ``AmbiguousError``.
 * A fill's execution id is ``SYMBOL-TradeID`` (``1003``), as over REST and the user-data stream,
   and its time is TransactTime in ms (Binance's trade time), so pushed and queried fills are equal.
+* With a ``drop_copy`` endpoint the pushed updates and fills come from a drop-copy session (every
+  execution of the account, also of orders other sessions placed), the order-entry session's
+  reports only answer requests.
 * Binance Spot's FIX has no amend-in-place for price (``XCN`` is a cancel and a new order under
   another ClOrdID), so ``modify_order`` is refused as ``NotSupportedError``, as over REST.
 """
@@ -63,10 +66,17 @@ class BinanceFixAdapter(BinanceAdapter):
     """Binance Spot, orders over FIX (see the module docstring)."""
 
     def __init__(self, endpoints: BinanceEndpoints, credentials: Credentials, fix_credentials: Credentials,
-                 fix: FixEndpoint, clock: Clock, *, fix_log: FixLogSink | None = None, **options: Any) -> None:
+                 fix: FixEndpoint, clock: Clock, *, drop_copy: FixEndpoint | None = None,
+                 fix_log: FixLogSink | None = None, **options: Any) -> None:
         super().__init__(endpoints, credentials, clock, **options)
         self.fix = FixOrderEntry(BINANCE_FIX, fix_credentials, fix, clock, venue=self.venue, log=fix_log,
-                                 on_report=self._on_fix_report)
+                                 on_report=self._on_fix_report if drop_copy is None else self._on_answer_report)
+        self.drop_copy: FixOrderEntry | None = None
+        """With ``drop_copy``, pushed updates and fills come from a drop-copy session (every execution of
+        the account, whichever session placed the order); the order-entry session then only answers."""
+        if drop_copy is not None:
+            self.drop_copy = FixOrderEntry(BINANCE_FIX, fix_credentials, drop_copy, clock, venue=self.venue,
+                                           role="drop_copy", log=fix_log, on_report=self._on_fix_report)
         self._fix_orders: dict[str, OrderReport] = {}
         self._cancels = 0
 
@@ -78,6 +88,8 @@ class BinanceFixAdapter(BinanceAdapter):
         self._connected = True
         try:
             await self.streams.start()
+            if self.drop_copy is not None:
+                await self.drop_copy.start()
             await self.fix.start()
         except BaseException:
             await self.disconnect()
@@ -87,25 +99,36 @@ class BinanceFixAdapter(BinanceAdapter):
         """Log out of FIX, close the streams and REST."""
         self._connected = False
         await self.fix.stop()
+        if self.drop_copy is not None:
+            await self.drop_copy.stop()
         await super().disconnect()
 
     async def sync_streams(self) -> None:
         """A round trip on the market streams and a TestRequest on the FIX session (a delivery barrier)."""
         await self.streams.round_trip()
         await self.fix.round_trip()
+        if self.drop_copy is not None:
+            await self.drop_copy.round_trip()
 
     # ------------------------------------------------------------------ order entry over FIX
+
+    def _order_of(self, report: ExecutionReport) -> OrderReport:
+        """The order a report describes, under its own client order id (a cancel's report names both)."""
+        coid = report.orig_cl_ord_id if report.kind in (ExecKind.CANCELED, ExecKind.REPLACED) and \
+            report.orig_cl_ord_id else report.cl_ord_id
+        order = replace(report.order_report(self._venue), client_order_id=coid)
+        self._fix_orders[coid] = self._remember(order)
+        return order
+
+    def _on_answer_report(self, report: ExecutionReport) -> None:
+        if report.kind is not ExecKind.REJECTED:  # the drop copy pushes; this keeps what submit returns
+            self._order_of(report)
 
     def _on_fix_report(self, report: ExecutionReport) -> None:
         if report.kind is ExecKind.REJECTED:  # the answer to a request, raised there; no order changed
             return
-        coid = report.orig_cl_ord_id if report.kind in (ExecKind.CANCELED, ExecKind.REPLACED) and \
-            report.orig_cl_ord_id else report.cl_ord_id
-        order = self._remember(report.order_report(self._venue))
-        if order.client_order_id != coid:
-            order = replace(order, client_order_id=coid)
-            self._remember(order)
-        self._fix_orders[coid] = order
+        order = self._order_of(report)
+        coid = order.client_order_id
         if report.trade_id is not None:
             fill = report.fill(self._venue, codec.fill_id(report.symbol, report.trade_id))
             if fill is not None:
