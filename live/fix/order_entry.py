@@ -135,7 +135,10 @@ class FixOrderEntry:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            seq = conn.send(msg_type, body)
+            try:
+                seq = conn.send(msg_type, body)
+            except RuntimeError as inactive:  # the session went down between the check and the send
+                raise RetryableError(f"FIX {msg_type}: {inactive}", venue=self.venue) from None
             self._by_seq[seq] = key
             sleeper: asyncio.Future[None] = asyncio.ensure_future(self._clock.sleep_ns(self.endpoint.answer_timeout_ns))
             waiting: set[asyncio.Future[object]] = {future, sleeper}  # type: ignore[arg-type]

@@ -116,7 +116,12 @@ class FixPeer:
             if frame.error is not None:
                 self._refuse(None, f"garbled first message: {frame.error}")
                 return
-            self._logon(parse(frame.raw), now)
+            try:
+                message = parse(frame.raw)
+            except (ValueError, simplefix.errors.ParsingError) as bad:
+                self._refuse(None, f"unreadable first message: {bad}")
+                return
+            self._logon(message, now)
             return
 
     def _logon(self, message: simplefix.FixMessage, now: int) -> None:

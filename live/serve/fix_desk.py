@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import simplefix
 
 from harness.model import Fill, OrderModification, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from harness.secrets import safe_logger
 from live.fix.dialects.base import FixDialect, FixFieldError
 from live.fix.dialects.reports import BusinessReject, CancelReject, ExecKind, ExecutionReport
 from live.fix.messages import Field, body_fields, get_int, get_str
@@ -39,6 +40,8 @@ from live.serve.actions import VenueActions
 from sim.venue.venue import RejectedRequest, VenueOrder
 
 __all__ = ["FixDesk", "FixOutlet"]
+
+logger = safe_logger(__name__)
 
 _ZERO = Decimal(0)
 _UPDATES = {OrderStatus.CANCELLED: ExecKind.CANCELED, OrderStatus.EXPIRED: ExecKind.EXPIRED,
@@ -96,6 +99,9 @@ class FixDesk:
             handler(outlet, message)
         except FixFieldError as bad:
             outlet.session_reject(seq, bad.reason, bad.text, bad.tag, msg_type)
+        except (ValueError, ArithmeticError, RejectedRequest) as unusable:  # never a crash: a clear refusal
+            logger.info("fix desk: %s %d refused: %s", msg_type, seq, unusable)
+            self._business_reject(outlet, msg_type, seq, 0, f"Message refused: {unusable}")
 
     def _business_reject(self, outlet: FixOutlet, msg_type: str, seq: int, reason: int, text: str) -> None:
         outlet.send_app("j", self.dialect.business_reject(BusinessReject(msg_type, reason, "", seq, text)))

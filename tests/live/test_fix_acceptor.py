@@ -241,3 +241,24 @@ def test_a_drop_copy_client_session_copies_what_the_order_entry_session_did() ->
                 await copy.stop()
 
     asyncio.run(main())
+
+
+def test_values_the_venue_cannot_take_are_refused_and_the_session_lives_on() -> None:
+    async def main() -> None:
+        async with fix_venue() as venue:
+            assert venue.fix is not None
+            now = venue.clock.now_ns
+            client = await RawFixClient.connect(venue.fix.port)
+            client.logon_binance(FIX_KEY, FIX_PEM, now())
+            await client.read_until(lambda f: f[35] == "A")
+            for i, (qty, price) in enumerate((("1E+400", "59999"), ("0.01", "1E+400"), ("-1", "59999"),
+                                              ("0.01", "NaN"), ("0.01", "59999.000000000000000001"))):
+                client.send("D", _order(f"odd-{i}", "1", qty, price=price), now())
+                answer = await client.read_until(lambda f: f[35] in ("3", "j", "8"))
+                assert answer[35] in ("3", "j") or answer[150] == "8", answer
+            client.send("1", [(112, "still-here")], now())
+            assert (await client.read_until(lambda f: f[35] == "0"))[112] == "still-here"
+            assert not [o for o in venue.venue.orders if o.startswith("odd-")]
+            await client.close()
+
+    asyncio.run(main())
