@@ -4,7 +4,8 @@
 testnet, production (only with an explicit flag), or a local venue on 127.0.0.1. ``codec`` maps
 Binance's JSON to the contract's types; ``market_streams`` and ``book_follower`` keep market
 data and the synced book; ``user_stream`` is the WS-API user-data subscription; ``usage`` the
-rate-limit usage the venue reports.
+rate-limit usage the venue reports. ``BinanceFixAdapter`` (``fix_adapter``) is the same adapter
+with orders over Binance's FIX 4.4 (``live.fix.dialects.binance``).
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 

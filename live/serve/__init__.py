@@ -11,6 +11,9 @@ Modules, in the order a request meets them: ``rest`` / ``ws_api`` / ``streams`` 
 ``pipeline`` (faults, limits, authentication via ``auth``), ``actions`` (the venue operations),
 ``order_json`` / ``exchange_info`` / ``wire`` (Binance's shapes); ``market`` and ``userdata``
 publish what the venue does; ``peer`` is one connection's outbox; ``replay`` paces the data.
+FIX: ``fix_acceptor`` (order-entry and drop-copy sessions, logons verified), ``fix_desk`` (their
+orders on the venue, its events as reports), ``fix_cli`` (``--fix`` credentials); ``coinbase_ws``
+serves Coinbase's market-data WebSocket under the Coinbase profile.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 
