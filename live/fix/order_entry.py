@@ -19,6 +19,7 @@ Credentials never reach a log (``live.fix.log`` masks ``96``, ``553``, ``554``, 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ from live.fix.messages import Field, get_str
 from live.fix.session import FixSession
 from live.fix.session_types import SessionConfig, SessionEvent, SessionState
 from live.fix.store import MemorySequenceStore
+from live.guard import check_transport_url
 
 __all__ = ["Answer", "FixEndpoint", "FixOrderEntry", "SessionReject"]
 
@@ -66,6 +68,13 @@ class FixEndpoint:
     logon_timeout_ns: int = 10 * NS_PER_SECOND
     answer_timeout_ns: int = 10 * NS_PER_SECOND
     backoff: RetryPolicy = field(default=DEFAULT_BACKOFF)
+    tls: ssl.SSLContext | None = None
+    """TLS for real venues (Binance's FIX is ``tcp+tls://``); the local venue speaks plain TCP."""
+
+    @property
+    def url(self) -> str:
+        """``tcp://host:port`` or ``tcp+tls://host:port``: what ``live.guard`` judges."""
+        return f"{'tcp+tls' if self.tls is not None else 'tcp'}://{self.host}:{self.port}"
 
 
 class FixOrderEntry:
@@ -74,6 +83,7 @@ class FixOrderEntry:
     def __init__(self, dialect: FixDialect, credentials: Credentials, endpoint: FixEndpoint, clock: Clock, *,
                  venue: str, role: str = "order_entry", log: FixLogSink | None = None,
                  on_report: Callable[[ExecutionReport], None] | None = None) -> None:
+        check_transport_url(venue, endpoint.mode, endpoint.url, "fix")  # SANDBOX never reaches production
         self.dialect = dialect
         self.endpoint = endpoint
         self.role = role
@@ -98,7 +108,8 @@ class FixOrderEntry:
                                logon_timeout_s=max(1, self.endpoint.logon_timeout_ns // NS_PER_SECOND))
         session = FixSession(config, MemorySequenceStore(), self._log)
         return FixInitiator(session, self.endpoint.host, self.endpoint.port, clock=self._clock, venue=self.venue,
-                            mode=self.endpoint.mode, backoff=self.endpoint.backoff, on_app=self._on_app,
+                            mode=self.endpoint.mode, tls=self.endpoint.tls, backoff=self.endpoint.backoff,
+                            on_app=self._on_app,
                             on_event=self._on_event)
 
     @property

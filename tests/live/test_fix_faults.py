@@ -127,3 +127,22 @@ def test_logon_to_a_closed_port_is_a_retryable_error() -> None:
             assert not adapter.is_connected()
 
     asyncio.run(main())
+
+
+def test_sandbox_fix_never_names_a_production_host() -> None:
+    import ssl
+
+    from harness.clock import WallClock
+    from harness.registry import Credentials, SandboxViolationError
+    from live.fix.dialects import BINANCE_FIX, COINBASE_FIX
+    from live.fix.order_entry import FixOrderEntry
+
+    tls = ssl.create_default_context()
+    for dialect, host, venue in ((BINANCE_FIX, "fix-oe.binance.com", "binance"),
+                                 (COINBASE_FIX, "fix.prime.coinbase.com", "coinbase")):
+        with pytest.raises(SandboxViolationError):
+            FixOrderEntry(dialect, Credentials("k", "s", "p"), FixEndpoint(host, 9000, "A", tls=tls), WallClock(),
+                          venue=venue)
+    testnet = FixOrderEntry(BINANCE_FIX, Credentials("k", "s"), FixEndpoint("fix-oe.testnet.binance.vision", 9000,
+                                                                            "A", tls=tls), WallClock(), venue="binance")
+    assert testnet.endpoint.url == "tcp+tls://fix-oe.testnet.binance.vision:9000"
