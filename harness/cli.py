@@ -85,7 +85,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_venue_serve(args: argparse.Namespace) -> int:
     from live.serve.cli import serve_command
 
-    return serve_command(args.profile, args.data, args.port, args.speed, args.scenario)
+    return serve_command(args.profile, args.data, args.port, args.speed, args.scenario, fix=args.fix)
 
 
 def _cmd_paper(args: argparse.Namespace) -> int:
@@ -251,6 +251,8 @@ def _add_live_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     serve.add_argument("--speed", default="1", help="venue clock speed: X times the wall clock (default 1)")
     serve.add_argument("--scenario", type=Path, default=None, help="scenario file whose faults the venue applies")
+    serve.add_argument("--fix", type=int, default=None, metavar="PORT",
+                       help="also serve FIX order entry in the profile's dialect on PORT (binance, coinbase)")
     serve.set_defaults(func=_cmd_venue_serve)
 
     paper = sub.add_parser("paper", help="run a strategy live (sandbox or a local venue) through the engine")

@@ -47,6 +47,7 @@ _EXPORTS = {
     "load_ed25519_key": "live.signing",
     "sign_binance_ws_params": "live.signing",
     "binance": "live.binance",
+    "coinbase": "live.coinbase",
     "fix": "live.fix",
     "rest": "live.rest",
     "serve": "live.serve",
@@ -73,6 +74,7 @@ __all__ = [
     "bybit_v5_signature",
     "bybit_ws_auth_signature",
     "check_transport_url",
+    "coinbase",
     "credentials_for",
     "ed25519_sign_b64",
     "ed25519_signer",
@@ -97,7 +99,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from live import binance, fix, rest, serve, ws
+    from live import binance, coinbase, fix, rest, serve, ws
     from live.backoff import DEFAULT_BACKOFF
     from live.credentials import VAULT_KEY_VARIABLE, credentials_for, seal_to_file
     from live.guard import TransportKind, check_transport_url

@@ -4,7 +4,8 @@
 testnet, production (only with an explicit flag), or a local venue on 127.0.0.1. ``codec`` maps
 Binance's JSON to the contract's types; ``market_streams`` and ``book_follower`` keep market
 data and the synced book; ``user_stream`` is the WS-API user-data subscription; ``usage`` the
-rate-limit usage the venue reports.
+rate-limit usage the venue reports. ``BinanceFixAdapter`` (``fix_adapter``) is the same adapter
+with orders over Binance's FIX 4.4 (``live.fix.dialects.binance``).
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 
@@ -42,12 +43,15 @@ _EXPORTS = {
     "MarketStreams": "live.binance.market_streams",
     "UsageTracker": "live.binance.usage",
     "UserStream": "live.binance.user_stream",
+    "BinanceFixAdapter": "live.binance.fix_adapter",
+    "fix_answer_error": "live.binance.fix_adapter",
 }
 
 __all__ = [
     "INTERVALS",
     "BinanceAdapter",
     "BinanceEndpoints",
+    "BinanceFixAdapter",
     "BookFollower",
     "EventHandler",
     "MarketStreams",
@@ -61,6 +65,7 @@ __all__ = [
     "execution_fill",
     "execution_report",
     "fill_id",
+    "fix_answer_error",
     "fixed",
     "levels",
     "my_trade_fill",
@@ -95,6 +100,7 @@ if TYPE_CHECKING:
         venue_info,
     )
     from live.binance.endpoints import BinanceEndpoints
+    from live.binance.fix_adapter import BinanceFixAdapter, fix_answer_error
     from live.binance.market_streams import EventHandler, MarketStreams
     from live.binance.usage import UsageTracker
     from live.binance.user_stream import UserStream

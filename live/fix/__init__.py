@@ -8,8 +8,8 @@
 * ``log``: the raw message log (SOH shown as ``|``, credentials masked).
 * ``orders``: NewOrderSingle from and to ``OrderRequest``.
 * ``driver``: the asyncio TCP initiator and a minimal acceptor.
-
-Names are imported from their modules on first use (``harness.lazy_exports``).
+* ``order_entry``: ``FixOrderEntry``, a venue's order-entry (or drop-copy) client: request, answer;
+  ``dialects/``: each venue's logon and order-entry tags (Binance FIX 4.4, Coinbase FIX 4.2).
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "dialects": "live.fix.dialects",
     "AppHandler": "live.fix.driver",
     "EventHandler": "live.fix.driver",
     "FixAcceptor": "live.fix.driver",
@@ -66,21 +67,28 @@ _EXPORTS = {
     "MemorySequenceStore": "live.fix.store",
     "SequenceStore": "live.fix.store",
     "SqliteSequenceStore": "live.fix.store",
+    "Answer": "live.fix.order_entry",
+    "FixEndpoint": "live.fix.order_entry",
+    "FixOrderEntry": "live.fix.order_entry",
+    "SessionReject": "live.fix.order_entry",
 }
 
 __all__ = [
     "HEADER_TAGS",
     "SECRET_TAGS",
     "SOH",
+    "Answer",
     "AppHandler",
     "EventHandler",
     "Field",
     "FileFixLog",
     "FixAcceptor",
     "FixConnection",
+    "FixEndpoint",
     "FixInitiator",
     "FixLogEntry",
     "FixLogSink",
+    "FixOrderEntry",
     "FixSession",
     "Frame",
     "FrameReader",
@@ -95,12 +103,14 @@ __all__ = [
     "SequenceStore",
     "SessionConfig",
     "SessionEvent",
+    "SessionReject",
     "SessionState",
     "SqliteSequenceStore",
     "Tag",
     "body_fields",
     "body_length",
     "checksum",
+    "dialects",
     "encode",
     "format_entry",
     "get_int",
@@ -118,6 +128,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from live.fix import dialects
     from live.fix.driver import AppHandler, EventHandler, FixAcceptor, FixConnection, FixInitiator, OutboundFilter
     from live.fix.framing import SOH, Frame, FrameReader, body_length, checksum, to_text, verify
     from live.fix.log import SECRET_TAGS, FileFixLog, FixLogEntry, FixLogSink, MemoryFixLog, format_entry, mask_secrets
@@ -133,6 +144,7 @@ if TYPE_CHECKING:
         parse,
         sending_time,
     )
+    from live.fix.order_entry import Answer, FixEndpoint, FixOrderEntry, SessionReject
     from live.fix.orders import new_order_single, order_request_from_fix, parse_utc_timestamp
     from live.fix.resend import ResendItem, resend_plan
     from live.fix.session import FixSession

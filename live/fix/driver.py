@@ -112,6 +112,10 @@ class FixConnection:
             await self._clock.sleep_ns(self._timer_ns)
             self.run_timers()
 
+    def apply(self, out: Output) -> None:
+        """Carry out what the session asked for outside this driver's own inputs (e.g. ``test_request``)."""
+        self._apply(out)
+
     def _apply(self, out: Output) -> None:
         for raw in out.outbound:
             if (self._filter is None or self._filter(raw)) and not self._writer.is_closing():

@@ -148,6 +148,27 @@ class FixSession:
             self._out.disconnect = True
         return self._flush()
 
+    def test_request(self, now_ns: int, test_id: str) -> Output:
+        """Send a TestRequest now (a round trip: the peer's Heartbeat echoing ``test_id`` is event
+        ``heartbeat_received``, and everything the peer sent before it has been processed)."""
+        if self.state is SessionState.ACTIVE:
+            self._send(MsgType.TEST_REQUEST, [(Tag.TEST_REQ_ID, test_id)], now_ns)
+        return self._flush()
+
+    def reject(self, now_ns: int, ref_seq: int, reason: int, text: str, *, ref_tag: int | None = None,
+               ref_msg_type: str | None = None) -> Output:
+        """Send a session-level Reject (3) of the peer's message ``ref_seq``: the application found it
+        malformed (``reason`` is the SessionRejectReason: 1 required tag missing, 5 value incorrect ...)."""
+        fields: list[Field] = [(Tag.REF_SEQ_NUM, str(ref_seq))]
+        if ref_tag is not None:
+            fields.append((Tag.REF_TAG_ID, str(ref_tag)))
+        if ref_msg_type is not None:
+            fields.append((Tag.REF_MSG_TYPE, ref_msg_type))
+        fields += [(Tag.SESSION_REJECT_REASON, str(reason)), (Tag.TEXT, text)]
+        if self.state is SessionState.ACTIVE:
+            self._send(MsgType.REJECT, fields, now_ns)
+        return self._flush()
+
     # ------------------------------------------------------------------ inbound
 
     def _receive(self, raw: bytes, message: simplefix.FixMessage, now_ns: int) -> None:
@@ -229,8 +250,11 @@ class FixSession:
         elif msg_type == MsgType.TEST_REQUEST:
             self._send(MsgType.HEARTBEAT, [(Tag.TEST_REQ_ID, get_str(message, Tag.TEST_REQ_ID) or "")], now_ns)
         elif msg_type == MsgType.HEARTBEAT:
-            if self._test_request is not None and get_str(message, Tag.TEST_REQ_ID) == self._test_request[0]:
+            echoed = get_str(message, Tag.TEST_REQ_ID)
+            if self._test_request is not None and echoed == self._test_request[0]:
                 self._test_request = None
+            if echoed:
+                self._event("heartbeat_received", echoed)
         elif msg_type == MsgType.RESEND_REQUEST:
             self._serve_resend(message, now_ns)
         elif msg_type == MsgType.REJECT:

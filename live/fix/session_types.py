@@ -72,7 +72,8 @@ class SessionEvent:
 
     Kinds: ``logged_on``, ``logged_out``, ``gap_detected``, ``gap_filled``, ``resend_served``,
     ``sequence_reset``, ``reject_received``, ``test_request_sent``, ``heartbeat_timeout``, ``garbled``,
-    ``duplicate_ignored``, ``seq_too_low``, ``protocol_error``, ``logon_timeout``, ``disconnected``.
+    ``duplicate_ignored``, ``heartbeat_received`` (detail: the echoed TestReqID), ``seq_too_low``,
+    ``protocol_error``, ``logon_timeout``, ``disconnected``.
     """
 
     kind: str

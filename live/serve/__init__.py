@@ -11,6 +11,9 @@ Modules, in the order a request meets them: ``rest`` / ``ws_api`` / ``streams`` 
 ``pipeline`` (faults, limits, authentication via ``auth``), ``actions`` (the venue operations),
 ``order_json`` / ``exchange_info`` / ``wire`` (Binance's shapes); ``market`` and ``userdata``
 publish what the venue does; ``peer`` is one connection's outbox; ``replay`` paces the data.
+FIX: ``fix_acceptor`` (order-entry and drop-copy sessions, logons verified), ``fix_desk`` (their
+orders on the venue, its events as reports), ``fix_cli`` (``--fix`` credentials); ``coinbase_ws``
+serves Coinbase's market-data WebSocket under the Coinbase profile.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 
@@ -92,11 +95,20 @@ _EXPORTS = {
     "trade_event": "live.serve.wire",
     "WS_ENDPOINTS": "live.serve.ws_api",
     "WsApiSession": "live.serve.ws_api",
+    "FixPeer": "live.serve.fix_acceptor",
+    "FixVenue": "live.serve.fix_acceptor",
+    "FixDesk": "live.serve.fix_desk",
+    "FixOutlet": "live.serve.fix_desk",
+    "fix_credentials": "live.serve.fix_cli",
+    "CHANNELS": "live.serve.coinbase_ws",
+    "CoinbaseFeed": "live.serve.coinbase_ws",
+    "rfc3339": "live.serve.coinbase_ws",
 }
 
 __all__ = [
     "BATCH_NS",
     "BINANCE_INTERVALS",
+    "CHANNELS",
     "ENDPOINTS",
     "RESPONSE_TYPES",
     "STATUS_NAMES",
@@ -104,6 +116,7 @@ __all__ = [
     "Answer",
     "ApiKeys",
     "BinanceApiError",
+    "CoinbaseFeed",
     "CutConnections",
     "DepthSource",
     "DisconnectFault",
@@ -112,6 +125,10 @@ __all__ = [
     "DuplicateMatching",
     "Endpoint",
     "FailRequests",
+    "FixDesk",
+    "FixOutlet",
+    "FixPeer",
+    "FixVenue",
     "LocalVenue",
     "LocalVenueConfig",
     "Peer",
@@ -141,6 +158,7 @@ __all__ = [
     "depth_weight",
     "execution_report",
     "fault_answer",
+    "fix_credentials",
     "fmt",
     "fmt_fixed",
     "is_maker",
@@ -155,6 +173,7 @@ __all__ = [
     "parse_speed",
     "parse_stream",
     "rate_limit_json",
+    "rfc3339",
     "scenario_faults",
     "serve_command",
     "side_name",
@@ -179,6 +198,7 @@ if TYPE_CHECKING:
         verify_ws_signature,
     )
     from live.serve.cli import parse_speed, scenario_faults, serve_command
+    from live.serve.coinbase_ws import CHANNELS, CoinbaseFeed, rfc3339
     from live.serve.exchange_info import order_type_names, rate_limit_json
     from live.serve.faults import (
         CutConnections,
@@ -190,6 +210,9 @@ if TYPE_CHECKING:
         ServeFaults,
         StreamFault,
     )
+    from live.serve.fix_acceptor import FixPeer, FixVenue
+    from live.serve.fix_cli import fix_credentials
+    from live.serve.fix_desk import FixDesk, FixOutlet
     from live.serve.market import ServedMarket
     from live.serve.order_json import (
         RESPONSE_TYPES,

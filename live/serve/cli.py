@@ -7,7 +7,9 @@ accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` when set (so a cl
 for paper trading works unchanged); otherwise a fresh pair is generated and printed once (it is
 only good for this server). ``--scenario FILE`` hands the file to a scenario loader's
 ``serve_faults(path) -> ServeFaults`` (``sim.faults``) when one is installed: that is the hook
-scenario files plug into; without one it is refused with a clear message.
+scenario files plug into; without one it is refused with a clear message. ``--fix PORT`` adds the
+FIX acceptor in the profile's dialect (``live.serve.fix_acceptor``), with credentials made for
+this run (``live.serve.fix_cli``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from live.serve.faults import ServeFaults
+from live.serve.fix_cli import fix_credentials
 from live.serve.server import LocalVenue, LocalVenueConfig
 
 __all__ = ["parse_speed", "scenario_faults", "serve_command"]
@@ -75,6 +78,10 @@ async def _serve(config: LocalVenueConfig, announce: bool) -> None:
     url = await venue.start()
     print(f"local venue {venue.profile.name} on {url} (streams {venue.ws_url}/ws, WS API {venue.ws_url}/ws-api/v3)",
           flush=True)
+    if venue.fix is not None:
+        print(f"FIX {venue.fix.dialect.begin_string} order entry on tcp://{config.host}:{venue.fix.port}, "
+              f"drop copy on tcp://{config.host}:{venue.fix.drop_copy_port} (TargetCompID "
+              f"{venue.fix.dialect.venue_comp_id})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -88,15 +95,24 @@ async def _serve(config: LocalVenueConfig, announce: bool) -> None:
             print("local venue stopped", flush=True)
 
 
-def serve_command(profile: str, data: list[Path], port: int, speed: str, scenario: Path | None) -> int:
-    """Run the local venue until SIGINT/SIGTERM; 2 on bad arguments."""
+def serve_command(profile: str, data: list[Path], port: int, speed: str, scenario: Path | None, *,
+                  fix: int | None = None) -> int:
+    """Run the local venue until SIGINT/SIGTERM (``fix``: also FIX order entry on that port); 2 on bad arguments."""
     try:
         files = _data_files(data)
         config = LocalVenueConfig(profile=profile, data=files, port=port, speed=parse_speed(speed),
                                   faults=scenario_faults(scenario) if scenario is not None else ServeFaults())
+        if fix is not None:
+            if not 0 <= fix <= 65535:
+                raise ValueError(f"--fix: expected a port number, got {fix}")
+            dialect = Path(profile).stem if profile.endswith(".toml") else profile
+            config.fix_port = fix
+            config.fix_keys, fix_lines = fix_credentials(dialect)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for line in fix_lines if fix is not None else []:
+        print(line, flush=True)
     key, secret = os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")
     if not key or not secret:
         key, secret = f"local-{secrets.token_hex(8)}", secrets.token_hex(24)

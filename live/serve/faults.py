@@ -15,6 +15,8 @@ do into a simulated venue's channels (``sim.channels``), with the same two proto
   ``RateLimitedError``); a ``TimeoutError`` closes the connection without an answer.
 * ``DisconnectFault`` (``cut(kind, now_ns) -> bool``): asked before each message on a
   connection of ``kind`` (``"market"`` or ``"ws-api"``); True drops that connection.
+* FIX faults (``ServeFaults.fix``): the ``sim.faults.fix`` injectors, installed on the FIX
+  acceptor (``live.serve.fix_acceptor.FixVenue``), which offers the seams of their ``FixWorld``.
 
 Times are the venue's clock (``LocalVenue.clock``). The few ready-made faults below are what the
 tests and small scenarios need; anything with the same methods works.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sim.channels import RequestFault, StreamFault
 
@@ -47,6 +49,9 @@ class ServeFaults:
     user: list[StreamFault] = field(default_factory=list)
     requests: list[RequestFault] = field(default_factory=list)
     disconnects: list[DisconnectFault] = field(default_factory=list)
+    fix: list[Any] = field(default_factory=list)
+    """FIX faults (``sim.faults.fix``: session drop, sequence gap, reject, logon failure), installed on
+    the FIX acceptor when it starts (it is their ``FixWorld``: ``install(acceptor)``)."""
 
 
 def _matcher(stream: str | None, event: str | None) -> Callable[[object], bool]:

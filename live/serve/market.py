@@ -103,6 +103,8 @@ class ServedMarket:
         self._books: dict[str, _ServedBook] = {}
         self._trade_ids: dict[str, int] = {}
         self._quote_ids: dict[str, int] = {}
+        self.listeners: list[Callable[[str, Trade | None], None]] = []
+        """Called after every event with its symbol (and the trade): other venues' fronts (Coinbase's WS)."""
 
     # ------------------------------------------------------------------ events in
 
@@ -124,6 +126,8 @@ class ServedMarket:
             name = f"{lower}@kline_{interval}"
             if hub.has_subscribers(name):
                 self._publish_kline(trade.symbol, name, interval)
+        for listener in self.listeners:
+            listener(trade.symbol, trade)
 
     def on_quote(self, quote: Quote) -> None:
         """A best bid/offer change: the venue's quote, then ``<s>@bookTicker``."""
@@ -138,6 +142,8 @@ class ServedMarket:
         name = f"{quote.symbol.lower()}@bookTicker"
         if self.hub.has_subscribers(name):
             self.hub.publish(name, book_ticker_event(quote, update_id))
+        for listener in self.listeners:
+            listener(quote.symbol, None)
 
     def on_book(self, delta: BookDelta) -> None:
         """One book row: the venue's book, then the served book (published per message)."""
@@ -145,6 +151,8 @@ class ServedMarket:
         served = self._books.get(delta.symbol) or self._book(delta.symbol)
         served.from_rows = True
         served.stream.push(delta)
+        for listener in self.listeners:
+            listener(delta.symbol, None)
 
     # ------------------------------------------------------------------ what REST serves
 

@@ -4,7 +4,9 @@ One aiohttp application serves, on one port:
 
 * REST ``/api/v3/*`` (and ``/api/v1/*``): ``live.serve.rest``;
 * market streams ``/ws``, ``/ws/<anything>``, ``/stream?streams=a/b``: ``live.serve.streams``;
-* the WS API ``/ws-api/v3`` with the user-data stream: ``live.serve.ws_api``.
+* the WS API ``/ws-api/v3`` with the user-data stream: ``live.serve.ws_api``;
+* with the Coinbase profile, Coinbase's market-data WebSocket at ``/`` (``live.serve.coinbase_ws``);
+* with ``fix_port``, FIX order entry and drop copy (``live.serve.fix_acceptor``).
 
 Behind them is one ``SimVenue`` (matching, accounts, filters, rate limits, the profile's error
 catalog) whose clock is the server's: the wall clock, or ``ScaledClock(speed)`` for X times
@@ -32,9 +34,14 @@ from harness.clock import Clock, ScaledClock
 from harness.model import BOOK_ASK, BOOK_BID, F_LAST, F_SNAPSHOT, Aggressor, BookDelta, Quote, Trade
 from harness.money import to_fixed
 from harness.rng import SeededRng
+from live.fix.dialects.base import FixKey
+from live.fix.dialects.registry import dialect_for
 from live.serve.actions import VenueActions
 from live.serve.auth import ApiKeys
+from live.serve.coinbase_ws import CoinbaseFeed
 from live.serve.faults import ServeFaults
+from live.serve.fix_acceptor import FixVenue
+from live.serve.fix_desk import FixDesk
 from live.serve.market import ServedMarket
 from live.serve.peer import Peer
 from live.serve.pipeline import DropConnection, RequestPipeline
@@ -89,6 +96,12 @@ class LocalVenueConfig:
     heartbeat_s: float = 20.0
     hold_replay: bool = False
     """Start the replay only when ``start_replay`` is called (a test places its orders first)."""
+    fix_port: int | None = None
+    """Also serve FIX order entry on this port (0: any free one) in the profile's dialect
+    (``live.serve.fix_acceptor``), with drop copy on ``fix_drop_copy_port``."""
+    fix_drop_copy_port: int = 0
+    fix_keys: Mapping[str, FixKey] = field(default_factory=dict)
+    """FIX API key -> what the venue verifies its logon with (Ed25519 public key PEM, or HMAC secret + passphrase)."""
 
 
 def _depth_for(kinds: Sequence[str]) -> DepthMode:
@@ -133,6 +146,15 @@ class LocalVenue:
         self._bars_task: asyncio.Task[None] | None = None
         self.port = 0
         self._kinds = kinds
+        self.coinbase: CoinbaseFeed | None = None
+        """Coinbase's market-data WebSocket at ``/`` when the profile is Coinbase's."""
+        if self.profile.name == "coinbase":
+            self.coinbase = CoinbaseFeed(self.venue, self.clock, self.faults)
+            self.market.listeners.append(self.coinbase.on_market)
+        self.fix: FixVenue | None = None
+        if config.fix_port is not None:
+            self.fix = FixVenue(FixDesk(self.actions, dialect_for(self.profile.name), self.clock.now_ns), self.clock,
+                                config.fix_keys)
 
     # ------------------------------------------------------------------ addresses
 
@@ -156,11 +178,17 @@ class LocalVenue:
         app.router.add_get("/ws/{tail:.*}", self._market_ws)
         app.router.add_get("/stream", self._market_ws)
         app.router.add_get("/ws-api/v3", self._api_ws)
+        if self.coinbase is not None:
+            app.router.add_get("/", self._coinbase_ws)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        if self.fix is not None and self.config.fix_port is not None:
+            await self.fix.start(self.config.host, self.config.fix_port, self.config.fix_drop_copy_port)
+            for fault in self.faults.fix:
+                fault.install(self.fix)
         if self.config.data and not self.config.hold_replay:
             self.start_replay()
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
@@ -192,6 +220,10 @@ class LocalVenue:
                 await asyncio.gather(task, return_exceptions=True)
         for peer in list(self.peers):
             await peer.close()
+        if self.fix is not None:
+            await self.fix.stop()
+        if self.coinbase is not None:
+            await self.coinbase.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -286,6 +318,10 @@ class LocalVenue:
             session.close()
             await self._forget(peer)
         return ws
+
+    async def _coinbase_ws(self, request: web.Request) -> web.WebSocketResponse:
+        assert self.coinbase is not None
+        return await self.coinbase.handle(request, self.peers)
 
     async def _forget(self, peer: Peer) -> None:
         if peer in self.peers:

@@ -2,7 +2,8 @@
 
 ``live_binance_venue`` starts a ``LocalVenue`` (the Binance profile, driven by hand: no
 recording) on a free loopback port and connects a ``BinanceAdapter`` to it over real HTTP and
-WebSockets, in one event loop of the test's own. Both share one ``ScaledClock`` running
+WebSockets (``live-binance-fix``: a ``BinanceFixAdapter``, orders over the venue's FIX acceptor),
+in one event loop of the test's own. Both share one ``ScaledClock`` running
 ``SPEED`` times faster than the wall, so the kit's minutes of venue time (candles) take seconds.
 The market driver calls the venue's control handle directly (the venue's own matching and
 streams then run as for recorded data). ``settle`` lets venue time pass and then makes a round
@@ -23,7 +24,9 @@ from venue_under_test import PacedAdapter, VenueUnderTest, polite_gap_ns
 from harness.clock import ScaledClock
 from harness.model import Aggressor
 from harness.registry import Credentials
-from live.binance import BinanceAdapter, BinanceEndpoints
+from live.binance import BinanceAdapter, BinanceEndpoints, BinanceFixAdapter
+from live.fix.dialects import FixKey, ed25519_public_pem
+from live.fix.order_entry import FixEndpoint
 from live.serve import LocalVenue, LocalVenueConfig
 from live.ws.state import WsSettings
 from sim.venue.matching.types import DepthMode
@@ -32,6 +35,9 @@ SPEED = 20
 API_KEY = "kit-api-key-0123456789abcdef"
 SECRET = "kit-secret-0123456789abcdef0123456789"
 _NS = 1_000_000_000
+FIX_KEY = "kit-fix-key-0123456789abcdef"
+FIX_PEM = ("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIIJEYWtGBrhACmb9Dvy+qa8WEf0lQOl1s4CLIAB9m89u\n"
+           "-----END PRIVATE KEY-----\n")  # the key of Binance's documented FIX vector F1
 KIT_WS = WsSettings(ping_interval_ns=60 * _NS, ping_timeout_ns=600 * _NS, open_timeout_ns=600 * _NS)
 
 
@@ -48,15 +54,26 @@ class LiveVenueUnderTest(VenueUnderTest):
         await self.binance.sync_streams()
 
 
-def live_binance_venue() -> Iterator[VenueUnderTest]:
-    """The kit's ``live-binance`` entry (see the module docstring)."""
+def live_binance_venue(fix: bool = False) -> Iterator[VenueUnderTest]:
+    """The kit's ``live-binance`` entry, or with ``fix`` its ``live-binance-fix`` entry: orders over the
+    local venue's FIX acceptor (``BinanceFixAdapter``), the rest over REST and WS (see the module docstring)."""
     loop = asyncio.new_event_loop()
     clock = ScaledClock(SPEED)
     local = LocalVenue(LocalVenueConfig(profile="binance", api_keys={API_KEY: SECRET}, clock=clock,
-                                        depth=DepthMode.QUOTES, seed=11))
+                                        depth=DepthMode.QUOTES, seed=11, fix_port=0 if fix else None,
+                                        fix_keys={FIX_KEY: FixKey(ed25519_public_pem(FIX_PEM))}))
     url = loop.run_until_complete(local.start())
-    adapter = BinanceAdapter(BinanceEndpoints.local(url), Credentials(API_KEY, SECRET), clock, ws_settings=KIT_WS,
-                             request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+    adapter: BinanceAdapter
+    if fix:
+        assert local.fix is not None
+        endpoint = FixEndpoint("127.0.0.1", local.fix.port, "KIT", logon_timeout_ns=600 * _NS,
+                               answer_timeout_ns=600 * _NS)
+        adapter = BinanceFixAdapter(BinanceEndpoints.local(url), Credentials(API_KEY, SECRET),
+                                    Credentials(FIX_KEY, FIX_PEM), endpoint, clock, ws_settings=KIT_WS,
+                                    request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+    else:
+        adapter = BinanceAdapter(BinanceEndpoints.local(url), Credentials(API_KEY, SECRET), clock,
+                                 ws_settings=KIT_WS, request_timeout_ns=600 * _NS, recv_window_ms=60_000)
     try:
         loop.run_until_complete(adapter.connect())
         symbol = "BTCUSDT"

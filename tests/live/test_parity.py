@@ -1,4 +1,5 @@
-"""Parity: one strategy and seed, in pure simulation and through BinanceAdapter against the local venue.
+"""Parity: one strategy and seed, in pure simulation and through BinanceAdapter against the local venue
+(and again with the orders over FIX: BinanceFixAdapter against the local venue's FIX acceptor).
 
 Both worlds run the same recorded tape through the same simulated venue (constant latency,
 conservative queue model, no randomness in matching): once inside ``run_replay`` in virtual
@@ -19,6 +20,8 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+import pytest
+from fix_venue_helpers import fix_adapter, fix_keys
 from live_testing import until
 from local_venue_helpers import API_KEY, SECRET
 from synthetic import write_tape
@@ -26,7 +29,7 @@ from synthetic import write_tape
 from harness.clock import ScaledClock
 from harness.registry import Credentials
 from harness.strategy import load_strategy
-from live.binance import BinanceAdapter, BinanceEndpoints
+from live.binance import BinanceAdapter, BinanceEndpoints, BinanceFixAdapter
 from live.paper import run_live
 from live.serve import LocalVenue, LocalVenueConfig
 from live.ws.state import WsSettings
@@ -52,7 +55,10 @@ def _orders(rows: list[tuple[str, Decimal, Decimal]]) -> list[tuple[str, Decimal
     return sorted(rows)
 
 
-def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path: Path) -> None:
+@pytest.mark.parametrize("order_entry", ["rest", "fix"])
+def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path: Path, order_entry: str) -> None:
+    """``rest``: BinanceAdapter (REST orders, WS-API user data); ``fix``: BinanceFixAdapter (orders and
+    their reports over the local venue's FIX acceptor, the rest over REST/WS)."""
     data = write_tape(tmp_path / "data", "binance", "BTCUSDT", n=500, seed=5)
     profile = _constant_latency_profile(tmp_path)
 
@@ -71,11 +77,16 @@ def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path:
                               list[tuple[str, Decimal, str, Decimal]]]:
         clock = ScaledClock(20)
         venue = LocalVenue(LocalVenueConfig(profile=str(profile), data=data, api_keys={API_KEY: SECRET}, clock=clock,
-                                            hold_replay=True, lead_ns=_NS))
+                                            hold_replay=True, lead_ns=_NS, fix_port=0 if order_entry == "fix" else None,
+                                            fix_keys=fix_keys()))
         await venue.start()
-        adapter = BinanceAdapter(BinanceEndpoints.local(venue.rest_url), Credentials(API_KEY, SECRET), clock,
-                                 ws_settings=WsSettings(open_timeout_ns=600 * _NS, ping_timeout_ns=600 * _NS),
-                                 request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+        settings = WsSettings(open_timeout_ns=600 * _NS, ping_timeout_ns=600 * _NS)
+        adapter: BinanceAdapter
+        if order_entry == "fix":
+            adapter = fix_adapter(venue)
+        else:
+            adapter = BinanceAdapter(BinanceEndpoints.local(venue.rest_url), Credentials(API_KEY, SECRET), clock,
+                                     ws_settings=settings, request_timeout_ns=600 * _NS, recv_window_ms=60_000)
         stop, started = asyncio.Event(), asyncio.Event()
         runner = asyncio.ensure_future(run_live({"binance": adapter}, load_strategy(STRATEGY, PARAMS), clock,
                                                 seed=SEED, stop=stop, started=started))
@@ -90,6 +101,9 @@ def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path:
         finally:
             stop.set()
             run = await asyncio.wait_for(runner, 120)
+            if isinstance(adapter, BinanceFixAdapter):  # the orders and their reports really went over FIX
+                assert {r.cl_ord_id for r in adapter.fix.reports} >= {o.request.client_order_id
+                                                                      for o in run.engine.orders}
             await adapter.disconnect()
             await venue.stop()
         fills = [(f.side.value, f.price, f.quantity, f.liquidity.value) for f in run.log.fills]

@@ -1,0 +1,123 @@
+"""Order entry over FIX against REST: round trips through BinanceFixAdapter and BinanceAdapter.
+
+One local venue (Binance profile, rate limits lifted, wall clock, on a thread of its own) serves
+REST and its FIX acceptor; each adapter makes the same ``n`` round trips one at a time: a resting
+LIMIT order placed then cancelled (``D`` + ``F`` over FIX; ``POST`` + ``DELETE /api/v3/order``
+over REST). Printed: round trips per second and latency p50/p99 of each, and FIX's throughput as
+a multiple of REST's. Figures only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from harness.clock import WallClock
+from harness.model import OrderRequest, OrderType, Side
+from harness.registry import Credentials
+from live.binance import BinanceAdapter, BinanceEndpoints, BinanceFixAdapter
+from live.fix.dialects import FixKey, ed25519_public_pem
+from live.fix.order_entry import FixEndpoint
+from live.serve import LocalVenue, LocalVenueConfig
+from sim.venue.limits import RateLimitConfig
+from sim.venue.profile import load_profile
+
+KEY, SECRET = "bench-key-0123456789abcdef", "bench-secret-0123456789abcdef0123456789"
+FIX_KEY = "bench-fix-key-0123456789"
+FIX_PEM = Ed25519PrivateKey.from_private_bytes(bytes(32)).private_bytes(
+    Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode("ascii")
+PRICE, QTY = Decimal("59000.00"), Decimal("0.00100")
+
+
+def _unlimited() -> Any:
+    profile = load_profile("binance")
+    rules = tuple(replace(rule, limit=10**12) for rule in profile.rate_limits.rules)
+    return replace(profile, rate_limits=RateLimitConfig(rules=rules, weights=profile.rate_limits.weights, ban=None))
+
+
+class VenueThread:
+    """The local venue on its own event loop in a background thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.venue = LocalVenue(LocalVenueConfig(profile=_unlimited(), api_keys={KEY: SECRET}, clock=WallClock(),
+                                                 fix_port=0, fix_keys={FIX_KEY: FixKey(ed25519_public_pem(FIX_PEM))}))
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def run(self, factory: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a coroutine on the venue's loop and wait for its result."""
+        async def wrapped() -> Any:
+            return await factory()
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
+
+    def __enter__(self) -> VenueThread:
+        self.thread.start()
+        self.run(self.venue.start)
+
+        async def quote() -> None:
+            self.venue.quote("BTCUSDT", Decimal(60000), Decimal("60000.10"))
+        self.run(quote)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.venue.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+
+
+async def _round_trips(adapter: BinanceAdapter, n: int, prefix: str) -> tuple[float, list[float]]:
+    await adapter.connect()
+    try:
+        latencies = []
+        start = time.perf_counter()
+        for i in range(n):
+            t0 = time.perf_counter()
+            request = OrderRequest(f"{prefix}-{i}", "binance", "BTCUSDT", Side.BUY, OrderType.LIMIT, QTY, price=PRICE)
+            await adapter.submit_order(request)
+            await adapter.cancel_order("BTCUSDT", request.client_order_id)
+            latencies.append(time.perf_counter() - t0)
+        return n / (time.perf_counter() - start), latencies
+    finally:
+        await adapter.disconnect()
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="round trips per client (default 200)")
+    args = parser.parse_args(argv)
+    with VenueThread() as served:
+        venue = served.venue
+        assert venue.fix is not None
+        clock = WallClock()
+        rest = BinanceAdapter(BinanceEndpoints.local(venue.rest_url), Credentials(KEY, SECRET), clock)
+        fix = BinanceFixAdapter(BinanceEndpoints.local(venue.rest_url), Credentials(KEY, SECRET),
+                                Credentials(FIX_KEY, FIX_PEM), FixEndpoint("127.0.0.1", venue.fix.port, "BENCH"), clock)
+        figures = {name: asyncio.run(_round_trips(adapter, args.n, name)) for name, adapter in
+                   (("rest", rest), ("fix", fix))}
+    for name, (rate, latencies) in figures.items():
+        print(f"{name:5s} {rate:8.1f} round trips/s  p50 {_pct(latencies, 0.5):6.2f} ms  "
+              f"p99 {_pct(latencies, 0.99):6.2f} ms  (place + cancel, n={args.n})")
+    print(f"fix/rest throughput: {figures['fix'][0] / figures['rest'][0]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
