@@ -46,7 +46,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
                           queue_model=args.queue_model, market_latency=args.market_latency, router=args.router,
                           split_threshold=args.split_threshold,
-                          progress=False if args.no_progress else None)
+                          progress=False if args.no_progress else None, latency=args.latency,
+                          zero_latency=args.zero_latency, engine=args.engine, journal=args.journal,
+                          no_journal=args.no_journal)
 
 
 def _cmd_scenario_run(args: argparse.Namespace) -> int:
@@ -176,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="order router criteria: best_price, lowest_fees, highest_liquidity, user_preference")
     rep.add_argument("--split-threshold", default=None, metavar="QTY",
                      help="with --router: split orders larger than this across venues")
+    rep.add_argument("--zero-latency", action="store_true", help="every venue channel at 0 ns")
+    rep.add_argument("--latency", action="append", default=[], metavar="VENUE:CHANNEL=NS",
+                     help="constant latency of a channel (order_entry, response, market_data or all; repeatable)")
+    rep.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                     help="an EngineConfig field, e.g. reconcile_interval_ns=0 (repeatable)")
+    rep.add_argument("--journal", type=Path, default=None, metavar="PATH",
+                     help="keep the execution journal here (copied into the run directory at the end)")
+    rep.add_argument("--no-journal", action="store_true", help="run without an execution journal")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
 
