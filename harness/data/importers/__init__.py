@@ -89,9 +89,15 @@ _EXPORTS = {
     "sniff_capture": "harness.data.importers.textfmt",
     "us_to_ns": "harness.data.importers.textfmt",
     "wall_clock_to_ns": "harness.data.importers.textfmt",
+    "ALIASES": "harness.data.importers.table",
+    "TIME_UNITS": "harness.data.importers.table",
+    "TableImporter": "harness.data.importers.table",
+    "TableSpec": "harness.data.importers.table",
+    "table_records": "harness.data.importers.table",
 }
 
 __all__ = [
+    "ALIASES",
     "BLOCK",
     "COINM",
     "DEPTH_COLUMNS",
@@ -100,6 +106,7 @@ __all__ = [
     "PROFILE_LINES",
     "REORDER_WINDOW",
     "SPOT",
+    "TIME_UNITS",
     "TRUNCATED",
     "USDM",
     "BybitCaptureImporter",
@@ -126,6 +133,8 @@ __all__ = [
     "Record",
     "Row",
     "SniffFn",
+    "TableImporter",
+    "TableSpec",
     "TardisCsvImporter",
     "book_row",
     "book_rows",
@@ -162,6 +171,7 @@ __all__ = [
     "side_from",
     "sniff_capture",
     "str_field",
+    "table_records",
     "us_to_ns",
     "venue_evidence",
     "venue_from_url",
@@ -221,6 +231,7 @@ if TYPE_CHECKING:
     from harness.data.importers.nautilus import NautilusParquetImporter, float_to_fixed
     from harness.data.importers.ohlcv import BLOCK, REORDER_WINDOW, Layout, OhlcvCsvImporter, parse_time, reorder
     from harness.data.importers.okx import OkxCaptureImporter
+    from harness.data.importers.table import ALIASES, TIME_UNITS, TableImporter, TableSpec, table_records
     from harness.data.importers.tardis import TardisCsvImporter
     from harness.data.importers.textfmt import (
         CaptureLine,
@@ -254,5 +265,6 @@ from harness.data.importers import (  # noqa: E402, F401
     nautilus,
     ohlcv,
     okx,
+    table,
     tardis,
 )

@@ -56,6 +56,8 @@ class ImportContext:
     metadata: dict[str, str] = field(default_factory=dict)
     line: int | None = None
     """Line (or row) of the source the importer is at: set by the importers as they read."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """An importer's own settings (``harness data import --column/--decimals`` for ``table``)."""
 
     def bad(self, path: Path | str, line: int | None, field_name: str | None, reason: str, *,
             category: str = "malformed") -> None:
