@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from harness.files import file_sha256
 
 __all__ = ["ImportResult", "check_sources", "import_file", "import_files", "output_stem", "write_unit"]
 
-_STRIP_SUFFIXES = (".gz", ".jsonl", ".json", ".csv", ".txt", ".parquet")
+_STRIP_SUFFIXES = (".gz", ".zip", ".jsonl", ".json", ".csv", ".txt", ".data", ".parquet")
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _read(source: Path, records: Iterable[Record], ctx: ImportContext) -> Iterat
             record = next(iterator)
         except StopIteration:
             return
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile) as exc:
             raise DataFormatError(source, ctx.line, None, f"compressed data is damaged: {exc}") from exc
         except UnicodeDecodeError as exc:
             raise DataFormatError(source, ctx.line, None, f"not UTF-8 text: {exc}") from exc

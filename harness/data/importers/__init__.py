@@ -29,6 +29,7 @@ _EXPORTS = {
     "read_head": "harness.data.importers.base",
     "register": "harness.data.importers.base",
     "registry": "harness.data.importers.base",
+    "zip_member": "harness.data.importers.base",
     "CryptofeedImporter": "harness.data.importers.binance",
     "DepthJsonImporter": "harness.data.importers.binance",
     "HftbacktestImporter": "harness.data.importers.binance",
@@ -176,6 +177,7 @@ __all__ = [
     "venue_evidence",
     "venue_from_url",
     "wall_clock_to_ns",
+    "zip_member",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -195,6 +197,7 @@ if TYPE_CHECKING:
         read_head,
         register,
         registry,
+        zip_member,
     )
     from harness.data.importers.binance import (
         CryptofeedImporter,

@@ -150,9 +150,9 @@ def _amounts(column: pa.Array, canonical: str, decimals: int | None) -> tuple[li
         with np.errstate(invalid="ignore"):
             on_grid = (scaled / 10.0**decimals == values) & np.isfinite(values) & (np.abs(scaled) < 2.0**53)
         units = [int(v) * 10 ** (DECIMALS - decimals) if ok else 0 for v, ok in zip(scaled, on_grid, strict=True)]
-        for i in np.flatnonzero(~on_grid):
-            value = values[i]
-            bad[int(i)] = (f"{value!r} is not a number" if not math.isfinite(value) else
+        for index in np.flatnonzero(~on_grid):
+            value = values[index]
+            bad[int(index)] = (f"{value!r} is not a number" if not math.isfinite(value) else
                            f"float {value!r} is not a decimal with {decimals} places (not on the instrument's grid)")
         return units, bad
     texts = column.to_pylist()
