@@ -95,6 +95,13 @@ _EXPORTS = {
     "TableImporter": "harness.data.importers.table",
     "TableSpec": "harness.data.importers.table",
     "table_records": "harness.data.importers.table",
+    "ArchiveAggTradesImporter": "harness.data.importers.binance_archive",
+    "ArchiveBookTickerImporter": "harness.data.importers.binance_archive",
+    "ArchiveTradesImporter": "harness.data.importers.binance_archive",
+    "archive_time_ns": "harness.data.importers.binance_archive",
+    "GAP": "harness.data.importers.bybit_archive",
+    "BybitOrderbookDumpImporter": "harness.data.importers.bybit_archive",
+    "BybitTradeDumpImporter": "harness.data.importers.bybit_archive",
 }
 
 __all__ = [
@@ -102,6 +109,7 @@ __all__ = [
     "BLOCK",
     "COINM",
     "DEPTH_COLUMNS",
+    "GAP",
     "OFFSET_KEY",
     "OFFSET_NOTE_KEY",
     "PROFILE_LINES",
@@ -110,7 +118,12 @@ __all__ = [
     "TIME_UNITS",
     "TRUNCATED",
     "USDM",
+    "ArchiveAggTradesImporter",
+    "ArchiveBookTickerImporter",
+    "ArchiveTradesImporter",
     "BybitCaptureImporter",
+    "BybitOrderbookDumpImporter",
+    "BybitTradeDumpImporter",
     "CaptureLine",
     "CoinbaseCaptureImporter",
     "Converter",
@@ -137,6 +150,7 @@ __all__ = [
     "TableImporter",
     "TableSpec",
     "TardisCsvImporter",
+    "archive_time_ns",
     "book_row",
     "book_rows",
     "capture_records",
@@ -206,6 +220,12 @@ if TYPE_CHECKING:
         read_lines,
         venue_from_url,
     )
+    from harness.data.importers.binance_archive import (
+        ArchiveAggTradesImporter,
+        ArchiveBookTickerImporter,
+        ArchiveTradesImporter,
+        archive_time_ns,
+    )
     from harness.data.importers.binance_csv import DEPTH_COLUMNS, DepthCsvImporter, KlineCsvImporter
     from harness.data.importers.binance_msgs import (
         COINM,
@@ -228,6 +248,7 @@ if TYPE_CHECKING:
         venue_evidence,
     )
     from harness.data.importers.bybit import BybitCaptureImporter
+    from harness.data.importers.bybit_archive import GAP, BybitOrderbookDumpImporter, BybitTradeDumpImporter
     from harness.data.importers.coinbase import CoinbaseCaptureImporter
     from harness.data.importers.hyperliquid import HyperliquidImporter
     from harness.data.importers.kraken import KrakenCaptureImporter, KrakenRestOhlcImporter, KrakenRestTradesImporter
@@ -261,7 +282,9 @@ if TYPE_CHECKING:
 # priority, most specific first
 from harness.data.importers import (  # noqa: E402, F401
     binance,
+    binance_archive,
     bybit,
+    bybit_archive,
     coinbase,
     hyperliquid,
     kraken,
