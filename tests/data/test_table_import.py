@@ -3,6 +3,7 @@ instrument's decimals, a column mapping, bad values named by source:line:field, 
 
 from __future__ import annotations
 
+import gzip
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,3 +110,19 @@ def test_cli_imports_a_csv_table_exactly_and_names_a_bad_line(tmp_path: Path,
     assert code == 2 and f"{bad}:3: field 'price'" in err and "more than 2 decimal places" in err
     assert main(["data", "import", str(bad), "-o", str(tmp_path / "o3"), "--price-decimals", "2"]) == 2
     assert "applies to --format table only" in capsys.readouterr().err
+
+
+def test_pandas_datetimes_and_a_gzipped_csv_of_quotes(tmp_path: Path) -> None:
+    times = pd.to_datetime(["2024-08-08 00:00:00.000001", "2024-08-08 00:00:01.000000"], utc=True)
+    frame = pd.DataFrame({"time": times,
+                          "best_bid": [60000.1, 60000.2], "bid_qty": [1.5, 2.0],
+                          "best_ask": [60000.2, 60000.3], "ask_qty": [0.25, 0.5]})
+    result = import_table(frame, tmp_path, name="q", venue="binance", symbol="BTCUSDT", price_decimals=2,
+                          size_decimals=3)
+    rows = pq.read_table(result.outputs["quotes"]).to_pylist()
+    assert [r["ts_event"] for r in rows] == [1_723_075_200_000_001_000, 1_723_075_201_000_000_000]
+    assert rows[1]["ask_size"] == to_fixed("0.5") and rows[0]["bid_price"] == to_fixed("60000.1")
+    csv = tmp_path / "quotes.csv.gz"
+    csv.write_bytes(gzip.compress(b"ts,bid,bid_qty,ask,ask_qty\n1723075200000,1.5,2,1.6,3\n"))
+    from_file = import_table(csv, tmp_path / "f", venue="v", symbol="S")
+    assert from_file.importer == "table" and from_file.rows == {"quotes": 1}
