@@ -120,7 +120,8 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: Str
     run id. ``hooks`` (``RunHooks``) and ``extra_config`` (part of the config too, whose prefix
     ``name`` replaces the strategy's) are how the scenario runner adds faults and checks.
     Where a venue's depth is left to the data (``VenueSetup.depth`` None), it is the deepest the
-    data's kinds support, said once in a log line (a warning when that is trades alone).
+    data's kinds support, said once in a log line (a warning when that is trades alone, unless
+    ``hooks`` are given: the scenario runner's files choose their data on purpose).
     """
     files = [Path(p) for p in data]
     unknown = sorted(set(latency or {}) - {v.name for v in venues})
@@ -132,7 +133,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: Str
     feed = ReplayFeed(files, order_by="ts_event")
     try:
         depth = depth_for(feed.kinds)
-        announce_depth({v.name: depth for v in venues if v.depth is None}, feed.kinds)
+        announce_depth({v.name: depth for v in venues if v.depth is None}, feed.kinds, warn=hooks is None)
         profiles = {v.name: apply_latency(_profile_for(v, files), (latency or {}).get(v.name)) for v in venues}
         setups = [replace(v, depth=v.depth or depth,
                           balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))

@@ -158,12 +158,13 @@ def engine_config_entry(config: EngineConfig | None) -> dict[str, str]:
             if getattr(config, f.name) != getattr(defaults, f.name)}
 
 
-def announce_depth(chosen: Mapping[str, DepthMode], kinds: Collection[str]) -> None:
+def announce_depth(chosen: Mapping[str, DepthMode], kinds: Collection[str], *, warn: bool = True) -> None:
     """Say once per run which depth the venues match at when it came from the data's kinds.
 
     Trades alone mean trades matching (a resting order fills only against printed trades, at
     its price, with no book to queue in): a warning, since a user who meant to give quotes or a
-    book should notice. Otherwise an info line.
+    book should notice (unless ``warn`` is False: the scenario runner, whose scenario files choose
+    their data, says it at info level). Otherwise an info line.
     """
     if not chosen:
         return
@@ -172,7 +173,7 @@ def announce_depth(chosen: Mapping[str, DepthMode], kinds: Collection[str]) -> N
         by_mode.setdefault(mode, []).append(venue)
     present = ", ".join(sorted(kinds)) or "none"
     parts = "; ".join(f"{mode.value.lower()} matching on {', '.join(names)}" for mode, names in by_mode.items())
-    if DepthMode.TRADES in by_mode:
+    if DepthMode.TRADES in by_mode and warn:
         log.warning("replay: market data kinds %s: %s (trades only: orders fill against printed trades; "
                     "give quotes or a book, or --depth, for more)", present, parts)
     else:

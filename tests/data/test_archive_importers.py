@@ -108,10 +108,18 @@ def test_futures_book_ticker_is_quotes(tmp_path: Path) -> None:
 
 def test_futures_klines_with_their_header(tmp_path: Path) -> None:
     result = import_file(_zipped(SAMPLES / "binance/futures-um/BTCUSDT-1m-2024-08-08.csv", tmp_path),
-                         tmp_path / "k", venue="binance-usdm")
+                         tmp_path / "k")
     bars = _rows(result, "candles")
     assert len(bars) == 2 and bars[0]["ts_event"] == 1723075200000 * MS and bars[0]["interval_ns"] == 60 * 10**9
     assert bars[0]["close"] == to_fixed("60020.50") and bars[0]["venue"] == "binance-usdm"
+
+
+def test_spot_klines_in_microseconds_without_a_header(tmp_path: Path) -> None:
+    result = import_file(_zipped(SAMPLES / "binance/spot/BTCUSDT-1s-2025-01-01.csv", tmp_path), tmp_path / "k")
+    bars = _rows(result, "candles")
+    assert [(b["ts_event"], b["ts_recv"], b["interval_ns"]) for b in bars] == [
+        (1735689600 * 10**9, 1735689601 * 10**9, 10**9), (1735689601 * 10**9, 1735689602 * 10**9, 10**9)]
+    assert bars[0]["venue"] == "binance" and bars[1]["low"] == to_fixed("93575.5")
 
 
 def test_a_bad_archive_row_is_named_by_file_line_and_field(tmp_path: Path) -> None:
