@@ -127,6 +127,7 @@ _EXPORTS = {
     "VenueInfo": "harness.model",
     "VenueMode": "harness.model",
     "VenueStatus": "harness.model",
+    "require_decimal": "harness.model",
     "DECIMALS": "harness.money",
     "INT64_MAX": "harness.money",
     "MoneyError": "harness.money",
@@ -496,6 +497,7 @@ __all__ = [
     "register_secret",
     "register_secrets",
     "reject_floats",
+    "require_decimal",
     "restore",
     "retry",
     "round_to_step",
@@ -619,6 +621,7 @@ if TYPE_CHECKING:
         VenueInfo,
         VenueMode,
         VenueStatus,
+        require_decimal,
     )
     from harness.money import (
         DECIMALS,

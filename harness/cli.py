@@ -18,7 +18,10 @@ __all__ = ["build_parser", "main"]
 def _cmd_data_import(args: argparse.Namespace) -> int:
     from harness.data.cli_commands import run_import
 
-    return run_import(args.sources, args.out, fmt=args.format, skip_bad=args.skip_bad)
+    return run_import(args.sources, args.out, fmt=args.format, skip_bad=args.skip_bad, venue=args.venue,
+                      symbol=args.symbol, table={"kind": args.kind, "columns": args.column,
+                                                 "price_decimals": args.price_decimals,
+                                                 "size_decimals": args.size_decimals, "time_unit": args.time_unit})
 
 
 def _cmd_data_verify(args: argparse.Namespace) -> int:
@@ -46,7 +49,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
                           queue_model=args.queue_model, market_latency=args.market_latency, router=args.router,
                           split_threshold=args.split_threshold,
-                          progress=False if args.no_progress else None)
+                          progress=False if args.no_progress else None, latency=args.latency,
+                          zero_latency=args.zero_latency, engine=args.engine, journal=args.journal,
+                          no_journal=args.no_journal)
 
 
 def _cmd_scenario_run(args: argparse.Namespace) -> int:
@@ -145,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("-o", "--out", type=Path, required=True, help="output directory")
     imp.add_argument("--format", default=None, help="importer name (default: autodetect)")
     imp.add_argument("--skip-bad", action="store_true", help="count and report bad rows instead of failing")
+    imp.add_argument("--venue", default=None, help="the venue of the rows (overrides what the file says)")
+    imp.add_argument("--symbol", default=None, help="the symbol of the rows (overrides what the file says)")
+    table = imp.add_argument_group("--format table (a CSV or Parquet table of trades or quotes)")
+    table.add_argument("--kind", default=None, help="trades or quotes (default: quotes if bid and ask columns)")
+    table.add_argument("--column", action="append", default=[], metavar="CANONICAL=SOURCE",
+                       help="read canonical column CANONICAL from SOURCE (repeatable), e.g. size=qty")
+    table.add_argument("--price-decimals", type=int, default=None, metavar="N",
+                       help="the instrument's price decimals (float columns convert exactly at N places)")
+    table.add_argument("--size-decimals", type=int, default=None, metavar="N", help="likewise for sizes")
+    table.add_argument("--time-unit", default=None, help="s, ms, us or ns of integer timestamps (default: by size)")
     imp.set_defaults(func=_cmd_data_import)
 
     ver = data_sub.add_parser("verify", help="rebuild books, report sequence gaps and book match rate")
@@ -176,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="order router criteria: best_price, lowest_fees, highest_liquidity, user_preference")
     rep.add_argument("--split-threshold", default=None, metavar="QTY",
                      help="with --router: split orders larger than this across venues")
+    rep.add_argument("--zero-latency", action="store_true", help="every venue channel at 0 ns")
+    rep.add_argument("--latency", action="append", default=[], metavar="VENUE:CHANNEL=NS",
+                     help="constant latency of a channel (order_entry, response, market_data or all; repeatable)")
+    rep.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                     help="an EngineConfig field, e.g. reconcile_interval_ns=0 (repeatable)")
+    rep.add_argument("--journal", type=Path, default=None, metavar="PATH",
+                     help="keep the execution journal here (copied into the run directory at the end)")
+    rep.add_argument("--no-journal", action="store_true", help="run without an execution journal")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
 

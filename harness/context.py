@@ -35,6 +35,7 @@ from harness.model import (
     Side,
     TimeInForce,
     VenueInfo,
+    require_decimal,
 )
 from harness.orders import ManagedOrder, Transition
 from harness.positions import PositionState
@@ -198,7 +199,15 @@ class ExecutionContext:
                stop_price: Decimal | None = None, trailing_delta: Decimal | None = None,
                time_in_force: TimeInForce = TimeInForce.GTC, expire_at_ns: int | None = None,
                post_only: bool = False) -> str:
-        """Create an order for ``venue`` and send it in the background; returns its client order id."""
+        """Create an order for ``venue`` and send it in the background; returns its client order id.
+
+        ``quantity``, ``price``, ``stop_price`` and ``trailing_delta`` are ``Decimal``: anything
+        else (a fixed-point int, a float) raises ``TypeError`` naming the argument.
+        """
+        require_decimal("ctx.submit", "quantity", quantity, optional=False)
+        require_decimal("ctx.submit", "price", price)
+        require_decimal("ctx.submit", "stop_price", stop_price)
+        require_decimal("ctx.submit", "trailing_delta", trailing_delta)
         request = OrderRequest("", venue, symbol, side, order_type, quantity, price, stop_price, trailing_delta,
                                time_in_force, expire_at_ns, post_only)
         try:
@@ -210,7 +219,12 @@ class ExecutionContext:
 
     def route(self, instrument: str, side: Side, quantity: Decimal, *, order_type: OrderType = OrderType.MARKET,
               price: Decimal | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
-        """Route an order through the engine's router in the background; its orders arrive as updates."""
+        """Route an order through the engine's router in the background; its orders arrive as updates.
+
+        ``quantity`` and ``price`` are ``Decimal`` (``TypeError`` naming the argument otherwise).
+        """
+        require_decimal("ctx.route", "quantity", quantity, optional=False)
+        require_decimal("ctx.route", "price", price)
         self._spawn(self._route(instrument, side, quantity, order_type=order_type, price=price,
                                 time_in_force=time_in_force))
 
@@ -223,7 +237,12 @@ class ExecutionContext:
 
     def modify(self, client_order_id: str, *, price: Decimal | None = None,
                quantity: Decimal | None = None) -> None:
-        """Modify in the background (native, or cancel-replace where the venue has no amend)."""
+        """Modify in the background (native, or cancel-replace where the venue has no amend).
+
+        ``price`` and ``quantity`` are ``Decimal`` (``TypeError`` naming the argument otherwise).
+        """
+        require_decimal("ctx.modify", "price", price)
+        require_decimal("ctx.modify", "quantity", quantity)
         order = self.engine.orders.by_client_id(client_order_id)
         if order is None or order.is_terminal:
             return

@@ -51,6 +51,7 @@ __all__ = [
     "VenueInfo",
     "VenueMode",
     "VenueStatus",
+    "require_decimal",
 ]
 
 
@@ -254,6 +255,21 @@ class Candle(NamedTuple):
 # --------------------------------------------------------------------------- orders
 
 
+def require_decimal(owner: str, name: str, value: object, *, optional: bool = True) -> None:
+    """Refuse a non-``Decimal`` amount with a ``TypeError`` naming ``owner``'s argument ``name``.
+
+    Prices and sizes of orders are ``Decimal``; a fixed-point int (``harness.money`` units) or a
+    float passed by mistake would otherwise reach the venue's filters as a wildly wrong number
+    and be rejected there (a PRICE_FILTER on every order) without saying why.
+    """
+    if isinstance(value, Decimal) or (value is None and optional):
+        return
+    hint = (" (a fixed-point int? harness.money.from_fixed(units) gives its Decimal)" if isinstance(value, int)
+            and not isinstance(value, bool) else " (Decimal(str(x)) or Decimal('...') gives one exactly)"
+            if isinstance(value, float) else "")
+    raise TypeError(f"{owner}: {name} must be a Decimal, got {type(value).__name__} {value!r}{hint}")
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What a strategy asks a venue to do. Required fields per type are checked by the order manager.
@@ -277,6 +293,12 @@ class OrderRequest:
     reduce_only: bool = False
     strategy_id: str = ""
 
+    def __post_init__(self) -> None:
+        require_decimal("OrderRequest", "quantity", self.quantity, optional=False)
+        require_decimal("OrderRequest", "price", self.price)
+        require_decimal("OrderRequest", "stop_price", self.stop_price)
+        require_decimal("OrderRequest", "trailing_delta", self.trailing_delta)
+
 
 @dataclass(frozen=True, slots=True)
 class OrderModification:
@@ -285,6 +307,11 @@ class OrderModification:
     new_price: Decimal | None = None
     new_quantity: Decimal | None = None
     new_stop_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        require_decimal("OrderModification", "new_price", self.new_price)
+        require_decimal("OrderModification", "new_quantity", self.new_quantity)
+        require_decimal("OrderModification", "new_stop_price", self.new_stop_price)
 
 
 @dataclass(frozen=True, slots=True)

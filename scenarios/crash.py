@@ -75,6 +75,7 @@ class CrashHooks(ScenarioHooks):
             for record in records:
                 world.clock.call_at(record.ts_ns, adapter.desk.replay, record)
             last = max([last, *(r.ts_ns for r in records)])
+        assert world.journal is not None, "a crash scenario keeps its journal"
         self.persisted_ns = max(last, _journal_last_ns(world.journal))
         self.resume_ns = self.persisted_ns + RESTART_DELAY_NS
 

@@ -18,35 +18,43 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from contextlib import ExitStack
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from harness.clock import Clock
 from harness.context import ExecutionContext
 from harness.engine import EngineConfig, ExecutionEngine
 from harness.files import file_sha256
 from harness.journal import Journal
 from harness.model import Fill
 from harness.money import from_fixed
+from harness.positions import Position
 from harness.router import OrderRouter, RouterConfig
-from harness.strategy import Strategy, load_strategy
+from harness.strategy import Strategy
 from harness.version import code_version
 from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
 from scenarios.inventory import DataInventory, take_inventory
+from scenarios.replay_options import (
+    StrategySpec,
+    announce_depth,
+    apply_latency,
+    describe_latency,
+    engine_config_entry,
+    resolve_strategy,
+)
+from scenarios.replay_types import ReplayWorld, RunFailedError, RunHooks, RunResult
 from scenarios.world import SimulatedVenue, VenueSetup, build_venue, default_balances, depth_for, symbol_map_between
-from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimRuntime
 from sim.market.feed import ReplayFeed
-from sim.venue.latency import Empirical
-from sim.venue.market_side import VenueMarketSide
+from sim.venue.latency import Empirical, LatencyProfile
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
 
@@ -57,75 +65,6 @@ __all__ = ["NS", "POLL_NS", "ReplayWorld", "RunFailedError", "RunHooks", "RunRes
 NS = 1_000_000_000
 POLL_NS = 10 * NS
 """Longest sleep of a replay's main task while data remains (see ``poll_step``)."""
-
-
-@dataclass
-class RunResult:
-    """Where the run was written and what it did."""
-
-    run_dir: Path
-    manifest: dict[str, Any]
-    recorder: RunRecorder
-    final_balances: dict[str, dict[str, tuple[Decimal, Decimal]]]
-
-
-@dataclass
-class ReplayWorld:
-    """A replay's simulated world as ``RunHooks`` see it (also a ``sim.faults.FaultWorld``)."""
-
-    runtime: SimRuntime
-    feed: ReplayFeed
-    built: dict[str, SimulatedVenue]
-    engine: ExecutionEngine
-    context: ExecutionContext
-    journal: Journal
-    recorder: RunRecorder
-    time_range: tuple[int, int]
-    allow_crash: bool = False
-    manifest: dict[str, Any] = field(default_factory=dict)
-    """What the hooks add to the run's manifest."""
-
-    @property
-    def clock(self) -> Clock:
-        """The run's virtual clock."""
-        return self.runtime.clock
-
-    @property
-    def adapters(self) -> dict[str, SimAdapter]:
-        """Each venue's adapter."""
-        return {name: v.adapter for name, v in self.built.items()}
-
-    @property
-    def markets(self) -> dict[str, VenueMarketSide]:
-        """Each venue's market side."""
-        return {name: v.market for name, v in self.built.items()}
-
-    @property
-    def venues(self) -> dict[str, SimVenue]:
-        """Each simulated venue."""
-        return {name: v.venue for name, v in self.built.items()}
-
-
-class RunHooks(Protocol):
-    """What a caller of ``run_replay`` may add to a run (the scenario runner: faults, invariants).
-
-    ``world_built`` runs once the world exists and before anything happens in it; ``before_start``
-    and ``before_stop`` are awaited in virtual time before the strategy starts and before it stops
-    (after the data is done); ``finished`` runs after the strategy stopped, with the journal open,
-    and may add tables to the recorder and entries to ``world.manifest``.
-    """
-
-    def world_built(self, world: ReplayWorld) -> None:
-        """The world is built: install faults and observers."""
-
-    async def before_start(self, world: ReplayWorld) -> None:
-        """Just before the strategy (and the engine) start."""
-
-    async def before_stop(self, world: ReplayWorld) -> None:
-        """After the data is done, before the strategy stops."""
-
-    def finished(self, world: ReplayWorld) -> None:
-        """After the strategy stopped: check, record."""
 
 
 def data_time_range(files: Sequence[Path], column: str = "ts_event") -> tuple[int, int]:
@@ -157,43 +96,53 @@ def run_id_for(config: Mapping[str, Any], provenance: Mapping[str, Any] | None =
     return f"{prefix}-seed{config['seed']}-{digest}"
 
 
-class RunFailedError(RuntimeError):
-    """A replay raised; its run directory (marked failed, the error in its manifest) is ``run_dir``."""
-
-    def __init__(self, run_dir: Path, error: BaseException) -> None:
-        super().__init__(f"{type(error).__name__}: {error}")
-        self.run_dir = run_dir
-        self.error = error
-
-
-def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str, *,
+def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: StrategySpec, *,
                params: Mapping[str, str] | None = None, seed: int = 0, out_dir: Path = Path("runs"),
                progress: bool | None = None, router: RouterConfig | None = None,
                hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
                extra_config: Mapping[str, Any] | None = None, name: str | None = None,
-               journal_path: Path | None = None) -> RunResult:
+               journal_path: Path | None = None, journal: bool = True,
+               latency: Mapping[str, LatencyProfile] | None = None) -> RunResult:
     """Replay ``data`` through simulated ``venues`` with ``strategy``; write and return the run.
 
-    The run directory is written as ``reports.run_dir`` describes: complete, or (when the
-    strategy or the simulation raises) moved to ``<run_id>.failed`` with the error in its
-    manifest, and ``RunFailedError`` raised; an earlier complete run of the same id is kept.
-    ``hooks`` (``RunHooks``), ``engine_config`` and ``extra_config`` (part of the manifest's
-    config and so of the run id, whose prefix ``name`` replaces the strategy's) are how the
-    scenario runner adds faults and checks; ``journal_path`` keeps the journal outside the run
-    directory (a journal that must outlive a killed process), copied into it at the end.
+    ``strategy`` is a ``Strategy`` instance (run as it is), a ``Strategy`` subclass (built with
+    ``params``) or ``"module:Class"`` (loaded, built with ``params``); the result carries the
+    instance that ran, the final positions, the summary and the run directory.
+
+    The run directory (under ``out_dir``) is written as ``reports.run_dir`` describes: complete,
+    or (when the strategy or the simulation raises) moved to ``<run_id>.failed`` with the error in
+    its manifest, and ``RunFailedError`` raised; an earlier complete run of the same id is kept.
+    ``engine_config`` sets the execution layer's timings and policies; ``latency`` replaces a
+    venue's latency models by venue name (``scenarios.replay_options.ZERO_LATENCY`` for none);
+    ``journal=False`` runs without an execution journal (no ``journal.sqlite``), while
+    ``journal_path`` keeps it outside the run directory (a journal that must outlive a killed
+    process), copied into it at the end. All of them are part of the manifest's config, so of the
+    run id. ``hooks`` (``RunHooks``) and ``extra_config`` (part of the config too, whose prefix
+    ``name`` replaces the strategy's) are how the scenario runner adds faults and checks.
+    Where a venue's depth is left to the data (``VenueSetup.depth`` None), it is the deepest the
+    data's kinds support, said once in a log line (a warning when that is trades alone, unless
+    ``hooks`` are given: the scenario runner's files choose their data on purpose).
     """
     files = [Path(p) for p in data]
+    unknown = sorted(set(latency or {}) - {v.name for v in venues})
+    if unknown:
+        raise ValueError(f"latency overrides for {unknown}: not venues of this run")
+    if not journal and (journal_path is not None or hooks is not None):
+        raise ValueError("journal=False cannot be combined with journal_path or hooks (they need the journal)")
+    strat, strategy_name = resolve_strategy(strategy, params)
     feed = ReplayFeed(files, order_by="ts_event")
     try:
         depth = depth_for(feed.kinds)
-        profiles = {v.name: _profile_for(v, files) for v in venues}
+        announce_depth({v.name: depth for v in venues if v.depth is None}, feed.kinds, warn=hooks is None)
+        profiles = {v.name: apply_latency(_profile_for(v, files), (latency or {}).get(v.name)) for v in venues}
         setups = [replace(v, depth=v.depth or depth,
                           balances=v.balances if v.balances is not None else default_balances(profiles[v.name]))
                   for v in venues]
-        config = _config(strategy, params, seed, setups, files=files, router=router)
+        config = _config(strategy_name, params if not isinstance(strategy, Strategy) else None, seed, setups,
+                         files=files, router=router)
+        _add_choices(config, engine_config=engine_config, latency=latency or {}, journal=journal)
         if extra_config:
             config.update(extra_config)
-        strat = load_strategy(strategy, params)
         provenance = {
             "data_files": {p.name: file_sha256(p) for p in files},
             "profiles": {v.name: profile_sha256(v.profile) for v in setups},
@@ -208,9 +157,10 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         work = run.begin(manifest)
         recorder = RunRecorder()
         try:
-            errors, final, instruments, extra = _simulate(
+            errors, final, instruments, extra, positions = _simulate(
                 feed, setups, profiles, strat, seed=seed, router=router, recorder=recorder,
-                journal_path=journal_path or work / "journal.sqlite", time_range=(start_ns, end_ns),
+                journal_path=(journal_path or work / "journal.sqlite") if journal else None,
+                time_range=(start_ns, end_ns),
                 progress=progress, inventory=take_inventory(files), hooks=hooks, engine_config=engine_config)
             if journal_path is not None:
                 shutil.copyfile(journal_path, work / "journal.sqlite")
@@ -227,7 +177,21 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: str
         run_dir = run.publish(manifest)
     finally:
         feed.close()
-    return RunResult(run_dir, {**manifest, "status": "complete"}, recorder, final)
+    return RunResult(run_dir, {**manifest, "status": "complete"}, recorder, final, strategy=strat,
+                     positions=positions)
+
+
+def _add_choices(config: dict[str, Any], *, engine_config: EngineConfig | None,
+                 latency: Mapping[str, LatencyProfile], journal: bool) -> None:
+    """Record the engine settings, latency overrides and journal choice a run made (only those
+    that differ from the defaults, so a default run keeps the config, and id, it always had)."""
+    engine = engine_config_entry(engine_config)
+    if engine:
+        config["engine"] = engine
+    if latency:
+        config["latency"] = {name: describe_latency(profile) for name, profile in sorted(latency.items())}
+    if not journal:
+        config["journal"] = False
 
 
 def data_locations(files: Sequence[Path], run_dir: Path) -> dict[str, str]:
@@ -260,17 +224,19 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
     return config
 
 
-_Simulated = tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]], list[tuple[str, str]], dict[str, Any]]
-"""What ``_simulate`` returns: errors, final balances, instruments, manifest additions."""
+_Simulated = tuple[list[str], dict[str, dict[str, tuple[Decimal, Decimal]]], list[tuple[str, str]], dict[str, Any],
+                   list[Position]]
+"""What ``_simulate`` returns: errors, final balances, instruments, manifest additions, positions."""
 
 
 def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[str, VenueProfile],
               strat: Strategy, *, seed: int, router: RouterConfig | None, recorder: RunRecorder,
-              journal_path: Path, time_range: tuple[int, int], progress: bool | None,
+              journal_path: Path | None, time_range: tuple[int, int], progress: bool | None,
               inventory: DataInventory, hooks: RunHooks | None = None, engine_config: EngineConfig | None = None,
               ) -> _Simulated:
     """The replay itself, recording into ``recorder``; returns the strategy's errors, the final
-    balances, the instruments the data gave the strategy and what the hooks add to the manifest."""
+    balances, the instruments the data gave the strategy, what the hooks add to the manifest and the
+    final positions. No ``journal_path``: the engine runs without a journal."""
     start_ns, end_ns = time_range
     first = feed.peek_ts()
     # Start a second early: connecting, loading venue info and subscribing take virtual time, and
@@ -278,8 +244,9 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
     begin = max(0, (first if first is not None else start_ns) - NS)
     # A replay's journal is an output, rebuilt by rerunning with the same seed: it needs no fsync
     # per order intent (a live engine's does; the journal's contents are the same either way).
-    with SimRuntime(seed=seed, start_ns=begin) as runtime, \
-            Journal(journal_path, runtime.clock, durable_intents=False) as journal:
+    with SimRuntime(seed=seed, start_ns=begin) as runtime, ExitStack() as stack:
+        journal = (stack.enter_context(Journal(journal_path, runtime.clock, durable_intents=False))
+                   if journal_path is not None else None)
         runtime.add_source(feed)  # before the venues' channels: at equal times the venue sees data first
         built: dict[str, SimulatedVenue] = {}
         instruments: list[tuple[str, str]] = []
@@ -346,7 +313,7 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
         if hooks is not None:
             hooks.finished(world)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
-    return context.errors, final, instruments, world.manifest
+    return context.errors, final, instruments, world.manifest, engine.positions.positions()
 
 
 def _record_engine(engine: ExecutionEngine, recorder: RunRecorder) -> None:

@@ -16,7 +16,13 @@ Argument grammar (every value is checked here, with an error naming the argument
   router (venue priority and preference follow the ``--venue`` order) for strategies that
   route (``ctx.route``); ``--split-threshold QTY`` lets it split larger orders across venues;
 * ``--market-latency profile|data``: the profile's market-data latency model, or the recorded
-  ``ts_recv - ts_event`` delays of the trade data resampled (empirical).
+  ``ts_recv - ts_event`` delays of the trade data resampled (empirical);
+* ``--zero-latency`` (every channel of every venue at 0 ns) and ``--latency VENUE:CHANNEL=NS``
+  (repeatable; CHANNEL ``order_entry``, ``response``, ``market_data`` or ``all``: a constant delay);
+* ``--engine KEY=VALUE`` (repeatable): an ``EngineConfig`` field (``reconcile_interval_ns=0``,
+  ``health_interval_ns=0``, ...);
+* ``--journal PATH`` keeps the execution journal there (copied into the run directory at the
+  end), ``--no-journal`` runs without one; ``--out DIR`` is the run directory's parent.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from harness.router import RouterConfig, RouterConfigError
 from harness.strategy import StrategyConfigError, StrategyLoadError, load_strategy
 from reports.summary import run_summary
 from scenarios.replay import RunFailedError, VenueSetup, run_replay
+from scenarios.replay_options import engine_config_from_text, latency_from_text
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
@@ -142,7 +149,8 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    balances: Sequence[str] = (), data_venues: Sequence[str] = (), seed: int = 0,
                    out_dir: Path = Path("runs"), depth: str = "auto", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
-                   progress: bool | None = None) -> int:
+                   progress: bool | None = None, latency: Sequence[str] = (), zero_latency: bool = False,
+                   engine: Sequence[str] = (), journal: Path | None = None, no_journal: bool = False) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 1 when the run failed
     (its directory is marked failed), 2 on bad arguments.
 
@@ -156,15 +164,22 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
         router_config = parse_router(router, split_threshold, [s.name for s in setups])
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
-        for setup in setups:
-            load_profile(setup.profile)
+        profiles = {setup.name: load_profile(setup.profile) for setup in setups}
+        try:
+            latencies = latency_from_text(latency, list(profiles), zero=zero_latency, profiles=profiles)
+            engine_config = engine_config_from_text(engine)
+        except ValueError as bad:
+            raise ReplayArgumentError(str(bad)) from None
+        if journal is not None and no_journal:
+            raise ReplayArgumentError("--journal and --no-journal exclude each other")
         files = data_files(data)
     except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError) as error:
         print(f"harness replay: {error}", file=sys.stderr)
         return 2
     try:
         result = run_replay(files, setups, strategy, params=strategy_params, seed=seed, out_dir=out_dir,
-                            progress=progress, router=router_config)
+                            progress=progress, router=router_config, latency=latencies or None,
+                            engine_config=engine_config, journal_path=journal, journal=not no_journal)
     except RunFailedError as failed:
         if isinstance(failed.error, StrategyConfigError):
             print(f"harness replay: {strategy}: {failed.error}", file=sys.stderr)

@@ -191,6 +191,7 @@ class ScenarioHooks:
         """What the invariants look at (see ``scenarios.invariants.RunFacts``)."""
         assert self.observer is not None
         engine, journal = world.engine, world.journal
+        assert journal is not None, "scenario runs always keep a journal"
         now = world.clock.now_ns()
         flagged = StuckOrderMonitor(engine.orders, world.clock, threshold_ns=1, quiet_threshold_ns=1)
         stuck = {s.client_order_id for s in flagged.scan()}

@@ -100,7 +100,8 @@ def run_replay_point(args: list[str]) -> PointResult:
     from harness.strategy import StrategyLoadError
     from scenarios.replay import RunFailedError, run_replay
     from scenarios.replay_cli import ReplayArgumentError, data_files, parse_router, parse_venues
-    from sim.venue.profile import ProfileError
+    from scenarios.replay_options import engine_config_from_text, latency_from_text
+    from sim.venue.profile import ProfileError, load_profile
 
     ns = _parse(args)
     try:
@@ -108,13 +109,18 @@ def run_replay_point(args: list[str]) -> PointResult:
                               market_latency=ns.market_latency)
         params = dict(p.split("=", 1) for p in ns.param)
         router = parse_router(ns.router, ns.split_threshold, [s.name for s in setups])
+        if ns.journal is not None:
+            raise ReplayArgumentError("--journal PATH would be shared by every point of a sweep; leave it out")
+        profiles = {s.name: load_profile(s.profile) for s in setups}
+        latency = latency_from_text(ns.latency, list(profiles), zero=ns.zero_latency, profiles=profiles)
         files = data_files(ns.data)
         result = run_replay(files, setups, ns.strategy, params=params, seed=ns.seed, out_dir=ns.out,
-                            progress=False, router=router)
+                            progress=False, router=router, latency=latency or None,
+                            engine_config=engine_config_from_text(ns.engine), journal=not ns.no_journal)
     except RunFailedError as failed:
         return {"status": "failed", "run_id": failed.run_dir.name.removesuffix(".failed"),
                 "run_dir": failed.run_dir.name, "error": str(failed)}
-    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError) as error:
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, ValueError) as error:
         return {"status": "failed", "run_id": "", "run_dir": "", "error": str(error)}
     return {"status": "complete", "run_id": result.run_dir.name, "run_dir": result.run_dir.name, "error": ""}
 

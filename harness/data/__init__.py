@@ -50,6 +50,7 @@ _EXPORTS = {
     "check_sources": "harness.data.importing",
     "import_file": "harness.data.importing",
     "import_files": "harness.data.importing",
+    "write_unit": "harness.data.importing",
     "output_stem": "harness.data.importing",
     "BOOK": "harness.data.schema",
     "CANDLES": "harness.data.schema",
@@ -86,6 +87,8 @@ _EXPORTS = {
     "format_rate": "harness.data.verify",
     "verify_paths": "harness.data.verify",
     "importers": "harness.data.importers",
+    "import_table": "harness.data.table_import",
+    "table_sha256": "harness.data.table_import",
 }
 
 __all__ = [
@@ -151,6 +154,7 @@ __all__ = [
     "fsync_file",
     "import_file",
     "import_files",
+    "import_table",
     "importers",
     "kind_from_name",
     "manifest_path",
@@ -160,9 +164,11 @@ __all__ = [
     "run_formats",
     "run_import",
     "run_verify",
+    "table_sha256",
     "unit_id",
     "value_problem",
     "verify_paths",
+    "write_unit",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -193,7 +199,14 @@ if TYPE_CHECKING:
         IncompleteImportError,
         UnsupportedFormatError,
     )
-    from harness.data.importing import ImportResult, check_sources, import_file, import_files, output_stem
+    from harness.data.importing import (
+        ImportResult,
+        check_sources,
+        import_file,
+        import_files,
+        output_stem,
+        write_unit,
+    )
     from harness.data.schema import (
         BOOK,
         CANDLES,
@@ -209,6 +222,7 @@ if TYPE_CHECKING:
         TRADES,
     )
     from harness.data.sink import DEFAULT_ROW_GROUP, ParquetSink, check_int64, fsync_file
+    from harness.data.table_import import import_table, table_sha256
     from harness.data.units import (
         MANIFEST_SUFFIX,
         PARTIAL_SUFFIX,

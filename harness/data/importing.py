@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -31,9 +33,9 @@ from harness.data.sink import ParquetSink
 from harness.data.units import MANIFEST_FORMAT, UNIT_ID_KEY, UNIT_KEY, commit_unit, manifest_path, unit_id
 from harness.files import file_sha256
 
-__all__ = ["ImportResult", "check_sources", "import_file", "import_files", "output_stem"]
+__all__ = ["ImportResult", "check_sources", "import_file", "import_files", "output_stem", "write_unit"]
 
-_STRIP_SUFFIXES = (".gz", ".jsonl", ".json", ".csv", ".txt", ".parquet")
+_STRIP_SUFFIXES = (".gz", ".zip", ".jsonl", ".json", ".csv", ".txt", ".data", ".parquet")
 
 
 @dataclass
@@ -79,7 +81,7 @@ def _read(source: Path, records: Iterable[Record], ctx: ImportContext) -> Iterat
             record = next(iterator)
         except StopIteration:
             return
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile) as exc:
             raise DataFormatError(source, ctx.line, None, f"compressed data is damaged: {exc}") from exc
         except UnicodeDecodeError as exc:
             raise DataFormatError(source, ctx.line, None, f"not UTF-8 text: {exc}") from exc
@@ -99,23 +101,44 @@ def _previous_source(out_dir: Path, stem: str) -> tuple[str, str] | None:
 
 
 def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad: bool = False,
-                venue: str | None = None, symbol: str | None = None) -> ImportResult:
-    """Import one raw file into ``out_dir`` as one unit; on any error ``out_dir`` is left as it was."""
+                venue: str | None = None, symbol: str | None = None,
+                options: Mapping[str, Any] | None = None) -> ImportResult:
+    """Import one raw file into ``out_dir`` as one unit; on any error ``out_dir`` is left as it was.
+
+    ``options`` are the importer's own settings (the ``table`` importer's column mapping and
+    decimals): handed to it in ``ImportContext.options`` and recorded in the unit's record.
+    """
     source = check_input_path(source, what="raw recording")
     importer = detect(source, fmt)
     out_dir = _out_dir(out_dir)
-    ctx = ImportContext(bad_rows=BadRowLog(skip_bad=skip_bad), venue=venue, symbol=symbol)
-    result = ImportResult(source=source, importer=importer.name, bad_rows=ctx.bad_rows)
-    stem = output_stem(source)
-    source_sha = file_sha256(source)
-    options = {"skip_bad": skip_bad, "venue": venue, "symbol": symbol}
-    uid = unit_id(source_sha, importer.name, options)
-    base_meta = {"harness.source": source.name, "harness.source_sha256": source_sha,
-                 "harness.importer": importer.name, UNIT_KEY: stem, UNIT_ID_KEY: uid}
+    ctx = ImportContext(bad_rows=BadRowLog(skip_bad=skip_bad), venue=venue, symbol=symbol,
+                        options=dict(options or {}))
+    unit_options: dict[str, Any] = {"skip_bad": skip_bad, "venue": venue, "symbol": symbol}
+    if options:
+        unit_options["importer_options"] = {k: str(v) for k, v in sorted(options.items())}
+    return write_unit(source, importer.read(source, ctx), ctx, out_dir, stem=output_stem(source),
+                      source_name=source.name, source_sha=file_sha256(source), importer_name=importer.name,
+                      options=unit_options)
+
+
+def write_unit(source: Path, records: Iterable[Record], ctx: ImportContext, out_dir: Path, *, stem: str,
+               source_name: str, source_sha: str, importer_name: str, options: Mapping[str, Any]) -> ImportResult:
+    """Check ``records`` row by row and write them as the unit ``stem`` of ``out_dir``, atomically.
+
+    The one writer behind every import (a raw file's importer, ``import_table``'s in-memory
+    table): each row passes ``harness.data.checks`` (a bad one goes to ``ctx.bad``: an error naming
+    ``source``:line:field, or counted with ``--skip-bad``), rows stream into one Parquet file per
+    kind under a temporary name, and the unit (files and completion record) is moved into place
+    only once every kind is complete; on any error ``out_dir`` is left as it was.
+    """
+    result = ImportResult(source=source, importer=importer_name, bad_rows=ctx.bad_rows)
+    uid = unit_id(source_sha, importer_name, options)
+    base_meta = {"harness.source": source_name, "harness.source_sha256": source_sha,
+                 "harness.importer": importer_name, UNIT_KEY: stem, UNIT_ID_KEY: uid}
     checks = RowChecks()
     sinks: dict[str, ParquetSink] = {}
     try:
-        for kind, row in _read(source, importer.read(source, ctx), ctx):
+        for kind, row in _read(source, records, ctx):
             problem = checks.problem(kind, row)
             if problem is not None:
                 ctx.bad(source, ctx.line, problem.field, problem.reason, category=problem.category)
@@ -142,8 +165,9 @@ def import_file(source: Path, out_dir: Path, *, fmt: str | None = None, skip_bad
     if previous is not None and previous[1] != source_sha:
         result.replaced_source = previous[0]
     record = {"format": MANIFEST_FORMAT, "unit": stem, "unit_id": uid,
-              "source": {"name": source.name, "sha256": source_sha}, "importer": importer.name,
-              "options": options, "bad_rows": {"count": ctx.bad_rows.count, "reasons": dict(ctx.bad_rows.reasons)}}
+              "source": {"name": source_name, "sha256": source_sha}, "importer": importer_name,
+              "options": dict(options),
+              "bad_rows": {"count": ctx.bad_rows.count, "reasons": dict(ctx.bad_rows.reasons)}}
     result.outputs = commit_unit(out_dir, stem, staged, record)
     result.manifest = manifest_path(out_dir, stem)
     return result
@@ -163,8 +187,10 @@ def check_sources(sources: list[Path]) -> list[Path]:
     return checked
 
 
-def import_files(sources: list[Path], out_dir: Path, *, fmt: str | None = None,
-                 skip_bad: bool = False) -> list[ImportResult]:
+def import_files(sources: list[Path], out_dir: Path, *, fmt: str | None = None, skip_bad: bool = False,
+                 venue: str | None = None, symbol: str | None = None,
+                 options: Mapping[str, Any] | None = None) -> list[ImportResult]:
     """Import several files, one unit each; stops at the first failing one (earlier units stay)."""
     checked = check_sources([Path(s) for s in sources])
-    return [import_file(src, out_dir, fmt=fmt, skip_bad=skip_bad) for src in checked]
+    return [import_file(src, out_dir, fmt=fmt, skip_bad=skip_bad, venue=venue, symbol=symbol, options=options)
+            for src in checked]

@@ -31,7 +31,8 @@ NAUT = REAL / "nautilus"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real sample data not present at {REAL}")
 
 BINANCE_IMPORTERS = {"binance-hftbacktest", "binance-cryptofeed", "binance-depth-json",
-                     "binance-depth-csv", "binance-klines-csv"}
+                     "binance-depth-csv", "binance-klines-csv", "binance-archive-trades",
+                     "binance-archive-aggtrades", "binance-archive-bookticker"}
 
 
 def read_all(path: Path, fmt: str | None = None) -> tuple[list[Record], ImportContext, str]:

@@ -48,6 +48,13 @@ def request(coid: str = "c-1", **changes: object) -> OrderRequest:
     return OrderRequest(**data)  # type: ignore[arg-type]
 
 
+def _with_float_price(req: OrderRequest) -> OrderRequest:
+    """A request carrying a float price: ``OrderRequest`` refuses to be built so (a TypeError), so
+    this forges one to show the journal still refuses what might reach it some other way."""
+    object.__setattr__(req, "price", 1.5)
+    return req
+
+
 def fill(execution_id: str = "e-1", **changes: object) -> Fill:
     data: dict[str, object] = {
         "venue": "binance", "symbol": "BTCUSDT", "execution_id": execution_id, "client_order_id": "c-1",
@@ -245,7 +252,7 @@ def test_malformed_records_raise_clearly_and_change_nothing(tmp_path: Path) -> N
             (lambda: journal.record_fill(fill("e-1", price=60000.1)), "price must be a finite Decimal"),
             (lambda: journal.record_fill(fill("", )), "execution_id"),
             (lambda: journal.record_fill(fill("e-2", ts_ns=-1)), "ts_ns"),
-            (lambda: journal.record_intent(request("c-9", price=1.5)), "float"),
+            (lambda: journal.record_intent(_with_float_price(request("c-9"))), "float"),
             (lambda: journal.record_position("binance", "BTCUSDT", 1, Decimal(1)), "quantity"),  # type: ignore[arg-type]
             (lambda: journal.record_decision({"x": 0.1}), "float"),
             (lambda: journal.record_order({"client_order_id": "c", "venue": "v", "status": "OPEN", "ts_ns": "x"}),

@@ -29,6 +29,7 @@ _EXPORTS = {
     "read_head": "harness.data.importers.base",
     "register": "harness.data.importers.base",
     "registry": "harness.data.importers.base",
+    "zip_member": "harness.data.importers.base",
     "CryptofeedImporter": "harness.data.importers.binance",
     "DepthJsonImporter": "harness.data.importers.binance",
     "HftbacktestImporter": "harness.data.importers.binance",
@@ -89,20 +90,40 @@ _EXPORTS = {
     "sniff_capture": "harness.data.importers.textfmt",
     "us_to_ns": "harness.data.importers.textfmt",
     "wall_clock_to_ns": "harness.data.importers.textfmt",
+    "ALIASES": "harness.data.importers.table",
+    "TIME_UNITS": "harness.data.importers.table",
+    "TableImporter": "harness.data.importers.table",
+    "TableSpec": "harness.data.importers.table",
+    "table_records": "harness.data.importers.table",
+    "ArchiveAggTradesImporter": "harness.data.importers.binance_archive",
+    "ArchiveBookTickerImporter": "harness.data.importers.binance_archive",
+    "ArchiveTradesImporter": "harness.data.importers.binance_archive",
+    "archive_time_ns": "harness.data.importers.binance_archive",
+    "GAP": "harness.data.importers.bybit_archive",
+    "BybitOrderbookDumpImporter": "harness.data.importers.bybit_archive",
+    "BybitTradeDumpImporter": "harness.data.importers.bybit_archive",
 }
 
 __all__ = [
+    "ALIASES",
     "BLOCK",
     "COINM",
     "DEPTH_COLUMNS",
+    "GAP",
     "OFFSET_KEY",
     "OFFSET_NOTE_KEY",
     "PROFILE_LINES",
     "REORDER_WINDOW",
     "SPOT",
+    "TIME_UNITS",
     "TRUNCATED",
     "USDM",
+    "ArchiveAggTradesImporter",
+    "ArchiveBookTickerImporter",
+    "ArchiveTradesImporter",
     "BybitCaptureImporter",
+    "BybitOrderbookDumpImporter",
+    "BybitTradeDumpImporter",
     "CaptureLine",
     "CoinbaseCaptureImporter",
     "Converter",
@@ -126,7 +147,10 @@ __all__ = [
     "Record",
     "Row",
     "SniffFn",
+    "TableImporter",
+    "TableSpec",
     "TardisCsvImporter",
+    "archive_time_ns",
     "book_row",
     "book_rows",
     "capture_records",
@@ -162,10 +186,12 @@ __all__ = [
     "side_from",
     "sniff_capture",
     "str_field",
+    "table_records",
     "us_to_ns",
     "venue_evidence",
     "venue_from_url",
     "wall_clock_to_ns",
+    "zip_member",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -185,6 +211,7 @@ if TYPE_CHECKING:
         read_head,
         register,
         registry,
+        zip_member,
     )
     from harness.data.importers.binance import (
         CryptofeedImporter,
@@ -192,6 +219,12 @@ if TYPE_CHECKING:
         HftbacktestImporter,
         read_lines,
         venue_from_url,
+    )
+    from harness.data.importers.binance_archive import (
+        ArchiveAggTradesImporter,
+        ArchiveBookTickerImporter,
+        ArchiveTradesImporter,
+        archive_time_ns,
     )
     from harness.data.importers.binance_csv import DEPTH_COLUMNS, DepthCsvImporter, KlineCsvImporter
     from harness.data.importers.binance_msgs import (
@@ -215,12 +248,14 @@ if TYPE_CHECKING:
         venue_evidence,
     )
     from harness.data.importers.bybit import BybitCaptureImporter
+    from harness.data.importers.bybit_archive import GAP, BybitOrderbookDumpImporter, BybitTradeDumpImporter
     from harness.data.importers.coinbase import CoinbaseCaptureImporter
     from harness.data.importers.hyperliquid import HyperliquidImporter
     from harness.data.importers.kraken import KrakenCaptureImporter, KrakenRestOhlcImporter, KrakenRestTradesImporter
     from harness.data.importers.nautilus import NautilusParquetImporter, float_to_fixed
     from harness.data.importers.ohlcv import BLOCK, REORDER_WINDOW, Layout, OhlcvCsvImporter, parse_time, reorder
     from harness.data.importers.okx import OkxCaptureImporter
+    from harness.data.importers.table import ALIASES, TIME_UNITS, TableImporter, TableSpec, table_records
     from harness.data.importers.tardis import TardisCsvImporter
     from harness.data.importers.textfmt import (
         CaptureLine,
@@ -247,12 +282,15 @@ if TYPE_CHECKING:
 # priority, most specific first
 from harness.data.importers import (  # noqa: E402, F401
     binance,
+    binance_archive,
     bybit,
+    bybit_archive,
     coinbase,
     hyperliquid,
     kraken,
     nautilus,
     ohlcv,
     okx,
+    table,
     tardis,
 )

@@ -6,7 +6,8 @@ tuple follows ``harness.data.schema.SCHEMAS[kind]`` column order. It reports bad
 it keeps ``ctx.line`` at the line (or row) the rows it yields come from, so checks made after
 it (``harness.data.checks``) can name file:line too.
 
-``open_text`` reads plain or gzip text; a gzip stream that ends early (a truncated download, a
+``open_text`` reads plain, gzip or zip text (a zip archive holding one file, as Binance's and
+Bybit's public archives ship); a gzip stream that ends early (a truncated download, a
 recorder killed mid-write) is reported with the file name and the last complete line, and with
 ``--skip-bad`` the complete lines read so far are kept and the truncation is counted.
 """
@@ -14,6 +15,7 @@ recorder killed mid-write) is reported with the file name and the last complete 
 from __future__ import annotations
 
 import io
+import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ __all__ = [
     "read_head",
     "register",
     "registry",
+    "zip_member",
 ]
 
 Row = tuple[Any, ...]
@@ -56,6 +59,8 @@ class ImportContext:
     metadata: dict[str, str] = field(default_factory=dict)
     line: int | None = None
     """Line (or row) of the source the importer is at: set by the importers as they read."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """An importer's own settings (``harness data import --column/--decimals`` for ``table``)."""
 
     def bad(self, path: Path | str, line: int | None, field_name: str | None, reason: str, *,
             category: str = "malformed") -> None:
@@ -202,12 +207,38 @@ def open_text_for(path: Path, ctx: ImportContext) -> IO[str]:
     return _open(path, lambda lines, exc: _report_truncation(path, lines, exc, ctx))
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def zip_member(path: Path) -> IO[bytes]:
+    """The decompressed bytes of the one file inside the zip archive ``path``.
+
+    An archive that is not complete (a truncated download: no central directory) or that holds
+    no file or several raises ``DataFormatError`` naming it; a member whose data is damaged raises
+    ``zipfile.BadZipFile`` while it is read (``harness.data.importing`` names the file and line).
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise DataFormatError(path, None, None, f"not a complete zip archive (truncated download?): {exc}",
+                              category=TRUNCATED) from None
+    members = [info for info in archive.infolist() if not info.is_dir()]
+    if len(members) != 1:
+        archive.close()
+        names = [m.filename for m in members]
+        raise DataFormatError(path, None, None, f"a zip archive to import holds one file; this one holds {names}")
+    return archive.open(members[0])
+
+
 def open_binary_for(path: Path, ctx: ImportContext) -> IO[bytes]:
-    """The file's bytes (decompressed when gzip), with truncations handled like ``open_text_for``."""
+    """The file's bytes (decompressed when gzip or zip), with truncations handled like ``open_text_for``."""
     raw = path.open("rb")
-    magic = raw.read(2)
+    magic = raw.read(4)
     raw.seek(0)
-    if magic != b"\x1f\x8b":
+    if magic == _ZIP_MAGIC:
+        raw.close()
+        return zip_member(path)
+    if magic[:2] != b"\x1f\x8b":
         return raw
     return io.BufferedReader(_CompleteLines(raw, lambda lines, exc: _report_truncation(path, lines, exc, ctx)),
                              buffer_size=_CHUNK)
@@ -224,9 +255,12 @@ def _report_truncation(path: Path, lines: int, exc: Exception, ctx: ImportContex
 
 def _open(path: Path, on_truncated: Callable[[int, Exception], None]) -> IO[str]:
     raw = path.open("rb")
-    magic = raw.read(2)
+    magic = raw.read(4)
     raw.seek(0)
-    if magic == b"\x1f\x8b":
+    if magic == _ZIP_MAGIC:
+        raw.close()
+        return io.TextIOWrapper(zip_member(path), encoding="utf-8", newline="")
+    if magic[:2] == b"\x1f\x8b":
         lines = io.BufferedReader(_CompleteLines(raw, on_truncated), buffer_size=_CHUNK)
         return io.TextIOWrapper(lines, encoding="utf-8", newline="")
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
@@ -239,7 +273,7 @@ def read_head(path: Path, size: int = 8192) -> str:
     try:
         with open_text(path, lenient=True) as handle:
             return handle.read(size)
-    except (UnicodeDecodeError, OSError):
+    except (UnicodeDecodeError, OSError, DataFormatError, zipfile.BadZipFile, EOFError):
         return ""
 
 

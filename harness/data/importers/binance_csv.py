@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.importers.base import ImportContext, Record, Row, open_text_for, register
-from harness.data.importers.binance_msgs import SPOT, USDM, FieldError, fixed
+from harness.data.importers.binance_msgs import COINM, SPOT, USDM, FieldError, fixed
 from harness.data.schema import F_LAST, F_SNAPSHOT
 
 __all__ = ["DEPTH_COLUMNS", "DepthCsvImporter", "KlineCsvImporter"]
@@ -134,7 +134,10 @@ class KlineCsvImporter:
         venue = ctx.venue or SPOT
         with open_text_for(path, ctx) as handle:
             for row_no, fields in enumerate(csv.reader(handle), 1):
-                if not fields or fields[0] == _KLINE_HEADER:
+                if not fields:
+                    continue
+                if fields[0] == _KLINE_HEADER:  # only the futures archives have a header row
+                    venue = ctx.venue or (COINM if "_" in symbol else USDM)
                     continue
                 ctx.line = row_no
                 try:
