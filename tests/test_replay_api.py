@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from synthetic import write_tape
 from harness.cli import main
 from harness.engine import EngineConfig
 from harness.model import OrderModification, OrderRequest, OrderType, Side, Trade
-from harness.strategy import Strategy, StrategyLoadError
+from harness.strategy import Strategy, StrategyContext, StrategyLoadError
 from scenarios.replay import RunFailedError, VenueSetup, run_replay
 from scenarios.replay_options import ZERO_LATENCY, engine_config_from_text, latency_from_text
 from sim.venue.latency import Constant
@@ -32,8 +33,8 @@ class BuyOnce(Strategy):
         super().__init__(**params)
         self.trades = 0
 
-    def on_start(self, ctx: object) -> None:  # type: ignore[override]
-        super().on_start(ctx)  # type: ignore[arg-type]
+    def on_start(self, ctx: StrategyContext) -> None:
+        super().on_start(ctx)
         self.ctx.subscribe_trades("binance", SYMBOL)
 
     def on_trade(self, trade: Trade) -> None:
@@ -127,17 +128,17 @@ def test_a_fixed_point_price_is_a_type_error_naming_it(tape: list[Path], tmp_pat
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda: OrderRequest("", "binance", SYMBOL, Side.BUY, OrderType.LIMIT, 10**7, price=Decimal(1)),
+    (lambda: OrderRequest("", "binance", SYMBOL, Side.BUY, OrderType.LIMIT, 10**7, price=Decimal(1)),  # type: ignore[arg-type]  # the wrong type is the point
      "OrderRequest: quantity must be a Decimal, got int"),
-    (lambda: OrderRequest("", "binance", SYMBOL, Side.BUY, OrderType.LIMIT, Decimal(1), price=60000.5),
+    (lambda: OrderRequest("", "binance", SYMBOL, Side.BUY, OrderType.LIMIT, Decimal(1), price=60000.5),  # type: ignore[arg-type]  # the wrong type is the point
      "OrderRequest: price must be a Decimal, got float"),
-    (lambda: OrderRequest("", "binance", SYMBOL, Side.SELL, OrderType.STOP_MARKET, Decimal(1), stop_price=5),
+    (lambda: OrderRequest("", "binance", SYMBOL, Side.SELL, OrderType.STOP_MARKET, Decimal(1), stop_price=5),  # type: ignore[arg-type]  # the wrong type is the point
      "OrderRequest: stop_price must be a Decimal"),
-    (lambda: OrderModification(new_quantity=3), "OrderModification: new_quantity must be a Decimal"),
+    (lambda: OrderModification(new_quantity=3), "OrderModification: new_quantity must be a Decimal"),  # type: ignore[arg-type]  # the wrong type is the point
 ])
-def test_requests_refuse_amounts_that_are_not_decimal(build: object, message: str) -> None:
+def test_requests_refuse_amounts_that_are_not_decimal(build: Callable[[], object], message: str) -> None:
     with pytest.raises(TypeError, match=message):
-        build()  # type: ignore[operator]
+        build()
     OrderRequest("", "binance", SYMBOL, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal("60000.5"))
 
 
