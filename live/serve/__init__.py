@@ -51,6 +51,7 @@ _EXPORTS = {
     "RequestFault": "live.serve.faults",
     "ServeFaults": "live.serve.faults",
     "StreamFault": "live.serve.faults",
+    "MarketFront": "live.serve.market",
     "ServedMarket": "live.serve.market",
     "RESPONSE_TYPES": "live.serve.order_json",
     "TradeIds": "live.serve.order_json",
@@ -114,6 +115,7 @@ __all__ = [
     "FailRequests",
     "LocalVenue",
     "LocalVenueConfig",
+    "MarketFront",
     "Peer",
     "ReplayDriver",
     "RequestFault",
@@ -190,7 +192,7 @@ if TYPE_CHECKING:
         ServeFaults,
         StreamFault,
     )
-    from live.serve.market import ServedMarket
+    from live.serve.market import MarketFront, ServedMarket
     from live.serve.order_json import (
         RESPONSE_TYPES,
         TradeIds,

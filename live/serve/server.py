@@ -35,7 +35,7 @@ from harness.rng import SeededRng
 from live.serve.actions import VenueActions
 from live.serve.auth import ApiKeys
 from live.serve.faults import ServeFaults
-from live.serve.market import ServedMarket
+from live.serve.market import MarketFront, ServedMarket
 from live.serve.peer import Peer
 from live.serve.pipeline import DropConnection, RequestPipeline
 from live.serve.replay import ReplayDriver
@@ -122,9 +122,10 @@ class LocalVenue:
         balances = dict(config.balances) if config.balances is not None else default_balances(self.profile)
         self.venue = SimVenue(self.profile, balances=balances, rng=rng, now=self.clock.now_ns, depth=depth,
                               queue_model=config.queue_model)
-        self.market = ServedMarket(self.venue, self.hub, self.clock.now_ns)
+        served = ServedMarket(self.venue, self.hub, self.clock.now_ns)
+        self.market: MarketFront = served
         """The control handle: market events go to the venue, then its streams (tests drive it directly)."""
-        self.actions = VenueActions(self.venue, depth_source=self.market.depth)
+        self.actions = VenueActions(self.venue, depth_source=served.depth)
         self.users = UserDataHub(self.actions, self.clock)
         self.pipeline = RequestPipeline(self.actions, ApiKeys(config.api_keys), self.faults, self.clock)
         self.peers: list[Peer] = []
@@ -151,11 +152,7 @@ class LocalVenue:
     async def start(self) -> str:
         """Listen (port 0: any free port) and start the replay; returns the REST base URL."""
         app = web.Application()
-        add_rest_routes(app, self.pipeline)
-        app.router.add_get("/ws", self._market_ws)
-        app.router.add_get("/ws/{tail:.*}", self._market_ws)
-        app.router.add_get("/stream", self._market_ws)
-        app.router.add_get("/ws-api/v3", self._api_ws)
+        self._routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -166,6 +163,14 @@ class LocalVenue:
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
+
+    def _routes(self, app: web.Application) -> None:
+        """The protocol's endpoints (Binance Spot here; ``live.serve.bybit`` routes Bybit v5 instead)."""
+        add_rest_routes(app, self.pipeline)
+        app.router.add_get("/ws", self._market_ws)
+        app.router.add_get("/ws/{tail:.*}", self._market_ws)
+        app.router.add_get("/stream", self._market_ws)
+        app.router.add_get("/ws-api/v3", self._api_ws)
 
     def start_replay(self) -> None:
         """Start replaying the data: its first event comes ``lead_ns`` from now (venue time)."""
