@@ -4,7 +4,7 @@ The kit (``test_contract_kit.py``) is written once against ``ExchangeAdapter`` a
 market driver (set a quote, print a trade, let time pass). Each adapter implementation
 contributes a factory: the simulated venue for each of the eight venue profiles
 (``venue_under_test.py``), and each live adapter talking to the simulator served on 127.0.0.1
-(``live_venue_under_test.py``: ``live-binance``). An adapter is done when the whole kit passes for it.
+(``live_venue_under_test.py``: ``live-binance``, ``live-bybit``). An adapter is done when the whole kit passes for it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from live_venue_under_test import live_binance_venue
+from live_venue_under_test import live_binance_venue, live_bybit_venue
 from venue_under_test import SIM_VENUES, VenueUnderTest, sim_venue
 
-LIVE_VENUES = ("live-binance",)
+LIVE_VENUES = ("live-binance", "live-bybit")
 
 
 @pytest.fixture(params=[*(f"sim-{v}" for v in SIM_VENUES), *LIVE_VENUES])
@@ -23,8 +23,8 @@ def venue(request: pytest.FixtureRequest) -> Iterator[VenueUnderTest]:
     """Each adapter implementation under the kit (simulated venues for every profile, live adapters)."""
     kind, _, name = str(request.param).partition("-")
     if kind == "live":
-        assert name == "binance"
-        yield from live_binance_venue()
+        assert name in ("binance", "bybit")
+        yield from live_binance_venue() if name == "binance" else live_bybit_venue()
         return
     assert kind == "sim"
     yield from sim_venue(name)

@@ -12,10 +12,10 @@ topics, as ``live.serve.market.ServedMarket`` does for the Binance front:
 * ``kline.<interval>.<symbol>``: the bar so far after each trade, and the closed bar
   (``confirm`` true) at its close (``close_bars``, called at each whole minute).
 
-A subscription becomes active ``first_push_delay_ns`` after its acknowledgement (venue time):
-pybit registers its callback only after its subscribe call returns, so an instant snapshot on
-loopback would be lost. Until then nothing of that topic is sent to that connection, and its
-snapshot is the book as it is at activation, so nothing is skipped or out of order. Messages go
+A subscription is active from its acknowledgement, but what it sends a connection (its snapshot
+first) is held back ``first_push_delay_ns`` (venue time) and then sent in order: pybit registers
+its callback only after its subscribe call returns, so an instant snapshot on loopback would be
+lost, and a delay that dropped messages instead would leave a gap. Messages go
 through the market-stream faults as ``(topic, message)``.
 """
 
@@ -60,6 +60,7 @@ class PublicPeer:
     conn_id: str
     topics: set[str] = field(default_factory=set)
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class _Book:
@@ -121,6 +122,7 @@ class BybitMarket:
         elif op == "unsubscribe":
             for topic in args:
                 peer.topics.discard(str(topic))
+                peer.held.pop(str(topic), None)
                 task = peer.pending.pop(str(topic), None)
                 if task is not None:
                     task.cancel()
@@ -129,23 +131,20 @@ class BybitMarket:
             peer.peer.send({**reply, "success": False, "ret_msg": f"error: unknown op {op!r}"})
 
     def _schedule(self, peer: PublicPeer, topic: str) -> None:
-        if topic in peer.topics or topic in peer.pending:
-            return
-        if self.first_push_delay_ns <= 0:
-            self._activate(peer, topic)
-            return
-
-        async def later() -> None:
-            await self.clock.sleep_ns(self.first_push_delay_ns)
-            peer.pending.pop(topic, None)
-            self._activate(peer, topic)
-
-        peer.pending[topic] = asyncio.get_running_loop().create_task(later(), name=f"bybit-activate-{topic}")
-
-    def _activate(self, peer: PublicPeer, topic: str) -> None:
-        if peer.peer.closed:
+        """Subscribe now; hold what the topic sends this connection for ``first_push_delay_ns``."""
+        if topic in peer.topics:
             return
         peer.topics.add(topic)
+        if self.first_push_delay_ns > 0:
+            peer.held[topic] = []
+
+            async def release() -> None:
+                await self.clock.sleep_ns(self.first_push_delay_ns)
+                peer.pending.pop(topic, None)
+                for message in peer.held.pop(topic, []):
+                    self._send(peer, topic, message)
+
+            peer.pending[topic] = asyncio.get_running_loop().create_task(release(), name=f"bybit-hold-{topic}")
         parsed = parse_topic(topic, self.venue.profile.symbols)
         assert parsed is not None
         kind, arg, symbol = parsed
@@ -161,6 +160,7 @@ class BybitMarket:
         for task in peer.pending.values():
             task.cancel()
         peer.pending.clear()
+        peer.held.clear()
         peer.topics.clear()
         if peer in self.peers:
             self.peers.remove(peer)
@@ -169,6 +169,10 @@ class BybitMarket:
         return [p for p in self.peers if topic in p.topics and not p.peer.closed]
 
     def _send(self, peer: PublicPeer, topic: str, message: dict[str, Any]) -> None:
+        held = peer.held.get(topic)
+        if held is not None:
+            held.append(message)
+            return
         self.published += 1
         peer.peer.send(message, (topic, message))
 
