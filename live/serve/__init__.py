@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "bybit": "live.serve.bybit",
     "DepthSource": "live.serve.actions",
     "ENDPOINTS": "live.serve.actions",
     "Endpoint": "live.serve.actions",
@@ -135,6 +136,7 @@ __all__ = [
     "balance_json",
     "binance_order_type",
     "book_ticker_event",
+    "bybit",
     "cancel_json",
     "check_timestamp",
     "default_balances",
@@ -169,6 +171,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from live.serve import bybit
     from live.serve.actions import ENDPOINTS, DepthSource, Endpoint, VenueActions, depth_weight, venue_error
     from live.serve.auth import (
         ApiKeys,
