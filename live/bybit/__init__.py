@@ -4,7 +4,8 @@
 production (only with an explicit flag), or a local venue on 127.0.0.1. ``rest_protocol`` signs
 requests and reads envelopes, ``errors`` maps retCodes to the contract's errors, ``codec`` maps
 Bybit's JSON to the contract's types, ``socket`` is one WS connection (topics, ``op`` requests),
-``book`` keeps the synced book from snapshots and deltas, ``usage`` the rate-limit headers.
+``book`` keeps the synced book from snapshots and deltas, ``market_data`` the public
+subscriptions, ``usage`` the rate-limit headers.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -39,6 +40,9 @@ _EXPORTS = {
     "venue_info": "live.bybit.codec",
     "CATEGORIES": "live.bybit.endpoints",
     "BybitEndpoints": "live.bybit.endpoints",
+    "BybitMarketData": "live.bybit.market_data",
+    "Handle": "live.bybit.market_data",
+    "interval_name": "live.bybit.market_data",
     "BYBIT_CODES": "live.bybit.errors",
     "INVALID_TIMESTAMP": "live.bybit.errors",
     "bybit_error": "live.bybit.errors",
@@ -64,9 +68,11 @@ __all__ = [
     "BybitAdapter",
     "BybitBook",
     "BybitEndpoints",
+    "BybitMarketData",
     "BybitRestProtocol",
     "BybitSocket",
     "BybitUsage",
+    "Handle",
     "LimitsObserver",
     "TopicHandler",
     "balances",
@@ -79,6 +85,7 @@ __all__ = [
     "execution_fill",
     "field",
     "fixed",
+    "interval_name",
     "json_body",
     "millis",
     "order_params",
@@ -115,6 +122,7 @@ if TYPE_CHECKING:
     )
     from live.bybit.endpoints import CATEGORIES, BybitEndpoints
     from live.bybit.errors import BYBIT_CODES, INVALID_TIMESTAMP, bybit_error
+    from live.bybit.market_data import BybitMarketData, Handle, interval_name
     from live.bybit.rest_protocol import BybitRestProtocol, LimitsObserver, json_body
     from live.bybit.socket import BybitSocket, TopicHandler
     from live.bybit.usage import IP_LIMIT, IP_WINDOW_S, BybitUsage

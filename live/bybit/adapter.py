@@ -10,7 +10,8 @@ Over the transports of ``live``:
 * the private WS (``/v5/private``: ``auth``, then topics ``order``, ``execution``, ``wallet``,
   ``position``) for order updates and fills;
 * the public WS (``/v5/public/spot``) for ``publicTrade``, ``orderbook.1`` (quotes: spot's
-  ``tickers`` carry no bid/ask), ``orderbook.50|200`` (the book, ``live.bybit.book``) and ``kline``.
+  ``tickers`` carry no bid/ask), ``orderbook.50|200`` (the book, ``live.bybit.book``) and ``kline``
+  (``live.bybit.market_data``).
 
 Bybit's order create/cancel/amend answer only ``{orderId, orderLinkId}``, so each is followed by
 the order's query (``/v5/order/realtime``, open then recently closed, then ``/v5/order/history``):
@@ -21,9 +22,8 @@ Bybit's strings, time comes only from the injected ``Clock``, secrets never reac
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.audit import AuditSink, MemoryAuditSink
@@ -60,8 +60,8 @@ from harness.positions import PositionState, apply_fill
 from harness.registry import Credentials
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
 from live.bybit import codec
-from live.bybit.book import BybitBook
 from live.bybit.endpoints import BybitEndpoints
+from live.bybit.market_data import BybitMarketData, Handle, interval_name
 from live.bybit.rest_protocol import BybitRestProtocol
 from live.bybit.socket import BybitSocket
 from live.bybit.usage import BybitUsage
@@ -75,21 +75,6 @@ _NS = 1_000_000_000
 _MS = 1_000_000
 PRIVATE_TOPICS = ("order", "execution", "wallet", "position")
 """The private topics the adapter subscribes to after ``auth``."""
-
-
-class _Handle:
-    """A subscription handle whose ``close`` runs one undo action (idempotent)."""
-
-    def __init__(self, undo: Callable[[], Any]) -> None:
-        self._undo: Callable[[], Any] | None = undo
-
-    async def close(self) -> None:
-        """Stop delivering to the callback."""
-        undo, self._undo = self._undo, None
-        if undo is not None:
-            result = undo()
-            if hasattr(result, "__await__"):
-                await result
 
 
 class BybitAdapter:
@@ -123,9 +108,8 @@ class BybitAdapter:
         self._connected = False
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
-        self._books: dict[str, BybitBook] = {}
+        self.market = BybitMarketData(self.public, clock, venue)
         self._symbols: dict[str, None] = dict.fromkeys(symbols)
-        self._resyncs: set[asyncio.Task[None]] = set()
         self._private_ready = False
 
     # ------------------------------------------------------------------ plumbing
@@ -221,9 +205,7 @@ class BybitAdapter:
     async def disconnect(self) -> None:
         """Close every connection; later calls raise ``RetryableError`` until ``connect``."""
         self._connected = False
-        for task in list(self._resyncs):
-            task.cancel()
-        await asyncio.gather(*self._resyncs, return_exceptions=True)
+        await self.market.close()
         await self.private.close()
         await self.public.close()
         await self.rest.close()
@@ -367,15 +349,9 @@ class BybitAdapter:
             ("category", self._category), ("symbol", symbol), ("limit", max(1, min(depth, 200)))])
         return codec.book_snapshot(result, symbol, self._clock.now_ns(), self._venue)
 
-    def _interval(self, interval_ns: int) -> str:
-        name = codec.INTERVALS.get(interval_ns // _NS) if interval_ns % _NS == 0 else None
-        if name is None:
-            raise InvalidRequestError(f"Bybit has no {interval_ns} ns kline interval", venue=self._venue, code=10001)
-        return name
-
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
         """``GET /v5/market/kline`` (oldest first here; Bybit sends newest first)."""
-        name = self._interval(interval_ns)
+        name = interval_name(interval_ns, self._venue)
         result = await self._call("GET", "/v5/market/kline", params=[
             ("category", self._category), ("symbol", symbol), ("interval", name), ("limit", max(1, min(limit, 1000)))])
         return codec.candles(result, symbol, interval_ns, self._venue)
@@ -385,75 +361,31 @@ class BybitAdapter:
         result = await self._call("GET", "/v5/market/time")
         return self.rest.protocol.parse_server_time(result) * _MS
 
-    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> _Handle:
+    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> Handle:
         """Every ``order`` push, as ``OrderReport``."""
         self._order_subs.append(callback)
-        return _Handle(lambda: self._order_subs.remove(callback) if callback in self._order_subs else None)
+        return Handle(lambda: self._order_subs.remove(callback) if callback in self._order_subs else None)
 
-    async def subscribe_fills(self, callback: FillCallback) -> _Handle:
+    async def subscribe_fills(self, callback: FillCallback) -> Handle:
         """Every ``execution`` push of type Trade, as ``Fill``."""
         self._fill_subs.append(callback)
-        return _Handle(lambda: self._fill_subs.remove(callback) if callback in self._fill_subs else None)
+        return Handle(lambda: self._fill_subs.remove(callback) if callback in self._fill_subs else None)
 
-    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> _Handle:
-        """``publicTrade.<symbol>``."""
-        venue, clock = self._venue, self._clock
+    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> Handle:
+        """``publicTrade.<symbol>`` (``live.bybit.market_data``)."""
+        return await self.market.subscribe_trades(symbol, callback)
 
-        def on_message(message: Mapping[str, Any]) -> None:
-            for trade in codec.trades_from_ws(message, clock.now_ns(), venue):
-                callback(trade)
+    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> Handle:
+        """``orderbook.1.<symbol>`` (spot ``tickers`` carry no bid or ask)."""
+        return await self.market.subscribe_quotes(symbol, callback)
 
-        topic = f"publicTrade.{symbol}"
-        await self.public.subscribe(topic, on_message)
-        return _Handle(lambda: self.public.unsubscribe(topic, on_message))
+    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Handle:
+        """``orderbook.50|200.<symbol>``: snapshot + deltas with ``u`` continuity, resynced on a gap."""
+        return await self.market.subscribe_book(symbol, callback, depth)
 
-    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> _Handle:
-        """``orderbook.1.<symbol>`` (the top level; spot ``tickers`` carry no bid or ask)."""
-        venue, clock = self._venue, self._clock
-
-        def on_message(message: Mapping[str, Any]) -> None:
-            callback(codec.quote_from_book(message, clock.now_ns(), venue))
-
-        topic = f"orderbook.1.{symbol}"
-        await self.public.subscribe(topic, on_message)
-        return _Handle(lambda: self.public.unsubscribe(topic, on_message))
-
-    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> _Handle:
-        """``orderbook.50.<symbol>`` (``200`` beyond 50 levels): snapshot + deltas with ``u`` continuity."""
-        topic = f"orderbook.{50 if depth <= 50 else 200}.{symbol}"
-        entry = (callback, depth)
-        book = self._books.get(topic)
-        if book is None:
-            book = self._books[topic] = BybitBook(self._venue, symbol, self._clock, lambda: self._resync(topic))
-            book.subscribers.append(entry)
-            await self.public.subscribe(topic, book.on_message)
-        else:
-            book.subscribers.append(entry)
-        follower = book
-        return _Handle(lambda: follower.subscribers.remove(entry) if entry in follower.subscribers else None)
-
-    def _resync(self, topic: str) -> None:
-        task = asyncio.get_running_loop().create_task(self.public.resubscribe(topic), name=f"bybit-resync-{topic}")
-        self._resyncs.add(task)
-        task.add_done_callback(self._resyncs.discard)
-
-    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> _Handle:
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Handle:
         """``kline.<interval>.<symbol>``: each bar once the venue confirms it closed, once."""
-        name = self._interval(interval_ns)
-        venue = self._venue
-        last_closed = [-1]
-
-        def on_message(message: Mapping[str, Any]) -> None:
-            rows = codec.field(message, "data")
-            for row in rows if isinstance(rows, list) else []:
-                bar, closed = codec.candle_from_ws(row, symbol, interval_ns, venue)
-                if closed and bar.ts_open > last_closed[0]:
-                    last_closed[0] = bar.ts_open
-                    callback(bar)
-
-        topic = f"kline.{name}.{symbol}"
-        await self.public.subscribe(topic, on_message)
-        return _Handle(lambda: self.public.unsubscribe(topic, on_message))
+        return await self.market.subscribe_bars(symbol, interval_ns, callback)
 
     # ------------------------------------------------------------------ limits and info
 
