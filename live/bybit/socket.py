@@ -9,7 +9,8 @@ carry a ``topic`` and go, synchronously, to that topic's handlers.
 ``BybitSocket`` keeps one self-healing ``WsConnection``. After every (re)connect it first runs
 ``on_open`` (the private stream authenticates there, with a fresh signature) and then subscribes
 every topic again, so a reconnect brings every snapshot back. ``request`` sends one ``op`` and
-waits for its answer by ``req_id``; a ``success: false`` answer raises. ``round_trip`` (a ping) is
+waits for its answer by ``req_id``; a ``success: false`` answer raises, and so does a lost
+connection (``RetryableError``: the request is not resent). ``round_trip`` (a ping) is
 a delivery barrier: everything the venue sent before its answer has been handled. A message that
 is not JSON, or a push that does not parse, is logged and counted (``malformed``), never raised
 into the connection.
@@ -86,6 +87,11 @@ class BybitSocket:
         self._answers.clear()
 
     def _on_connection(self, event: WsEvent) -> None:
+        if event.kind == "disconnected":  # what was asked on the lost connection will never be answered
+            for future in self._answers.values():
+                if not future.done():
+                    future.set_exception(RetryableError(f"{self.name}: connection lost: {event.detail}",
+                                                        venue=self.venue))
         if event.kind == "reconnected" and self._started:
             self._reopen = asyncio.get_running_loop().create_task(self._reopened(), name=f"{self.name}-reopen")
 
