@@ -37,8 +37,10 @@ class _Endpoint:
 class BybitUsage:
     """Per endpoint: the last reported limit, allowance left and reset time (venue ns)."""
 
-    def __init__(self, venue: str = "bybit") -> None:
+    def __init__(self, venue: str = "bybit", margin_ns: int = 5 * _MS) -> None:
         self.venue = venue
+        self.margin_ns = margin_ns
+        """Added to every wait: the reset is reported in whole ms and our clock offset is an estimate."""
         self._endpoints: dict[str, _Endpoint] = {}
         self._ip_window = -1
         self._ip_used = 0
@@ -69,7 +71,7 @@ class BybitUsage:
         known = self._endpoints.get(endpoint)
         if known is None or known.remaining > 0 or known.reset_ns <= venue_now_ns:
             return 0
-        return known.reset_ns - venue_now_ns
+        return known.reset_ns - venue_now_ns + self.margin_ns
 
     def status(self, venue_now_ns: int) -> RateLimitStatus:
         """Usage per endpoint while its window lasts (0 after its reset), and the per-IP count."""
