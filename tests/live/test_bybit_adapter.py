@@ -10,6 +10,7 @@ is waited out rather than run into; a venue message the adapter cannot read is c
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -100,15 +101,20 @@ def test_cut_connections_come_back_authenticated_with_their_topics() -> None:
     asyncio.run(body())
 
 
-def test_an_ambiguous_answer_after_the_venue_acted_leaves_a_findable_order() -> None:
+def test_an_ambiguous_answer_after_the_venue_acted_leaves_a_findable_order(caplog: pytest.LogCaptureFixture) -> None:
     fault = FailRequests("submit_order", lambda: RetryableError("gateway timeout", http_status=504), after=True)
+    caplog.set_level(logging.DEBUG)
 
     async def body() -> None:
         async with connected(ServeFaults(requests=[fault])) as (_venue, adapter):
-            with pytest.raises(AmbiguousError):
+            with pytest.raises(AmbiguousError) as ambiguous:
                 await adapter.submit_order(_limit("amb-1", BID - 1))
             found = await adapter.get_order("BTCUSDT", "amb-1")
             assert found.venue_order_id and found.price == BID - 1
+            records = adapter.rest._audit.records  # type: ignore[attr-defined]
+            assert any(r.error_category == "AMBIGUOUS" for r in records)
+            trail = repr(records) + caplog.text + str(ambiguous.value)
+            assert SECRET not in trail and API_KEY not in trail  # secrets never in audit, logs or errors
 
     asyncio.run(body())
 

@@ -82,6 +82,7 @@ def test_prepared_requests_sign_what_they_send_and_hide_the_secret() -> None:
     assert get.url.endswith("?symbol=BTCUSDT&category=spot")  # never re-sorted
     assert get.headers["X-BAPI-SIGN"] == hmac_sha256_hex(SECRET, f"42{KEY}5000symbol=BTCUSDT&category=spot")
     assert SECRET not in repr(post.audit) and post.audit["header.X-BAPI-SIGN"] == "***"
+    assert KEY not in repr(post.audit) and post.audit["header.X-BAPI-API-KEY"] == "***"
 
 
 @pytest.mark.parametrize(("status", "code", "order_entry", "expected"), [
