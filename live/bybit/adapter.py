@@ -191,10 +191,9 @@ class BybitAdapter:
         self._connected = True
         try:
             if not self._private_ready:
-                await self.private.subscribe("order", self._on_order_message)
-                await self.private.subscribe("execution", self._on_execution_message)
-                await self.private.subscribe("wallet", self._ignore)
-                await self.private.subscribe("position", self._ignore)
+                handlers = {"order": self._on_order_message, "execution": self._on_execution_message}
+                for topic in PRIVATE_TOPICS:
+                    await self.private.subscribe(topic, handlers.get(topic, self._ignore))
                 self._private_ready = True
             await self.public.start(self._ws_settings.open_timeout_ns)
             await self.private.start(self._ws_settings.open_timeout_ns)

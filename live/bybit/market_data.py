@@ -3,7 +3,8 @@
 ``BybitMarketData`` turns ``publicTrade.<symbol>`` into ``Trade``s, ``orderbook.1.<symbol>`` into
 ``Quote``s (spot's ``tickers`` carry no bid or ask), ``orderbook.50|200.<symbol>`` into the synced
 book (``live.bybit.book``: a gap re-subscribes the topic for a fresh snapshot) and
-``kline.<interval>.<symbol>`` into each closed bar once. ``Handle`` is the subscription handle the
+``kline.<interval>.<symbol>`` into each closed bar once; ``tickers.<symbol>`` is offered as is
+(venue-specific: spot's ticker has no bid or ask). ``Handle`` is the subscription handle the
 adapter returns (its ``close`` stops the delivery).
 """
 
@@ -14,7 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.clock import Clock
-from harness.contract import BarCallback, BookCallback, InvalidRequestError, QuoteCallback, TradeCallback
+from harness.contract import (
+    BarCallback,
+    BookCallback,
+    ExchangeError,
+    InvalidRequestError,
+    QuoteCallback,
+    TradeCallback,
+)
 from live.bybit import codec
 from live.bybit.book import BybitBook
 from live.bybit.socket import BybitSocket
@@ -83,6 +91,27 @@ class BybitMarketData:
             callback(codec.quote_from_book(message, clock.now_ns(), venue))
 
         topic = f"orderbook.1.{symbol}"
+        await self.public.subscribe(topic, on_message)
+        return Handle(lambda: self.public.unsubscribe(topic, on_message))
+
+    async def subscribe_tickers(self, symbol: str, callback: Callable[[Mapping[str, str]], None]) -> Handle:
+        """``tickers.<symbol>``: the ticker as last known (a snapshot replaces it, a delta updates its fields).
+
+        Venue-specific (no contract type): spot tickers carry the last price and 24 h figures but no
+        bid or ask, so quotes come from ``orderbook.1`` instead.
+        """
+        state: dict[str, str] = {}
+
+        def on_message(message: Mapping[str, Any]) -> None:
+            data = codec.field(message, "data")
+            if not isinstance(data, Mapping):
+                raise ExchangeError("bybit tickers 'data' is not an object", venue=self._venue)
+            if message.get("type") != "delta":
+                state.clear()
+            state.update({str(k): str(v) for k, v in data.items()})
+            callback(dict(state))
+
+        topic = f"tickers.{symbol}"
         await self.public.subscribe(topic, on_message)
         return Handle(lambda: self.public.unsubscribe(topic, on_message))
 

@@ -140,6 +140,19 @@ def test_the_order_limit_the_headers_report_is_waited_out() -> None:
     asyncio.run(body())
 
 
+def test_tickers_carry_the_last_trade_price() -> None:
+    async def body() -> None:
+        async with connected() as (venue, adapter):
+            tickers: list[dict[str, str]] = []
+            await adapter.market.subscribe_tickers("BTCUSDT", tickers.append)
+            venue.trade("BTCUSDT", BID, Decimal(1), Aggressor.BUYER)
+            venue.trade("BTCUSDT", ASK, Decimal(1), Aggressor.BUYER)
+            await until(lambda: len(tickers) == 2, "two tickers")
+            assert [Decimal(t["lastPrice"]) for t in tickers] == [BID, ASK] and tickers[0]["symbol"] == "BTCUSDT"
+
+    asyncio.run(body())
+
+
 def test_a_malformed_push_is_counted_and_the_stream_goes_on() -> None:
     async def body() -> None:
         async with connected() as (venue, adapter):
