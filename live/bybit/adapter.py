@@ -22,8 +22,10 @@ Bybit's strings, time comes only from the injected ``Clock``, secrets never reac
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from harness.audit import AuditSink, MemoryAuditSink
@@ -51,6 +53,7 @@ from harness.model import (
     OrderModification,
     OrderReport,
     OrderRequest,
+    OrderStatus,
     PositionReport,
     Quote,
     VenueInfo,
@@ -70,6 +73,8 @@ from live.signing import ParamValue, bybit_ws_auth_signature
 from live.ws.state import WsSettings
 
 __all__ = ["PRIVATE_TOPICS", "BybitAdapter"]
+
+logger = logging.getLogger(__name__)
 
 _NS = 1_000_000_000
 _MS = 1_000_000
@@ -241,10 +246,21 @@ class BybitAdapter:
                                  code=170213)
 
     async def submit_order(self, request: OrderRequest) -> OrderReport:
-        """``POST /v5/order/create``, then the order's state; an unknown outcome is ``AmbiguousError``."""
-        await self._call("POST", "/v5/order/create", body=codec.order_params(request, self._category), signed=True,
-                         order_entry=True, client_order_id=request.client_order_id)
-        return await self._find(request.symbol, request.client_order_id)
+        """``POST /v5/order/create``, then the order's state; an unknown outcome is ``AmbiguousError``.
+
+        The venue has accepted the order once create answers: if the follow-up query fails (or
+        does not see it yet), the answer is a PENDING report with the venue's order id, and the
+        order's state comes with its pushes or the next query, never by sending it again.
+        """
+        created = await self._call("POST", "/v5/order/create", body=codec.order_params(request, self._category),
+                                   signed=True, order_entry=True, client_order_id=request.client_order_id)
+        try:
+            return await self._find(request.symbol, request.client_order_id)
+        except (RetryableError, OrderNotFoundError) as error:
+            logger.warning("bybit: %s accepted, its state not read yet: %s", request.client_order_id, error)
+            return OrderReport(self._venue, request.symbol, request.client_order_id, str(created.get("orderId", "")),
+                               OrderStatus.PENDING, request.side, request.order_type, request.quantity, Decimal(0),
+                               request.price, None, self._venue_now(), request.time_in_force, request.stop_price)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """``POST /v5/order/cancel`` by ``orderLinkId``; 170213 (no such open order) is ``OrderNotFoundError``."""

@@ -20,7 +20,7 @@ from live_testing import FAST_BACKOFF, ScaledClock, until
 from local_venue_helpers import API_KEY, ASK, BID, SECRET
 
 from harness.contract import AmbiguousError, RetryableError
-from harness.model import Aggressor, BookSnapshot, OrderReport, OrderRequest, OrderType, Side, Trade
+from harness.model import Aggressor, BookSnapshot, OrderReport, OrderRequest, OrderStatus, OrderType, Side, Trade
 from harness.registry import Credentials
 from live.bybit import BybitAdapter, BybitEndpoints
 from live.serve.bybit import BybitLocalVenue, BybitVenueConfig
@@ -115,6 +115,20 @@ def test_an_ambiguous_answer_after_the_venue_acted_leaves_a_findable_order(caplo
             assert any(r.error_category == "AMBIGUOUS" for r in records)
             trail = repr(records) + caplog.text + str(ambiguous.value)
             assert SECRET not in trail and API_KEY not in trail  # secrets never in audit, logs or errors
+
+    asyncio.run(body())
+
+
+def test_an_accepted_order_whose_state_cannot_be_read_is_pending_not_resent() -> None:
+    fault = FailRequests("get_open_orders", lambda: RetryableError("busy", http_status=503))  # the first realtime
+
+    async def body() -> None:
+        async with connected(ServeFaults(requests=[fault])) as (venue, adapter):
+            ack = await adapter.submit_order(_limit("pend-1", BID - 1))
+            placed = venue.venue.orders["pend-1"]
+            assert ack.status is OrderStatus.PENDING and ack.venue_order_id == placed.venue_order_id
+            assert fault.failed == 1 and len(venue.venue.orders) == 1
+            assert (await adapter.get_order("BTCUSDT", "pend-1")).status is OrderStatus.OPEN
 
     asyncio.run(body())
 
