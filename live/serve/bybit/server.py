@@ -9,9 +9,11 @@ Binance's:
   kline topics, with the first-message delay of ``first_push_delay_ns``;
 * private WS ``/v5/private`` (``live.serve.bybit.private``): auth, order, execution, wallet.
 
-Its profile is ``bybit`` unless another is given. Market-stream faults apply to the public WS,
-user-stream faults to the private WS, ``DisconnectFault``s to both (kinds ``"market"`` and
-``"ws-api"``, as for the Binance front).
+Its profile is ``bybit`` unless another is given. Market-stream faults apply to the public WS
+(they see ``(topic, message)``: ``DropMatching(stream="orderbook.50")`` drops book messages),
+user-stream faults to the private WS (they see the message), ``DisconnectFault``s to both (kinds
+``"market"`` and ``"ws-api"``), request faults to REST by contract request name, as for the
+Binance front. The Binance front's objects (``hub``, ``users``, ``pipeline``) exist but serve nothing.
 """
 
 from __future__ import annotations
