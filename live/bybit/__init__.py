@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
-    "PRIVATE_TOPICS": "live.bybit.adapter",
+    "BybitPrivateStream": "live.bybit.private_stream",
+    "PRIVATE_TOPICS": "live.bybit.private_stream",
     "BybitAdapter": "live.bybit.adapter",
     "BybitBook": "live.bybit.book",
     "INTERVALS": "live.bybit.codec",
@@ -34,6 +35,7 @@ _EXPORTS = {
     "millis": "live.bybit.codec",
     "order_params": "live.bybit.codec",
     "order_report": "live.bybit.codec",
+    "pending_report": "live.bybit.codec",
     "quote_from_book": "live.bybit.codec",
     "quote_from_ticker": "live.bybit.codec",
     "trades_from_ws": "live.bybit.codec",
@@ -69,6 +71,7 @@ __all__ = [
     "BybitBook",
     "BybitEndpoints",
     "BybitMarketData",
+    "BybitPrivateStream",
     "BybitRestProtocol",
     "BybitSocket",
     "BybitUsage",
@@ -90,6 +93,7 @@ __all__ = [
     "millis",
     "order_params",
     "order_report",
+    "pending_report",
     "quote_from_book",
     "quote_from_ticker",
     "trades_from_ws",
@@ -98,7 +102,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from live.bybit.adapter import PRIVATE_TOPICS, BybitAdapter
+    from live.bybit.adapter import BybitAdapter
     from live.bybit.book import BybitBook
     from live.bybit.codec import (
         INTERVALS,
@@ -115,6 +119,7 @@ if TYPE_CHECKING:
         millis,
         order_params,
         order_report,
+        pending_report,
         quote_from_book,
         quote_from_ticker,
         trades_from_ws,
@@ -123,6 +128,7 @@ if TYPE_CHECKING:
     from live.bybit.endpoints import CATEGORIES, BybitEndpoints
     from live.bybit.errors import BYBIT_CODES, INVALID_TIMESTAMP, bybit_error
     from live.bybit.market_data import BybitMarketData, Handle, interval_name
+    from live.bybit.private_stream import PRIVATE_TOPICS, BybitPrivateStream
     from live.bybit.rest_protocol import BybitRestProtocol, LimitsObserver, json_body
     from live.bybit.socket import BybitSocket, TopicHandler
     from live.bybit.usage import IP_LIMIT, IP_WINDOW_S, BybitUsage

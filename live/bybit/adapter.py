@@ -8,7 +8,7 @@ Over the transports of ``live``:
   headers are honoured (``live.bybit.usage``): a call to an endpoint whose allowance is spent
   waits for its reset.
 * the private WS (``/v5/private``: ``auth``, then topics ``order``, ``execution``, ``wallet``,
-  ``position``) for order updates and fills;
+  ``position``; ``live.bybit.private_stream``) for order updates and fills;
 * the public WS (``/v5/public/spot``) for ``publicTrade``, ``orderbook.1`` (quotes: spot's
   ``tickers`` carry no bid/ask), ``orderbook.50|200`` (the book, ``live.bybit.book``) and ``kline``
   (``live.bybit.market_data``).
@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from harness.audit import AuditSink, MemoryAuditSink
@@ -53,7 +52,6 @@ from harness.model import (
     OrderModification,
     OrderReport,
     OrderRequest,
-    OrderStatus,
     PositionReport,
     Quote,
     VenueInfo,
@@ -65,21 +63,20 @@ from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
 from live.bybit import codec
 from live.bybit.endpoints import BybitEndpoints
 from live.bybit.market_data import BybitMarketData, Handle, interval_name
+from live.bybit.private_stream import BybitPrivateStream
 from live.bybit.rest_protocol import BybitRestProtocol
 from live.bybit.socket import BybitSocket
 from live.bybit.usage import BybitUsage
 from live.rest import AiohttpSender, RestClient, RestRequest, RestTimeouts
-from live.signing import ParamValue, bybit_ws_auth_signature
+from live.signing import ParamValue
 from live.ws.state import WsSettings
 
-__all__ = ["PRIVATE_TOPICS", "BybitAdapter"]
+__all__ = ["BybitAdapter"]
 
 logger = logging.getLogger(__name__)
 
 _NS = 1_000_000_000
 _MS = 1_000_000
-PRIVATE_TOPICS = ("order", "execution", "wallet", "position")
-"""The private topics the adapter subscribes to after ``auth``."""
 
 
 class BybitAdapter:
@@ -99,6 +96,7 @@ class BybitAdapter:
         self._category = category
         self._descriptor = descriptor_for(venue) or unknown_descriptor(venue)
         self.usage = BybitUsage(venue)
+        self._symbols: dict[str, None] = dict.fromkeys(symbols)
         protocol = BybitRestProtocol(base_url=endpoints.rest, mode=endpoints.mode, credentials=credentials,
                                      recv_window_ms=recv_window_ms, venue=venue,
                                      on_limits=lambda endpoint, headers, _: self.usage.observe(endpoint, headers))
@@ -107,15 +105,13 @@ class BybitAdapter:
         self._ws_settings = ws_settings or WsSettings()
         self.public = BybitSocket("public", endpoints.public(category), clock=clock, settings=self._ws_settings,
                                   rng=rng, mode=endpoints.mode, timeout_ns=request_timeout_ns, venue=venue)
-        self.private = BybitSocket("private", endpoints.private_ws, clock=clock, settings=self._ws_settings, rng=rng,
-                                   mode=endpoints.mode, timeout_ns=request_timeout_ns, on_open=self._authenticate,
-                                   venue=venue)
+        self.user = BybitPrivateStream(endpoints.private_ws, clock=clock, credentials=credentials,
+                                       time=self.rest.time, settings=self._ws_settings, rng=rng, mode=endpoints.mode,
+                                       timeout_ns=request_timeout_ns, venue=venue, category=category,
+                                       on_symbol=self._symbols.setdefault)
+        self.private = self.user.socket
         self._connected = False
-        self._order_subs: list[OrderUpdateCallback] = []
-        self._fill_subs: list[FillCallback] = []
         self.market = BybitMarketData(self.public, clock, venue)
-        self._symbols: dict[str, None] = dict.fromkeys(symbols)
-        self._private_ready = False
 
     # ------------------------------------------------------------------ plumbing
 
@@ -143,34 +139,6 @@ class BybitAdapter:
             raise ExchangeError(f"{request.endpoint}: 'result' is not an object", venue=self._venue)
         return result
 
-    async def _authenticate(self) -> None:
-        expires = self.rest.time.timestamp_ms(self._clock.now_ns()) + 10_000
-        signature = bybit_ws_auth_signature(self._credentials.secret, expires)
-        await self.private.request("auth", [self._credentials.api_key, expires, signature])
-
-    def _on_order_message(self, message: Mapping[str, Any]) -> None:
-        rows = codec.field(message, "data")
-        for row in rows if isinstance(rows, list) else []:
-            if row.get("category", self._category) != self._category:
-                continue
-            report = codec.order_report(row, self._venue)
-            self._symbols.setdefault(report.symbol)
-            for callback in list(self._order_subs):
-                callback(report)
-
-    def _on_execution_message(self, message: Mapping[str, Any]) -> None:
-        rows = codec.field(message, "data")
-        for row in rows if isinstance(rows, list) else []:
-            if row.get("category", self._category) != self._category:
-                continue
-            fill = codec.execution_fill(row, self._venue)
-            if fill is not None:
-                for callback in list(self._fill_subs):
-                    callback(fill)
-
-    def _ignore(self, message: Mapping[str, Any]) -> None:
-        """Wallet and position pushes: balances and positions are read by query (reconciliation)."""
-
     # ------------------------------------------------------------------ identity and connection
 
     @property
@@ -195,13 +163,8 @@ class BybitAdapter:
         await self.rest.sync_time()
         self._connected = True
         try:
-            if not self._private_ready:
-                handlers = {"order": self._on_order_message, "execution": self._on_execution_message}
-                for topic in PRIVATE_TOPICS:
-                    await self.private.subscribe(topic, handlers.get(topic, self._ignore))
-                self._private_ready = True
             await self.public.start(self._ws_settings.open_timeout_ns)
-            await self.private.start(self._ws_settings.open_timeout_ns)
+            await self.user.start(self._ws_settings.open_timeout_ns)
         except BaseException:
             await self.disconnect()
             raise
@@ -210,7 +173,7 @@ class BybitAdapter:
         """Close every connection; later calls raise ``RetryableError`` until ``connect``."""
         self._connected = False
         await self.market.close()
-        await self.private.close()
+        await self.user.close()
         await self.public.close()
         await self.rest.close()
 
@@ -258,9 +221,7 @@ class BybitAdapter:
             return await self._find(request.symbol, request.client_order_id)
         except (RetryableError, OrderNotFoundError) as error:
             logger.warning("bybit: %s accepted, its state not read yet: %s", request.client_order_id, error)
-            return OrderReport(self._venue, request.symbol, request.client_order_id, str(created.get("orderId", "")),
-                               OrderStatus.PENDING, request.side, request.order_type, request.quantity, Decimal(0),
-                               request.price, None, self._venue_now(), request.time_in_force, request.stop_price)
+            return codec.pending_report(request, str(created.get("orderId", "")), self._venue_now(), self._venue)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """``POST /v5/order/cancel`` by ``orderLinkId``; 170213 (no such open order) is ``OrderNotFoundError``."""
@@ -377,14 +338,12 @@ class BybitAdapter:
         return self.rest.protocol.parse_server_time(result) * _MS
 
     async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> Handle:
-        """Every ``order`` push, as ``OrderReport``."""
-        self._order_subs.append(callback)
-        return Handle(lambda: self._order_subs.remove(callback) if callback in self._order_subs else None)
+        """Every ``order`` push, as ``OrderReport`` (``live.bybit.private_stream``)."""
+        return self.user.subscribe_orders(callback)
 
     async def subscribe_fills(self, callback: FillCallback) -> Handle:
         """Every ``execution`` push of type Trade, as ``Fill``."""
-        self._fill_subs.append(callback)
-        return Handle(lambda: self._fill_subs.remove(callback) if callback in self._fill_subs else None)
+        return self.user.subscribe_fills(callback)
 
     async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> Handle:
         """``publicTrade.<symbol>`` (``live.bybit.market_data``)."""

@@ -41,8 +41,8 @@ from harness.money import to_fixed
 from live.signing import ParamValue
 
 __all__ = ["INTERVALS", "STATUS", "balances", "book_levels", "book_snapshot", "candle_from_ws", "candles", "dec",
-           "execution_fill", "field", "fixed", "millis", "order_params", "order_report", "quote_from_book",
-           "quote_from_ticker", "trades_from_ws", "venue_info"]
+           "execution_fill", "field", "fixed", "millis", "order_params", "order_report", "pending_report",
+           "quote_from_book", "quote_from_ticker", "trades_from_ws", "venue_info"]
 
 _MS = 1_000_000
 _ZERO = Decimal(0)
@@ -188,6 +188,13 @@ def order_report(data: Mapping[str, Any], venue: str = "bybit") -> OrderReport:
         price=_price(data, "price") if limit else None, average_price=value / filled if filled else None,
         ts_ns=millis(data, "updatedTime"), time_in_force=_tif(data.get("timeInForce", "GTC")), stop_price=trigger,
         reason="" if reason in ("", "EC_NoError") else reason)
+
+
+def pending_report(request: OrderRequest, venue_order_id: str, ts_ns: int, venue: str = "bybit") -> OrderReport:
+    """An accepted order whose state is not known yet (create answered, the query did not)."""
+    return OrderReport(venue, request.symbol, request.client_order_id, venue_order_id, OrderStatus.PENDING,
+                       request.side, request.order_type, request.quantity, _ZERO, request.price, None, ts_ns,
+                       request.time_in_force, request.stop_price)
 
 
 def execution_fill(data: Mapping[str, Any], venue: str = "bybit") -> Fill | None:
