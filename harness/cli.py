@@ -279,7 +279,7 @@ def _add_live_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.set_defaults(func=_cmd_venue_serve)
 
     paper = sub.add_parser("paper", help="run a strategy live (sandbox or a local venue) through the engine")
-    paper.add_argument("--venue", default="binance", help="venue (binance)")
+    paper.add_argument("--venue", default="binance", help="venue (binance, bybit)")
     where = paper.add_mutually_exclusive_group(required=True)
     where.add_argument("--sandbox", action="store_true", help="the venue's testnet")
     where.add_argument("--local", metavar="URL", help="a local venue, e.g. http://127.0.0.1:8080")

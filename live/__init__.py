@@ -1,4 +1,4 @@
-"""The real world: transports (REST, WebSocket, FIX), signing, the Binance adapter, paper trading,
+"""The real world: transports (REST, WebSocket, FIX), signing, the Binance and Bybit adapters, paper trading,
 recording, and ``serve`` (the simulator served over real protocols on 127.0.0.1). Only
 ``live.serve`` imports ``sim``.
 
@@ -47,6 +47,7 @@ _EXPORTS = {
     "load_ed25519_key": "live.signing",
     "sign_binance_ws_params": "live.signing",
     "binance": "live.binance",
+    "bybit": "live.bybit",
     "coinbase": "live.coinbase",
     "fix": "live.fix",
     "rest": "live.rest",
@@ -70,6 +71,7 @@ __all__ = [
     "binance_fix_logon_payload",
     "binance_rest_payload",
     "binance_ws_payload",
+    "bybit",
     "bybit_v5_headers",
     "bybit_v5_signature",
     "bybit_ws_auth_signature",
@@ -99,7 +101,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from live import binance, coinbase, fix, rest, serve, ws
+    from live import binance, bybit, coinbase, fix, rest, serve, ws
     from live.backoff import DEFAULT_BACKOFF
     from live.credentials import VAULT_KEY_VARIABLE, credentials_for, seal_to_file
     from live.guard import TransportKind, check_transport_url

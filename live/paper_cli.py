@@ -1,7 +1,8 @@
 """``harness paper``: a strategy trading live through the engine, on the testnet or a local venue.
 
 ``--sandbox`` uses the Binance Spot testnet (``BinanceEndpoints.sandbox``: never a production
-host), ``--local URL`` a local venue. Credentials come from the environment or a sealed file
+host; with ``--venue bybit`` the Bybit v5 testnet, ``BybitEndpoints.sandbox``), ``--local URL`` a
+local venue. Credentials come from the environment or a sealed file
 (``live.credentials``), never from the command line, and are never printed. The journal
 (``--journal``, SQLite WAL) records every intent before its order leaves; running again on the
 same journal resumes: journaled intents without an answer are settled with the venue, the
@@ -27,6 +28,7 @@ from harness.journal import Journal
 from harness.registry import CredentialError
 from harness.strategy import StrategyLoadError, load_strategy
 from live.binance import BinanceAdapter, BinanceEndpoints
+from live.bybit import BybitAdapter, BybitEndpoints
 from live.credentials import credentials_for
 from live.paper import LiveLog, run_live
 
@@ -60,7 +62,11 @@ def _seconds(text: str | None, flag: str) -> int | None:
 async def _run(args: argparse.Namespace, params: dict[str, str], speed: Decimal | int,
                duration_ns: int | None) -> int:
     credentials = credentials_for(args.venue, sealed=args.credentials)
-    endpoints = BinanceEndpoints.sandbox() if args.sandbox else BinanceEndpoints.local(args.local)
+    endpoints: BinanceEndpoints | BybitEndpoints
+    if args.venue == "bybit":
+        endpoints = BybitEndpoints.sandbox() if args.sandbox else BybitEndpoints.local(args.local)
+    else:
+        endpoints = BinanceEndpoints.sandbox() if args.sandbox else BinanceEndpoints.local(args.local)
     clock = ScaledClock(speed)
     symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
     args.journal.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +77,11 @@ async def _run(args: argparse.Namespace, params: dict[str, str], speed: Decimal 
             loop.add_signal_handler(sig, stop.set)
     strategy = load_strategy(args.strategy, params)
     with Journal(args.journal, clock) as journal:
-        adapter = BinanceAdapter(endpoints, credentials, clock, audit=journal, symbols=symbols)
+        adapter: BinanceAdapter | BybitAdapter
+        if isinstance(endpoints, BybitEndpoints):
+            adapter = BybitAdapter(endpoints, credentials, clock, audit=journal, symbols=symbols)
+        else:
+            adapter = BinanceAdapter(endpoints, credentials, clock, audit=journal, symbols=symbols)
         log = LiveLog(echo=True)
         print(f"paper: {args.strategy} on {args.venue} ({endpoints.mode.value}, {endpoints.rest}); "
               f"journal {args.journal}; Ctrl-C to stop ({args.on_exit} resting orders)", flush=True)
@@ -93,8 +103,8 @@ async def _run(args: argparse.Namespace, params: dict[str, str], speed: Decimal 
 
 def paper_command(args: argparse.Namespace) -> int:
     """Run ``harness paper``; 2 on bad arguments or credentials, 1 when the venue fails."""
-    if args.venue != "binance":
-        print(f"error: --venue {args.venue}: only binance has a live adapter so far", file=sys.stderr)
+    if args.venue not in ("binance", "bybit"):
+        print(f"error: --venue {args.venue}: only binance and bybit have a live adapter so far", file=sys.stderr)
         return 2
     try:
         params = _params(args.param)

@@ -21,6 +21,7 @@ _EXPORTS = {
     "AiohttpSender": "live.rest.aiohttp_driver",
     "RestTimeouts": "live.rest.aiohttp_driver",
     "RestClient": "live.rest.client",
+    "RestProtocol": "live.rest.client",
     "Sender": "live.rest.client",
     "UsageCallback": "live.rest.client",
     "BINANCE_CODES": "live.rest.errors",
@@ -46,6 +47,7 @@ __all__ = [
     "PreparedRequest",
     "RawResponse",
     "RestClient",
+    "RestProtocol",
     "RestRequest",
     "RestTimeouts",
     "Sender",
@@ -60,7 +62,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from live.rest.aiohttp_driver import AiohttpSender, RestTimeouts
-    from live.rest.client import RestClient, Sender, UsageCallback
+    from live.rest.client import RestClient, RestProtocol, Sender, UsageCallback
     from live.rest.errors import BINANCE_CODES, INVALID_TIMESTAMP, binance_error, error_body, parse_retry_after
     from live.rest.protocol import (
         USAGE_HEADER_PREFIXES,

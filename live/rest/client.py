@@ -26,15 +26,36 @@ from harness.clock import Clock
 from harness.contract import ErrorCategory, ExchangeError, RetryableError, VenueError
 from harness.errors import categorize
 from harness.secrets import safe_logger
+from live.redaction import SecretRedactor
 from live.rest.errors import INVALID_TIMESTAMP
-from live.rest.protocol import BinanceRestProtocol, PreparedRequest, RawResponse, RestRequest, TimeSync, usage_headers
+from live.rest.protocol import PreparedRequest, RawResponse, RestRequest, TimeSync, usage_headers
 
-__all__ = ["RestClient", "Sender", "UsageCallback"]
+__all__ = ["RestClient", "RestProtocol", "Sender", "UsageCallback"]
 
 logger = safe_logger(__name__)
 
 UsageCallback = Callable[[Mapping[str, str]], None]
 """Receives the usage headers of every response (``ClientRateLimiter.observe_usage`` fits)."""
+
+
+class RestProtocol(Protocol):
+    """What ``RestClient`` needs of a venue's I/O-free REST protocol (``BinanceRestProtocol``,
+    ``live.bybit.rest_protocol.BybitRestProtocol``)."""
+
+    venue: str
+    redactor: SecretRedactor
+
+    def time_request(self) -> RestRequest:
+        """The unsigned server-time request."""
+
+    def parse_server_time(self, payload: object) -> int:
+        """The venue's time (ms) from the server-time answer."""
+
+    def prepare(self, request: RestRequest, *, timestamp_ms: int | None = None) -> PreparedRequest:
+        """The wire form of ``request`` (signed when it is SIGNED)."""
+
+    def parse(self, prepared: PreparedRequest, response: RawResponse) -> object:
+        """The decoded answer, or raise the typed error."""
 
 
 class Sender(Protocol):
@@ -50,7 +71,7 @@ class Sender(Protocol):
 class RestClient:
     """Signed, audited, time-synced REST calls to one venue over one ``Sender``."""
 
-    def __init__(self, protocol: BinanceRestProtocol, sender: Sender, clock: Clock, *, audit: AuditSink,
+    def __init__(self, protocol: RestProtocol, sender: Sender, clock: Clock, *, audit: AuditSink,
                  on_usage: UsageCallback | None = None) -> None:
         self.protocol = protocol
         self.time = TimeSync()
@@ -75,7 +96,7 @@ class RestClient:
         try:
             return await self._send(request, self._timestamp(request))
         except RetryableError as exc:
-            if not request.signed or exc.code != INVALID_TIMESTAMP:
+            if not request.signed or exc.code != getattr(self.protocol, "invalid_timestamp_code", INVALID_TIMESTAMP):
                 raise
             logger.warning("%s %s: timestamp outside recvWindow; re-syncing the clock offset once",
                            self.protocol.venue, request.endpoint)

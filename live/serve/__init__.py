@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "bybit": "live.serve.bybit",
     "DepthSource": "live.serve.actions",
     "ENDPOINTS": "live.serve.actions",
     "Endpoint": "live.serve.actions",
@@ -54,6 +55,7 @@ _EXPORTS = {
     "RequestFault": "live.serve.faults",
     "ServeFaults": "live.serve.faults",
     "StreamFault": "live.serve.faults",
+    "MarketFront": "live.serve.market",
     "ServedMarket": "live.serve.market",
     "RESPONSE_TYPES": "live.serve.order_json",
     "TradeIds": "live.serve.order_json",
@@ -131,6 +133,7 @@ __all__ = [
     "FixVenue",
     "LocalVenue",
     "LocalVenueConfig",
+    "MarketFront",
     "Peer",
     "ReplayDriver",
     "RequestFault",
@@ -150,6 +153,7 @@ __all__ = [
     "balance_json",
     "binance_order_type",
     "book_ticker_event",
+    "bybit",
     "cancel_json",
     "check_timestamp",
     "default_balances",
@@ -186,6 +190,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from live.serve import bybit
     from live.serve.actions import ENDPOINTS, DepthSource, Endpoint, VenueActions, depth_weight, venue_error
     from live.serve.auth import (
         ApiKeys,
@@ -213,7 +218,7 @@ if TYPE_CHECKING:
     from live.serve.fix_acceptor import FixPeer, FixVenue
     from live.serve.fix_cli import fix_credentials
     from live.serve.fix_desk import FixDesk, FixOutlet
-    from live.serve.market import ServedMarket
+    from live.serve.market import MarketFront, ServedMarket
     from live.serve.order_json import (
         RESPONSE_TYPES,
         TradeIds,

@@ -3,7 +3,8 @@
 ``--profile`` names the simulated venue (a shipped profile or a profile file), ``--data`` the
 canonical Parquet files (or directories of them) it replays, ``--speed X`` runs its clock X
 times faster than the wall (data included). Credentials: the API key and HMAC secret the venue
-accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` when set (so a client configured
+accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` (``BYBIT_*`` for ``--profile bybit``, which
+speaks Bybit v5: ``live.serve.bybit``) when set (so a client configured
 for paper trading works unchanged); otherwise a fresh pair is generated and printed once (it is
 only good for this server). ``--scenario FILE`` hands the file to a scenario loader's
 ``serve_faults(path) -> ServeFaults`` (``sim.faults``) when one is installed: that is the hook
@@ -74,10 +75,18 @@ def _data_files(paths: list[Path]) -> list[Path]:
 
 
 async def _serve(config: LocalVenueConfig, announce: bool) -> None:
-    venue = LocalVenue(config)
-    url = await venue.start()
-    print(f"local venue {venue.profile.name} on {url} (streams {venue.ws_url}/ws, WS API {venue.ws_url}/ws-api/v3)",
-          flush=True)
+    if config.profile == "bybit":  # Bybit's protocol; every other profile is served over Binance's
+        from live.serve.bybit import BybitLocalVenue
+
+        venue: LocalVenue = BybitLocalVenue(config)
+        url = await venue.start()
+        print(f"local venue bybit on {url} (Bybit v5: REST {url}/v5, public WS {venue.ws_url}/v5/public/spot, "
+              f"private WS {venue.ws_url}/v5/private)", flush=True)
+    else:
+        venue = LocalVenue(config)
+        url = await venue.start()
+        print(f"local venue {venue.profile.name} on {url} (streams {venue.ws_url}/ws, WS API "
+              f"{venue.ws_url}/ws-api/v3)", flush=True)
     if venue.fix is not None:
         print(f"FIX {venue.fix.dialect.begin_string} order entry on tcp://{config.host}:{venue.fix.port}, "
               f"drop copy on tcp://{config.host}:{venue.fix.drop_copy_port} (TargetCompID "
@@ -113,7 +122,8 @@ def serve_command(profile: str, data: list[Path], port: int, speed: str, scenari
         return 2
     for line in fix_lines if fix is not None else []:
         print(line, flush=True)
-    key, secret = os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")
+    prefix = "BYBIT" if profile == "bybit" else "BINANCE"
+    key, secret = os.environ.get(f"{prefix}_API_KEY"), os.environ.get(f"{prefix}_API_SECRET")
     if not key or not secret:
         key, secret = f"local-{secrets.token_hex(8)}", secrets.token_hex(24)
         print(f"API key {key} secret {secret} (generated for this local venue only)", flush=True)

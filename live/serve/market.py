@@ -25,6 +25,7 @@ procedure cannot tell, and nothing is held back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from harness.data.book import BookStream, Level
 from harness.model import BookDelta, BookLevel, Quote, Trade
@@ -40,7 +41,26 @@ from live.serve.wire import (
 )
 from sim.venue.venue import SimVenue
 
-__all__ = ["ServedMarket"]
+__all__ = ["MarketFront", "ServedMarket"]
+
+
+class MarketFront(Protocol):
+    """What the replay and the local venue drive: a venue's market-data handlers in one protocol's shapes
+    (``ServedMarket`` for Binance, ``live.serve.bybit.public.BybitMarket`` for Bybit)."""
+
+    venue: SimVenue
+
+    def on_trade(self, trade: Trade) -> None:
+        """A public trade."""
+
+    def on_quote(self, quote: Quote) -> None:
+        """A best bid/offer change."""
+
+    def on_book(self, delta: BookDelta) -> None:
+        """One book row."""
+
+    def close_bars(self, now_ns: int) -> None:
+        """The kline bars that closed at ``now_ns``."""
 
 
 class _ServedBook:

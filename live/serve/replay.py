@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness.clock import Clock
 from harness.model import BookDelta, Quote, Trade
-from live.serve.market import ServedMarket
+from live.serve.market import MarketFront
 from sim.market.feed import ReplayFeed
 
 __all__ = ["BATCH_NS", "ReplayDriver"]
@@ -42,7 +42,7 @@ class _Horizon:
 class ReplayDriver:
     """Delivers recorded events to ``market`` when ``clock`` (venue time) reaches them (plus ``shift``)."""
 
-    def __init__(self, files: Sequence[Path], market: ServedMarket, clock: Clock, *, start_ns: int,
+    def __init__(self, files: Sequence[Path], market: MarketFront, clock: Clock, *, start_ns: int,
                  lead_ns: int = 0, data_venue: str | None = None) -> None:
         self.feed = ReplayFeed([Path(f) for f in files], order_by="ts_event")
         self.market = market

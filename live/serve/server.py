@@ -42,7 +42,7 @@ from live.serve.coinbase_ws import CoinbaseFeed
 from live.serve.faults import ServeFaults
 from live.serve.fix_acceptor import FixVenue
 from live.serve.fix_desk import FixDesk
-from live.serve.market import ServedMarket
+from live.serve.market import MarketFront, ServedMarket
 from live.serve.peer import Peer
 from live.serve.pipeline import DropConnection, RequestPipeline
 from live.serve.replay import ReplayDriver
@@ -135,9 +135,10 @@ class LocalVenue:
         balances = dict(config.balances) if config.balances is not None else default_balances(self.profile)
         self.venue = SimVenue(self.profile, balances=balances, rng=rng, now=self.clock.now_ns, depth=depth,
                               queue_model=config.queue_model)
-        self.market = ServedMarket(self.venue, self.hub, self.clock.now_ns)
+        served = ServedMarket(self.venue, self.hub, self.clock.now_ns)
+        self.market: MarketFront = served
         """The control handle: market events go to the venue, then its streams (tests drive it directly)."""
-        self.actions = VenueActions(self.venue, depth_source=self.market.depth)
+        self.actions = VenueActions(self.venue, depth_source=served.depth)
         self.users = UserDataHub(self.actions, self.clock)
         self.pipeline = RequestPipeline(self.actions, ApiKeys(config.api_keys), self.faults, self.clock)
         self.peers: list[Peer] = []
@@ -173,13 +174,7 @@ class LocalVenue:
     async def start(self) -> str:
         """Listen (port 0: any free port) and start the replay; returns the REST base URL."""
         app = web.Application()
-        add_rest_routes(app, self.pipeline)
-        app.router.add_get("/ws", self._market_ws)
-        app.router.add_get("/ws/{tail:.*}", self._market_ws)
-        app.router.add_get("/stream", self._market_ws)
-        app.router.add_get("/ws-api/v3", self._api_ws)
-        if self.coinbase is not None:
-            app.router.add_get("/", self._coinbase_ws)
+        self._routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -194,6 +189,16 @@ class LocalVenue:
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
+
+    def _routes(self, app: web.Application) -> None:
+        """The protocol's endpoints (Binance Spot here; ``live.serve.bybit`` routes Bybit v5 instead)."""
+        add_rest_routes(app, self.pipeline)
+        app.router.add_get("/ws", self._market_ws)
+        app.router.add_get("/ws/{tail:.*}", self._market_ws)
+        app.router.add_get("/stream", self._market_ws)
+        app.router.add_get("/ws-api/v3", self._api_ws)
+        if self.coinbase is not None:
+            app.router.add_get("/", self._coinbase_ws)
 
     def start_replay(self) -> None:
         """Start replaying the data: its first event comes ``lead_ns`` from now (venue time)."""

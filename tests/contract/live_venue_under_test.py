@@ -25,9 +25,11 @@ from harness.clock import ScaledClock
 from harness.model import Aggressor
 from harness.registry import Credentials
 from live.binance import BinanceAdapter, BinanceEndpoints, BinanceFixAdapter
+from live.bybit import BybitAdapter, BybitEndpoints
 from live.fix.dialects import FixKey, ed25519_public_pem
 from live.fix.order_entry import FixEndpoint
 from live.serve import LocalVenue, LocalVenueConfig
+from live.serve.bybit import BybitLocalVenue, BybitVenueConfig
 from live.ws.state import WsSettings
 from sim.venue.matching.types import DepthMode
 
@@ -45,7 +47,7 @@ KIT_WS = WsSettings(ping_interval_ns=60 * _NS, ping_timeout_ns=600 * _NS, open_t
 class LiveVenueUnderTest(VenueUnderTest):
     """A ``VenueUnderTest`` whose ``settle`` also waits for the stream connections to deliver."""
 
-    binance: BinanceAdapter | None = None
+    binance: BinanceAdapter | BybitAdapter | None = None
 
     async def settle(self, seconds: int = 1) -> None:
         """Let venue time pass, then round-trip every stream connection (a delivery barrier)."""
@@ -90,6 +92,39 @@ def live_binance_venue(fix: bool = False) -> Iterator[VenueUnderTest]:
             local.book(symbol, bids, asks)
 
         yield LiveVenueUnderTest("binance", paced, adapter, clock, symbol, info, loop.run_until_complete, set_quote,
+                                 print_trade, set_book, binance=adapter)
+    finally:
+        loop.run_until_complete(adapter.disconnect())
+        loop.run_until_complete(local.stop())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def live_bybit_venue() -> Iterator[VenueUnderTest]:
+    """The kit's ``live-bybit`` entry: ``BybitAdapter`` against the local venue's Bybit v5 front."""
+    loop = asyncio.new_event_loop()
+    clock = ScaledClock(SPEED)
+    local = BybitLocalVenue(BybitVenueConfig(profile="bybit", api_keys={API_KEY: SECRET}, clock=clock,
+                                             depth=DepthMode.QUOTES, seed=11))
+    url = loop.run_until_complete(local.start())
+    adapter = BybitAdapter(BybitEndpoints.local(url), Credentials(API_KEY, SECRET), clock, ws_settings=KIT_WS,
+                           request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+    try:
+        loop.run_until_complete(adapter.connect())
+        symbol = "BTCUSDT"
+        info = loop.run_until_complete(adapter.get_venue_info()).symbols[symbol]
+        paced = PacedAdapter(adapter, clock, polite_gap_ns(local.profile.rate_limits.rules))
+
+        def set_quote(bid: Decimal, ask: Decimal) -> None:
+            local.quote(symbol, bid, ask, Decimal(2), Decimal(2))
+
+        def print_trade(price: Decimal, size: Decimal, aggressor: Aggressor) -> None:
+            local.trade(symbol, price, size, aggressor)
+
+        def set_book(bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+            local.book(symbol, bids, asks)
+
+        yield LiveVenueUnderTest("bybit", paced, adapter, clock, symbol, info, loop.run_until_complete, set_quote,
                                  print_trade, set_book, binance=adapter)
     finally:
         loop.run_until_complete(adapter.disconnect())

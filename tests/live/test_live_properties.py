@@ -41,6 +41,7 @@ from harness.model import (
 from harness.registry import Credentials, SandboxViolationError, is_loopback_host
 from harness.venues import shipped_descriptors
 from live.binance import BinanceAdapter, BinanceEndpoints, codec
+from live.rest.protocol import BinanceRestProtocol
 from live.serve import LocalVenue, LocalVenueConfig
 from live.ws.state import WsSettings
 
@@ -134,7 +135,9 @@ def test_property_4_every_transport_of_a_sandbox_adapter_stays_off_production(ho
 
     for endpoints in (BinanceEndpoints.sandbox(), BinanceEndpoints.local(f"http://{host}:{port}")):
         adapter = BinanceAdapter(endpoints, Credentials(API_KEY, SECRET), WallClock())
-        urls = [adapter.rest.protocol.base_url, adapter.streams.connection.url, adapter.user.api.connection.url]
+        protocol = adapter.rest.protocol
+        assert isinstance(protocol, BinanceRestProtocol)
+        urls = [protocol.base_url, adapter.streams.connection.url, adapter.user.api.connection.url]
         for address in urls:
             name = (urlsplit(address).hostname or "").lower()
             assert name not in PRODUCTION and (name in SANDBOX or is_loopback_host(name)), address

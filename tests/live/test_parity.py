@@ -1,5 +1,8 @@
-"""Parity: one strategy and seed, in pure simulation and through BinanceAdapter against the local venue
-(and again with the orders over FIX: BinanceFixAdapter against the local venue's FIX acceptor).
+"""Parity: one strategy and seed, in pure simulation and through a live adapter against the local venue.
+
+Run three ways: through ``BinanceAdapter`` against the Binance front, again with the orders over
+FIX (``BinanceFixAdapter`` against the local venue's FIX acceptor), and through ``BybitAdapter``
+against the Bybit v5 front (``live.serve.bybit``), each with its venue's own profile.
 
 Both worlds run the same recorded tape through the same simulated venue (constant latency,
 conservative queue model, no randomness in matching): once inside ``run_replay`` in virtual
@@ -30,8 +33,10 @@ from harness.clock import ScaledClock
 from harness.registry import Credentials
 from harness.strategy import load_strategy
 from live.binance import BinanceAdapter, BinanceEndpoints, BinanceFixAdapter
+from live.bybit import BybitAdapter, BybitEndpoints
 from live.paper import run_live
 from live.serve import LocalVenue, LocalVenueConfig
+from live.serve.bybit import BybitLocalVenue
 from live.ws.state import WsSettings
 from scenarios.replay import VenueSetup, run_replay
 
@@ -41,12 +46,12 @@ SEED = 7
 _NS = 1_000_000_000
 
 
-def _constant_latency_profile(tmp: Path) -> Path:
-    text = (resources.files("sim.venue") / "profiles" / "binance.toml").read_text(encoding="utf-8")
+def _constant_latency_profile(tmp: Path, venue: str = "binance") -> Path:
+    text = (resources.files("sim.venue") / "profiles" / f"{venue}.toml").read_text(encoding="utf-8")
     head = text[:text.index("[latency]")]
     latency = "\n".join(f"[latency.{name}]\nmodel = \"constant\"\nvalue_ns = 2_000_000\n"
                         for name in ("order_entry", "response", "market_data"))
-    path = tmp / "binance_constant.toml"
+    path = tmp / f"{venue}_constant.toml"
     path.write_text(f"{head}[latency]\nfifo = true\n\n{latency}", encoding="utf-8")
     return path
 
@@ -59,10 +64,18 @@ def _orders(rows: list[tuple[str, Decimal, Decimal]]) -> list[tuple[str, Decimal
 def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path: Path, order_entry: str) -> None:
     """``rest``: BinanceAdapter (REST orders, WS-API user data); ``fix``: BinanceFixAdapter (orders and
     their reports over the local venue's FIX acceptor, the rest over REST/WS)."""
-    data = write_tape(tmp_path / "data", "binance", "BTCUSDT", n=500, seed=5)
-    profile = _constant_latency_profile(tmp_path)
+    _parity(tmp_path, "binance", order_entry)
 
-    sim = run_replay(data, [VenueSetup("binance", str(profile))], STRATEGY, params=PARAMS, seed=SEED,
+
+def test_simulation_and_the_local_bybit_venue_give_the_same_orders_and_fills(tmp_path: Path) -> None:
+    _parity(tmp_path, "bybit", "rest")
+
+
+def _parity(tmp_path: Path, name: str, order_entry: str) -> None:
+    data = write_tape(tmp_path / "data", name, "BTCUSDT", n=500, seed=5)
+    profile = _constant_latency_profile(tmp_path, name)
+
+    sim = run_replay(data, [VenueSetup(name, str(profile))], STRATEGY, params=PARAMS, seed=SEED,
                      out_dir=tmp_path / "runs", progress=False)
     sim_fills = [(f["side"], Decimal(f["price"]), Decimal(f["quantity"]), f["liquidity"]) for f in sim.recorder.fills]
     final: dict[str, dict[str, object]] = {}
@@ -76,19 +89,24 @@ def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path:
     async def live() -> tuple[list[tuple[str, Decimal, Decimal, str]], list[tuple[str, Decimal, Decimal]],
                               list[tuple[str, Decimal, str, Decimal]]]:
         clock = ScaledClock(20)
-        venue = LocalVenue(LocalVenueConfig(profile=str(profile), data=data, api_keys={API_KEY: SECRET}, clock=clock,
-                                            hold_replay=True, lead_ns=_NS, fix_port=0 if order_entry == "fix" else None,
-                                            fix_keys=fix_keys()))
+        config = LocalVenueConfig(profile=str(profile), data=data, api_keys={API_KEY: SECRET}, clock=clock,
+                                  hold_replay=True, lead_ns=_NS, fix_port=0 if order_entry == "fix" else None,
+                                  fix_keys=fix_keys())
+        venue = BybitLocalVenue(config) if name == "bybit" else LocalVenue(config)
         await venue.start()
         settings = WsSettings(open_timeout_ns=600 * _NS, ping_timeout_ns=600 * _NS)
-        adapter: BinanceAdapter
-        if order_entry == "fix":
+        credentials = Credentials(API_KEY, SECRET)
+        adapter: BinanceAdapter | BybitAdapter
+        if name == "bybit":
+            adapter = BybitAdapter(BybitEndpoints.local(venue.rest_url), credentials, clock, ws_settings=settings,
+                                   request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+        elif order_entry == "fix":
             adapter = fix_adapter(venue)
         else:
-            adapter = BinanceAdapter(BinanceEndpoints.local(venue.rest_url), Credentials(API_KEY, SECRET), clock,
-                                     ws_settings=settings, request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+            adapter = BinanceAdapter(BinanceEndpoints.local(venue.rest_url), credentials, clock, ws_settings=settings,
+                                     request_timeout_ns=600 * _NS, recv_window_ms=60_000)
         stop, started = asyncio.Event(), asyncio.Event()
-        runner = asyncio.ensure_future(run_live({"binance": adapter}, load_strategy(STRATEGY, PARAMS), clock,
+        runner = asyncio.ensure_future(run_live({name: adapter}, load_strategy(STRATEGY, PARAMS), clock,
                                                 seed=SEED, stop=stop, started=started))
         try:
             await asyncio.wait_for(started.wait(), 60)
@@ -117,7 +135,7 @@ def test_simulation_and_the_local_venue_give_the_same_orders_and_fills(tmp_path:
     assert len({f[1] for f in sim_fills}) >= 2 and any(f[0] == "BUY" for f in sim_fills)
     assert live_orders == sim_orders
     assert live_fills == sim_fills
-    print(f"parity: {len(sim_fills)} fills, {len(sim_orders)} orders")
+    print(f"parity ({name}): {len(sim_fills)} fills, {len(sim_orders)} orders")
     # at the end both shut down gracefully: what still rested was cancelled in both worlds
     assert live_final == sim_final
 

@@ -1,0 +1,136 @@
+"""The Bybit live path's cost: order round trips through BybitAdapter vs pybit against the local venue.
+
+One local venue speaking Bybit v5 (``live.serve.bybit``, rate limits lifted so it never refuses;
+it runs on the wall clock in a thread of its own). Each client makes the same ``n`` round trips,
+one at a time: a resting limit order placed then cancelled.
+
+* ``adapter``: ``BybitAdapter.submit_order`` + ``cancel_order`` (each followed by the order's
+  query, since Bybit answers create/cancel with ids only: four requests per round trip);
+* ``pybit``: ``HTTP.place_order`` + ``cancel_order`` (two requests; synchronous, ``requests``).
+
+Printed: round trips per second and latency p50/p99 per client. Figures only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
+
+from harness.clock import WallClock
+from harness.model import OrderRequest, OrderType, Side
+from harness.registry import Credentials
+from live.bybit import BybitAdapter, BybitEndpoints
+from live.serve.bybit import BybitLocalVenue, BybitVenueConfig
+from sim.venue.limits import RateLimitConfig
+from sim.venue.profile import load_profile
+
+KEY, SECRET = "bench-key-0123456789abcdef", "bench-secret-0123456789abcdef0123456789"
+PRICE, QTY = Decimal("59000.0"), Decimal("0.001")
+
+
+def _unlimited() -> Any:
+    profile = load_profile("bybit")
+    rules = tuple(replace(rule, limit=10**12) for rule in profile.rate_limits.rules)
+    return replace(profile, rate_limits=RateLimitConfig(rules=rules, weights=profile.rate_limits.weights, ban=None))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class VenueThread:
+    """The Bybit local venue on its own event loop in a background thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.venue = BybitLocalVenue(BybitVenueConfig(profile=_unlimited(), api_keys={KEY: SECRET}, clock=WallClock()))
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def run(self, factory: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a coroutine on the venue's loop and wait for its result."""
+        async def wrapped() -> Any:
+            return await factory()
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
+
+    def __enter__(self) -> VenueThread:
+        self.thread.start()
+        self.run(self.venue.start)
+
+        async def quote() -> None:
+            self.venue.quote("BTCUSDT", Decimal(60000), Decimal("60000.1"))
+        self.run(quote)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.venue.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+
+
+async def _adapter(url: str, n: int) -> tuple[float, list[float]]:
+    clock = WallClock()
+    adapter = BybitAdapter(BybitEndpoints.local(url), Credentials(KEY, SECRET), clock)
+    await adapter.connect()
+    latencies = []
+    start = time.perf_counter()
+    try:
+        for i in range(n):
+            t0 = time.perf_counter()
+            await adapter.submit_order(OrderRequest(f"a-{i}", "bybit", "BTCUSDT", Side.BUY, OrderType.LIMIT, QTY,
+                                                    price=PRICE))
+            await adapter.cancel_order("BTCUSDT", f"a-{i}")
+            latencies.append(time.perf_counter() - t0)
+    finally:
+        await adapter.disconnect()
+    return n / (time.perf_counter() - start), latencies
+
+
+def _pybit(url: str, n: int) -> tuple[float, list[float]] | None:
+    try:
+        from pybit.unified_trading import HTTP
+    except ImportError:
+        return None
+    session = HTTP(testnet=True, api_key=KEY, api_secret=SECRET)
+    session.endpoint = url
+    latencies = []
+    start = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        session.place_order(category="spot", symbol="BTCUSDT", side="Buy", orderType="Limit", qty=str(QTY),
+                            price=str(PRICE), orderLinkId=f"p-{i}")
+        session.cancel_order(category="spot", symbol="BTCUSDT", orderLinkId=f"p-{i}")
+        latencies.append(time.perf_counter() - t0)
+    return n / (time.perf_counter() - start), latencies
+
+
+def main() -> None:
+    """Run the measurements and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=300, help="order round trips per client")
+    args = parser.parse_args()
+    with VenueThread() as served:
+        url = served.venue.rest_url
+        results = {"adapter": asyncio.run(_adapter(url, args.n))}
+        pybit_result = _pybit(url, args.n)
+        if pybit_result is not None:
+            results["pybit"] = pybit_result
+    print(f"order round trips (place + cancel), n={args.n} each, one at a time, Bybit front on 127.0.0.1:")
+    for name, (rate, latencies) in results.items():
+        p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+        print(f"  {name:8s} {rate:8.1f} round trips/s, p50 {1e3 * p50:.2f} ms, p99 {1e3 * p99:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
