@@ -45,7 +45,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return replay_command(args.data, args.venue, args.strategy, params=args.param, balances=args.balance,
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
                           queue_model=args.queue_model, market_latency=args.market_latency, router=args.router,
-                          split_threshold=args.split_threshold,
+                          split_threshold=args.split_threshold, funding=args.funding,
                           progress=False if args.no_progress else None)
 
 
@@ -176,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="order router criteria: best_price, lowest_fees, highest_liquidity, user_preference")
     rep.add_argument("--split-threshold", default=None, metavar="QTY",
                      help="with --router: split orders larger than this across venues")
+    rep.add_argument("--funding", action="append", default=[], metavar="VENUE=FILE",
+                     help="a derivatives venue's recorded funding rates (CSV: symbol,funding_time,funding_rate)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
 

@@ -70,6 +70,7 @@ _EXPORTS = {
     "run_id_for": "scenarios.replay",
     "run_replay": "scenarios.replay",
     "ReplayArgumentError": "scenarios.replay_cli",
+    "check_funding": "scenarios.replay_cli",
     "data_files": "scenarios.replay_cli",
     "parse_router": "scenarios.replay_cli",
     "parse_venues": "scenarios.replay_cli",
@@ -127,6 +128,9 @@ _EXPORTS = {
     "default_balances": "scenarios.world",
     "depth_for": "scenarios.world",
     "symbol_map_between": "scenarios.world",
+    "FUNDING_SCHEMA": "scenarios.futures_run",
+    "VENUE_POSITIONS_SCHEMA": "scenarios.futures_run",
+    "FuturesRecord": "scenarios.futures_run",
 }
 
 __all__ = [
@@ -137,6 +141,7 @@ __all__ = [
     "ENGINE_KEYS",
     "FAULTS_SCHEMA",
     "FIX_INVARIANTS",
+    "FUNDING_SCHEMA",
     "FUZZ_KINDS",
     "INVARIANTS",
     "NS",
@@ -146,6 +151,7 @@ __all__ = [
     "SAMPLES",
     "SAMPLE_FILES",
     "SCORECARD_SCHEMA",
+    "VENUE_POSITIONS_SCHEMA",
     "BookCheck",
     "CrashHooks",
     "DataInventory",
@@ -154,6 +160,7 @@ __all__ = [
     "FaultSpec",
     "FixLink",
     "FixSettings",
+    "FuturesRecord",
     "FuzzFailure",
     "FuzzOutcome",
     "InvariantResult",
@@ -191,6 +198,7 @@ __all__ = [
     "cached_tape",
     "call_worker",
     "check_expectations",
+    "check_funding",
     "check_invariants",
     "crash_phase_main",
     "data_files",
@@ -262,6 +270,7 @@ if TYPE_CHECKING:
     )
     from scenarios.fix_link import FixLink, FixSettings
     from scenarios.fix_run import FIX_INVARIANTS, run_fix_scenario
+    from scenarios.futures_run import FUNDING_SCHEMA, VENUE_POSITIONS_SCHEMA, FuturesRecord
     from scenarios.fuzz import DEFAULT_BASE, FUZZ_KINDS, FuzzFailure, FuzzOutcome, draw_faults, shrink, write_reproducer
     from scenarios.invariants import (
         INVARIANTS,
@@ -299,7 +308,14 @@ if TYPE_CHECKING:
         run_id_for,
         run_replay,
     )
-    from scenarios.replay_cli import ReplayArgumentError, data_files, parse_router, parse_venues, replay_command
+    from scenarios.replay_cli import (
+        ReplayArgumentError,
+        check_funding,
+        data_files,
+        parse_router,
+        parse_venues,
+        replay_command,
+    )
     from scenarios.scenario_cli import scenario_fuzz_command, scenario_run_command
     from scenarios.scenario_file import (
         ENGINE_KEYS,

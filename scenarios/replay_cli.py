@@ -16,7 +16,9 @@ Argument grammar (every value is checked here, with an error naming the argument
   router (venue priority and preference follow the ``--venue`` order) for strategies that
   route (``ctx.route``); ``--split-threshold QTY`` lets it split larger orders across venues;
 * ``--market-latency profile|data``: the profile's market-data latency model, or the recorded
-  ``ts_recv - ts_event`` delays of the trade data resampled (empirical).
+  ``ts_recv - ts_event`` delays of the trade data resampled (empirical);
+* ``--funding VENUE=FILE`` (repeatable): a derivatives venue's recorded funding rates (CSV,
+  ``sim.venue.funding``) instead of its profile's constant rate; the file is read before the run.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from harness.router import RouterConfig, RouterConfigError
 from harness.strategy import StrategyConfigError, StrategyLoadError, load_strategy
 from reports.summary import run_summary
 from scenarios.replay import RunFailedError, VenueSetup, run_replay
+from sim.venue.funding import FundingRateError, load_funding_rates
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
 
-__all__ = ["ReplayArgumentError", "data_files", "parse_router", "parse_venues", "replay_command"]
+__all__ = ["ReplayArgumentError", "check_funding", "data_files", "parse_router", "parse_venues", "replay_command"]
 
 
 class ReplayArgumentError(ValueError):
@@ -80,8 +83,9 @@ def data_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Sequence[str], *,
-                 depth: str, queue_model: str, market_latency: str = "profile") -> list[VenueSetup]:
-    """``VenueSetup``s from the ``--venue``, ``--balance`` and ``--data-venue`` arguments."""
+                 depth: str, queue_model: str, market_latency: str = "profile",
+                 funding: Sequence[str] = ()) -> list[VenueSetup]:
+    """``VenueSetup``s from the ``--venue``, ``--balance``, ``--data-venue`` and ``--funding`` arguments."""
     depth_mode: DepthMode | None = None
     if depth != "auto":
         try:
@@ -120,9 +124,28 @@ def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Se
         if venue not in names:
             raise ReplayArgumentError(f"--data-venue {spec!r}: {venue!r} is not a --venue")
         sources[venue] = source
+    rates: dict[str, str] = {}
+    for spec in funding:
+        venue, path = _pair(spec, "=", "--funding")
+        if venue not in names:
+            raise ReplayArgumentError(f"--funding {spec!r}: {venue!r} is not a --venue")
+        rates[venue] = path
     return [VenueSetup(name, profile, balances=starting.get(name), depth=depth_mode,
-                       queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency)
+                       queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency,
+                       funding_rates=rates.get(name))
             for name, profile in names.items()]
+
+
+def check_funding(setups: Sequence[VenueSetup]) -> None:
+    """Refuse ``--funding`` for a spot venue, and a funding-rate file that does not read
+    (``FundingRateError`` naming the file, line and field)."""
+    for setup in setups:
+        if setup.funding_rates is None:
+            continue
+        if load_profile(setup.profile).futures is None:
+            raise ReplayArgumentError(f"--funding {setup.name}=...: profile {setup.profile!r} is not a derivatives "
+                                      "venue (it has no [futures] table)")
+        load_funding_rates(Path(setup.funding_rates))
 
 
 def parse_router(criteria: str | None, split_threshold: str | None, venues: Sequence[str]) -> RouterConfig | None:
@@ -142,7 +165,7 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    balances: Sequence[str] = (), data_venues: Sequence[str] = (), seed: int = 0,
                    out_dir: Path = Path("runs"), depth: str = "auto", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
-                   progress: bool | None = None) -> int:
+                   progress: bool | None = None, funding: Sequence[str] = ()) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 1 when the run failed
     (its directory is marked failed), 2 on bad arguments.
 
@@ -152,14 +175,16 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
     """
     try:
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
-                              market_latency=market_latency)
+                              market_latency=market_latency, funding=funding)
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
         router_config = parse_router(router, split_threshold, [s.name for s in setups])
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
         for setup in setups:
             load_profile(setup.profile)
+        check_funding(setups)
         files = data_files(data)
-    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError) as error:
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError,
+            FundingRateError) as error:
         print(f"harness replay: {error}", file=sys.stderr)
         return 2
     try:
