@@ -1,0 +1,76 @@
+"""Positions of a perpetual venue reconciled as the venue reports them.
+
+The engine's ``PositionBook`` is built from our fills; the simulated Bybit linear venue reports
+its own signed positions (``get_positions``). When they agree nothing happens; when the venue's
+position changes without a fill of ours (a liquidation or an auto-deleveraging does that on a
+real venue), reconciliation reports the discrepancy, adopts the venue's size and entry, alerts,
+and the run tables carry the discrepancy.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from constant_latency import constant_profile
+
+from harness.engine import EngineConfig, ExecutionEngine
+from harness.model import OrderRequest, OrderType, Side
+from harness.positions import PositionState
+from harness.reconcile import Discrepancy, DiscrepancyKind
+from harness.rng import SeededRng
+from reports.run_tables import engine_tables
+from scenarios.world import SimWorld
+
+D = Decimal
+V, S = "bybit", "BTCUSDT"
+
+
+def test_the_engine_agrees_with_the_venue_then_adopts_a_position_the_venue_changed() -> None:
+    with SimWorld({V: constant_profile("bybit-linear")}, seed=5) as world:
+        world.quote(V, S, bid="60000", ask="60000.1")
+        engine = ExecutionEngine(world.adapters, world.clock, SeededRng(5),
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def main() -> tuple[list[Discrepancy], list[Discrepancy], list[Discrepancy]]:
+            await engine.start()
+            for coid, side, qty in (("short", Side.SELL, "0.4"), ("cover", Side.BUY, "0.1")):
+                order = engine.create_order(OrderRequest(coid, V, S, side, OrderType.MARKET, D(qty)))
+                await engine.submit(order)
+                await world.clock.sleep(1)
+            agreed = await engine.reconcile(V)
+            # the venue halves the short on its own (as a liquidation or ADL would): no fill of ours
+            world.venues[V].positions[S] = PositionState(D("-0.15"), D("60000"), D("30"))
+            await world.clock.sleep(1)
+            found = await engine.reconcile(V)
+            again = await engine.reconcile(V)
+            await engine.stop()
+            return agreed, found, again
+
+        agreed, found, again = world.run(main())
+        assert agreed == [] and again == []
+        position = engine.positions.position(V, S)
+        assert position is not None and (position.quantity, position.average_price) == (D("-0.15"), D("60000"))
+        [discrepancy] = [d for d in found if d.kind is DiscrepancyKind.POSITION_QUANTITY]
+        assert (discrepancy.venue, discrepancy.key) == (V, S)
+        assert D(discrepancy.ours) == D("-0.3") and D(discrepancy.venue_value) == D("-0.15")
+        assert any(a.kind == "position_discrepancy" for a in engine.alerts.alerts)
+        rows, _ = engine_tables(engine)["discrepancies"]
+        assert [(r["kind"], r["key"]) for r in rows] == [("POSITION_QUANTITY", S)]
+        history, _ = engine_tables(engine)["position_history"]
+        assert history[-1]["change"] == "RECONCILE" and history[-1]["new_quantity"] == D("-0.15")
+
+
+def test_the_venue_reports_what_a_perpetual_position_is() -> None:
+    with SimWorld({V: constant_profile("bybit-linear")}, seed=5) as world:
+        world.quote(V, S, bid="60000", ask="60000.1")
+        adapter = world.adapters[V]
+        world.run(adapter.set_leverage(S, 25))
+        world.run(adapter.submit_order(OrderRequest("l", V, S, Side.BUY, OrderType.MARKET, D("0.25"))))
+        world.quote(V, S, bid="60100", ask="60100.2")
+        world.run(world.clock.sleep(1))
+        [report] = world.run(adapter.get_positions())
+        assert (report.venue, report.symbol, report.quantity, report.average_entry_price) == (
+            V, S, D("0.25"), D("60000.1"))
+        assert report.mark_price == D("60100.1") and report.unrealized_pnl == D("25")  # 0.25 * 100
+        assert (report.leverage, report.margin_mode, report.margin) == (25, "CROSS", D("600.001"))
+        assert report.realized_pnl == 0
