@@ -4,15 +4,18 @@ The engine's ``PositionBook`` is built from our fills; the simulated Bybit linea
 its own signed positions (``get_positions``). When they agree nothing happens; when the venue's
 position changes without a fill of ours (a liquidation or an auto-deleveraging does that on a
 real venue), reconciliation reports the discrepancy, adopts the venue's size and entry, alerts,
-and the run tables carry the discrepancy.
+and the run tables carry the discrepancy. Leverage and margin mode go through the engine's gateway
+like every venue request: rate-limited and audited.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from constant_latency import constant_profile
 
+from harness.contract import InvalidRequestError, MarginMode, NotSupportedError
 from harness.engine import EngineConfig, ExecutionEngine
 from harness.model import OrderRequest, OrderType, Side
 from harness.positions import PositionState
@@ -74,3 +77,32 @@ def test_the_venue_reports_what_a_perpetual_position_is() -> None:
         assert report.mark_price == D("60100.1") and report.unrealized_pnl == D("25")  # 0.25 * 100
         assert (report.leverage, report.margin_mode, report.margin) == (25, "CROSS", D("600.001"))
         assert report.realized_pnl == 0
+
+
+def test_leverage_and_margin_mode_go_through_the_gateway_audited_and_refused_on_spot() -> None:
+    with SimWorld({V: constant_profile("bybit-linear"), "binance": constant_profile("binance")}, seed=5) as world:
+        engine = ExecutionEngine(world.adapters, world.clock, SeededRng(5),
+                                 config=EngineConfig(reconcile_interval_ns=0))
+
+        async def main() -> None:
+            await engine.start()
+            await engine.gateways[V].set_leverage(S, 3)
+            await engine.gateways[V].set_margin_mode(S, MarginMode.ISOLATED)
+            with pytest.raises(InvalidRequestError) as refused:
+                await engine.gateways[V].set_leverage(S, 1000)
+            assert refused.value.code == 110013
+            with pytest.raises(NotSupportedError):
+                await engine.gateways["binance"].set_leverage(S, 3)
+            await engine.stop()
+
+        world.run(main())
+        settings = world.venues[V].settings[S]  # type: ignore[attr-defined]
+        assert (settings.leverage, settings.margin_mode) == (3, "ISOLATED")
+        results = [(r.method, r.endpoint, r.success, r.request.get("leverage", r.request.get("mode")))
+                   for r in engine.audit_records() if r.phase == "result" and r.method.startswith("set_")]
+        assert results == [
+            ("set_leverage", "POST /v5/position/set-leverage", True, "3"),
+            ("set_margin_mode", "POST /v5/position/switch-isolated", True, "ISOLATED"),
+            ("set_leverage", "POST /v5/position/set-leverage", False, "1000"),
+            ("set_leverage", "set_leverage", False, "3"),
+        ]
