@@ -233,9 +233,9 @@ def perpetual_account(venue: FuturesVenue, start: Mapping[str, Decimal], fills: 
 def balances_match(facts: RunFacts) -> InvariantResult:
     """Starting balances plus the effect of our journaled fills equal the venue's balances."""
     expected: dict[str, dict[str, Decimal]] = {v: dict(b) for v, b in facts.start_balances.items()}
-    for name, venue in facts.venues.items():
-        if isinstance(venue, FuturesVenue):
-            expected[name] = perpetual_account(venue, expected.get(name, {}), facts.journal_fills)
+    for name, perpetual in facts.venues.items():
+        if isinstance(perpetual, FuturesVenue):
+            expected[name] = perpetual_account(perpetual, expected.get(name, {}), facts.journal_fills)
     for fill in facts.journal_fills:
         venue = facts.venues.get(fill.venue)
         if venue is None or fill.symbol not in venue.profile.symbols or isinstance(venue, FuturesVenue):
