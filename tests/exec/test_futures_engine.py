@@ -15,14 +15,17 @@ from decimal import Decimal
 import pytest
 from constant_latency import constant_profile
 
+from harness.context import ExecutionContext
 from harness.contract import InvalidRequestError, MarginMode, NotSupportedError
 from harness.engine import EngineConfig, ExecutionEngine
-from harness.model import OrderRequest, OrderType, Side
+from harness.model import OrderRequest, OrderType, Quote, Side
 from harness.positions import PositionState
 from harness.reconcile import Discrepancy, DiscrepancyKind
 from harness.rng import SeededRng
+from harness.strategy import Strategy, StrategyContext
 from reports.run_tables import engine_tables
 from scenarios.world import SimWorld
+from sim.venue.futures_venue import FuturesVenue
 
 D = Decimal
 V, S = "bybit", "BTCUSDT"
@@ -106,3 +109,59 @@ def test_leverage_and_margin_mode_go_through_the_gateway_audited_and_refused_on_
             ("set_leverage", "POST /v5/position/set-leverage", False, "1000"),
             ("set_leverage", "set_leverage", False, "3"),
         ]
+
+
+class _Leveraged(Strategy):
+    """Sets 4x isolated in on_start, buys 0.2, then closes with a reduce-only sell (a test strategy)."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        super().on_start(ctx)
+        ctx.set_margin_mode(V, S, MarginMode.ISOLATED)
+        ctx.set_leverage(V, S, 4)
+        ctx.set_leverage("binance", S, 4)  # a spot venue: refused, to the event log
+        ctx.set_leverage(V, S, 0)  # out of range: refused
+
+    def on_quote(self, quote: Quote) -> None:
+        if not self.ctx.open_orders() and self.ctx.position(V, S) == 0 and not getattr(self, "done", False):
+            self.ctx.submit(V, S, Side.BUY, D("0.2"), order_type=OrderType.MARKET)
+        elif self.ctx.position(V, S) > 0 and not self.ctx.open_orders():
+            self.done = True
+            self.ctx.submit(V, S, Side.SELL, D("0.5"), order_type=OrderType.MARKET, reduce_only=True)  # too big
+            self.ctx.submit(V, S, Side.SELL, D("0.2"), order_type=OrderType.MARKET, reduce_only=True)
+
+
+def test_a_strategy_sets_leverage_and_margin_mode_and_closes_reduce_only() -> None:
+    events: list[tuple[str, str]] = []
+
+    class Log:
+        def order(self, report: object) -> None: ...
+        def fill(self, fill: object) -> None: ...
+        def position(self, ts_ns: int, venue: str, symbol: str, quantity: Decimal) -> None: ...
+        def event(self, ts_ns: int, kind: str, message: str) -> None:
+            events.append((kind, message))
+
+    with SimWorld({V: constant_profile("bybit-linear"), "binance": constant_profile("binance")}, seed=5) as world:
+        world.quote(V, S, bid="60000", ask="60000.1")
+        context = ExecutionContext(world.adapters, world.clock, SeededRng(5).stream("strategy"), log=Log())
+        strategy = _Leveraged()
+
+        async def main() -> None:
+            await context.start(strategy)
+            for bid in ("60000.5", "60001", "60001.5", "60002"):
+                await world.clock.sleep(1)
+                world.quote(V, S, bid=bid, ask=str(D(bid) + D("0.1")))
+            await world.clock.sleep(1)
+            await context.stop()
+
+        world.run(main())
+        venue = world.venues[V]
+        assert isinstance(venue, FuturesVenue)
+        assert (venue.settings[S].leverage, venue.settings[S].margin_mode) == (4, "ISOLATED")
+        assert venue.position_reports() == [] and [f.side for f in venue.fills] == [Side.BUY, Side.SELL]
+        kinds = [kind for kind, _ in events]
+        assert kinds.count("set_leverage") == 1 and kinds.count("set_margin_mode") == 1
+        refused = [message for kind, message in events if kind == "set_leverage-refused"]
+        assert sorted(refused) == [
+            "binance BTCUSDT 4: [binance] INVALID_REQUEST: this venue has no leverage setting",
+            "bybit BTCUSDT 0: [bybit] INVALID_REQUEST: Due to risk limit, cannot set leverage (code 110013)"]
+        assert any("110017" in message for kind, message in events if kind == "reject")
