@@ -37,7 +37,7 @@ from harness.rng import SeededRng
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimClock, SimRuntime
 from sim.venue.funding import FundingSchedule, load_funding_rates
-from sim.venue.futures_venue import FuturesVenue
+from sim.venue.futures_venue import FuturesVenue, venue_class_for
 from sim.venue.market_side import VenueMarketSide
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, VenueProfile, load_profile
@@ -128,9 +128,8 @@ def build_venue(runtime: SimRuntime, setup: VenueSetup, profile: VenueProfile, *
     """The venue of ``setup`` inside ``runtime`` (``profile`` already loaded, ``depth`` resolved)."""
     balances = dict(setup.balances) if setup.balances is not None else default_balances(profile)
     rng: SeededRng = runtime.rng.child(f"venue.{setup.name}")
-    venue_class = FuturesVenue if profile.futures is not None else SimVenue
-    venue = venue_class(profile, balances=balances, rng=rng, now=runtime.now_ns, depth=depth,
-                        queue_model=setup.queue_model, name=setup.name)
+    venue = venue_class_for(profile)(profile, balances=balances, rng=rng, now=runtime.now_ns, depth=depth,
+                                     queue_model=setup.queue_model, name=setup.name)
     if isinstance(venue, FuturesVenue):
         recorded = load_funding_rates(Path(setup.funding_rates)) if setup.funding_rates else None
         FundingSchedule(venue, runtime.clock, recorded).start()

@@ -86,6 +86,7 @@ _EXPORTS = {
     "FundingPayment": "sim.venue.futures_venue",
     "FuturesVenue": "sim.venue.futures_venue",
     "SymbolSettings": "sim.venue.futures_venue",
+    "venue_class_for": "sim.venue.futures_venue",
     "FUNDING_COLUMNS": "sim.venue.funding",
     "FundingRateError": "sim.venue.funding",
     "FundingRates": "sim.venue.funding",
@@ -175,6 +176,7 @@ __all__ = [
     "parse_profile",
     "read_venue_log",
     "validate_order",
+    "venue_class_for",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -216,7 +218,7 @@ if TYPE_CHECKING:
         load_funding_rates,
     )
     from sim.venue.futures_terms import MARGIN_MODES, FuturesTerms, parse_futures
-    from sim.venue.futures_venue import FundingListener, FundingPayment, FuturesVenue, SymbolSettings
+    from sim.venue.futures_venue import FundingListener, FundingPayment, FuturesVenue, SymbolSettings, venue_class_for
     from sim.venue.latency import (
         CHANNELS,
         Constant,

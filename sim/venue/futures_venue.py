@@ -48,7 +48,7 @@ from sim.venue.matching.types import DepthMode, OrderFilled
 from sim.venue.profile import VenueProfile
 from sim.venue.venue import RejectedRequest, SimVenue, VenueOrder
 
-__all__ = ["FundingListener", "FundingPayment", "FuturesVenue", "SymbolSettings"]
+__all__ = ["FundingListener", "FundingPayment", "FuturesVenue", "SymbolSettings", "venue_class_for"]
 
 _PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
 
@@ -293,3 +293,9 @@ class FuturesVenue(SimVenue):
             for listener in self.funding_listeners:
                 listener(payment)
         return payments
+
+
+def venue_class_for(profile: VenueProfile) -> type[SimVenue]:
+    """The venue class that serves ``profile``: ``FuturesVenue`` when it has a ``[futures]`` table,
+    else the spot ``SimVenue`` (every place that builds a venue from a profile asks here)."""
+    return FuturesVenue if profile.futures is not None else SimVenue
