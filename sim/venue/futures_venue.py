@@ -110,8 +110,14 @@ class FuturesVenue(SimVenue):
     # ------------------------------------------------------------------ order entry
 
     def _check_entry(self, request: OrderRequest, reference: Decimal | None) -> VenueRejection | None:
-        """Filters, then the reduce-only rule, then initial margin against the available balance."""
+        """Filters, then the reduce-only rule, then initial margin against the available balance.
+
+        A reduce-only order is exempt from the minimum notional (Binance USD-M says so in -4164's
+        message), so a position smaller than the minimum can still be closed.
+        """
         rejection = self.profile.validate_order(request, reference_price=reference)
+        if rejection is not None and request.reduce_only and rejection.reason is RejectReason.MIN_NOTIONAL:
+            rejection = None
         if rejection is not None or request.symbol not in self.profile.symbols:
             return rejection
         if request.reduce_only:

@@ -141,6 +141,18 @@ def test_reduce_only_must_shrink_the_position() -> None:
         assert _positions(world) == []
 
 
+def test_a_reduce_only_order_closes_a_position_below_the_minimum_notional() -> None:
+    with _world("binance-usdm") as world:  # BTCUSDT's minimum notional is 100 USDT
+        adapter = world.adapters[V]
+        world.run(adapter.submit_order(_order("open", Side.BUY, "0.002")))  # 120 notional
+        with pytest.raises(InvalidRequestError) as small:
+            world.run(adapter.submit_order(_order("small", Side.SELL, "0.001")))  # 60: below the minimum
+        assert small.value.code == -4164
+        world.run(adapter.submit_order(_order("part", Side.SELL, "0.001", reduce_only=True)))
+        [position] = _positions(world)
+        assert position.quantity == D("0.001")
+
+
 def test_leverage_changes_the_margin_held_and_is_checked() -> None:
     with _world() as world:
         adapter = world.adapters[V]
