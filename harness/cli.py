@@ -48,7 +48,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return replay_command(args.data, args.venue, args.strategy, params=args.param, balances=args.balance,
                           data_venues=args.data_venue, seed=args.seed, out_dir=args.out, depth=args.depth,
                           queue_model=args.queue_model, market_latency=args.market_latency, router=args.router,
-                          split_threshold=args.split_threshold,
+                          split_threshold=args.split_threshold, funding=args.funding,
                           progress=False if args.no_progress else None, latency=args.latency,
                           zero_latency=args.zero_latency, engine=args.engine, journal=args.journal,
                           no_journal=args.no_journal)
@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--journal", type=Path, default=None, metavar="PATH",
                      help="keep the execution journal here (copied into the run directory at the end)")
     rep.add_argument("--no-journal", action="store_true", help="run without an execution journal")
+    rep.add_argument("--funding", action="append", default=[], metavar="VENUE=FILE",
+                     help="a derivatives venue's recorded funding rates (CSV: symbol,funding_time,funding_rate)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_replay)
 

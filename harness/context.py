@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
 from harness.clock import Clock
-from harness.contract import ExchangeAdapter, InvalidRequestError, VenueError
+from harness.contract import ExchangeAdapter, InvalidRequestError, MarginMode, VenueError
 from harness.engine import ExecutionEngine
 from harness.model import (
     Balance,
@@ -198,7 +198,7 @@ class ExecutionContext:
                order_type: OrderType = OrderType.LIMIT, price: Decimal | None = None,
                stop_price: Decimal | None = None, trailing_delta: Decimal | None = None,
                time_in_force: TimeInForce = TimeInForce.GTC, expire_at_ns: int | None = None,
-               post_only: bool = False) -> str:
+               post_only: bool = False, reduce_only: bool = False) -> str:
         """Create an order for ``venue`` and send it in the background; returns its client order id.
 
         ``quantity``, ``price``, ``stop_price`` and ``trailing_delta`` are ``Decimal``: anything
@@ -209,7 +209,7 @@ class ExecutionContext:
         require_decimal("ctx.submit", "stop_price", stop_price)
         require_decimal("ctx.submit", "trailing_delta", trailing_delta)
         request = OrderRequest("", venue, symbol, side, order_type, quantity, price, stop_price, trailing_delta,
-                               time_in_force, expire_at_ns, post_only)
+                               time_in_force, expire_at_ns, post_only, reduce_only)
         try:
             order = self.engine.create_order(request)
         except InvalidRequestError as error:
@@ -300,6 +300,24 @@ class ExecutionContext:
     def _deliver(self, report: OrderReport) -> None:
         if self._strategy is not None:
             self._maybe_spawn(self._strategy.on_order_update(report))
+
+    def set_leverage(self, venue: str, symbol: str, leverage: int) -> None:
+        """Set a derivatives venue's leverage for ``symbol`` in the background, through the gateway."""
+        self._spawn(self._setting("set_leverage", f"{venue} {symbol} {leverage}",
+                                  lambda: self.engine.gateways[venue].set_leverage(symbol, leverage)))
+
+    def set_margin_mode(self, venue: str, symbol: str, mode: MarginMode) -> None:
+        """Set a derivatives venue's margin mode for ``symbol`` in the background, through the gateway."""
+        self._spawn(self._setting("set_margin_mode", f"{venue} {symbol} {mode}",
+                                  lambda: self.engine.gateways[venue].set_margin_mode(symbol, mode)))
+
+    async def _setting(self, what: str, detail: str, call: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await call()
+        except (VenueError, KeyError) as error:  # KeyError: no such venue
+            self._event(f"{what}-refused", f"{detail}: {error}")
+            return
+        self._event(what, detail)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -11,7 +11,8 @@ it, for tools and tests to read (``missing_methods`` checks an adapter class aga
 capability (``modify_order``: ``native_modify``) always exists and raises ``NotSupportedError``
 (an ``InvalidRequestError``) on a venue without the capability; an optional method
 (``set_leverage``, ``set_margin_mode``: the futures-only ``FuturesAdapter``) exists only on
-adapters of venues that claim its capability.
+adapters of venues that claim its capability; an adapter class serving spot and derivatives
+venues alike (``SimAdapter``) has it and raises ``NotSupportedError`` where the venue lacks it.
 The bar stream (``subscribe_bars``: closed candles pushed as a venue's kline stream pushes them)
 is optional the same way: an adapter whose venue has none raises ``NotSupportedError``.
 

@@ -1,6 +1,8 @@
 """``VenueGateway``: one adapter behind the client-side guards every venue request needs.
 
-The gateway exposes the adapter contract's request methods unchanged and adds, per call:
+The gateway exposes the adapter contract's request methods unchanged (the futures-only
+``set_leverage`` and ``set_margin_mode`` too, refused as ``NotSupportedError`` when the adapter
+has none) and adds, per call:
 
 1. the circuit breaker of (venue, endpoint): an open circuit refuses at once (``CircuitOpenError``);
 2. ``ClientRateLimiter.acquire`` (cancels are critical: they use the reserve and jump the queue);
@@ -36,7 +38,10 @@ from harness.contract import (
     ErrorCategory,
     ExchangeAdapter,
     FillCallback,
+    FuturesAdapter,
     HealthStatus,
+    MarginMode,
+    NotSupportedError,
     OrderUpdateCallback,
     QuoteCallback,
     RateLimitedError,
@@ -258,6 +263,26 @@ class VenueGateway:
     async def get_positions(self) -> list[PositionReport]:
         """Positions the venue reports."""
         return await self._request("get_positions", {}, self._adapter.get_positions)
+
+    # ------------------------------------------------------------------ futures settings (optional capabilities)
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set a symbol's leverage (retried: setting the same value again changes nothing);
+        ``NotSupportedError`` when the adapter has no futures methods."""
+        adapter = self._futures("set_leverage")
+        await self._request("set_leverage", {"symbol": symbol, "leverage": leverage},
+                            lambda: adapter.set_leverage(symbol, leverage))
+
+    async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
+        """Set a symbol's margin mode (retried, as ``set_leverage``)."""
+        adapter = self._futures("set_margin_mode")
+        await self._request("set_margin_mode", {"symbol": symbol, "mode": str(mode)},
+                            lambda: adapter.set_margin_mode(symbol, mode))
+
+    def _futures(self, method: str) -> FuturesAdapter:
+        if not isinstance(self._adapter, FuturesAdapter):
+            raise NotSupportedError(f"{method}: this venue's adapter has no futures methods", venue=self.venue)
+        return self._adapter
 
     async def get_ticker(self, symbol: str) -> Quote:
         """Best bid and offer."""

@@ -374,13 +374,25 @@ class Balance:
 
 @dataclass(frozen=True, slots=True)
 class PositionReport:
-    """The venue's view of a position: signed quantity (negative = short) and entry price."""
+    """The venue's view of a position: signed quantity (negative = short) and entry price.
+
+    Derivatives venues also report what they know of the position (None where a venue says
+    nothing, as spot venues do): the mark price and the unrealized PnL at it, the realized PnL,
+    the leverage, the margin mode (``CROSS`` / ``ISOLATED``, ``harness.contract.MarginMode``'s
+    values) and the margin the position holds, all in the settle asset.
+    """
 
     venue: str
     symbol: str
     quantity: Decimal
     average_entry_price: Decimal
     ts_ns: int
+    mark_price: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+    realized_pnl: Decimal | None = None
+    leverage: int | None = None
+    margin_mode: str | None = None
+    margin: Decimal | None = None
 
 
 # --------------------------------------------------------------------------- venue info

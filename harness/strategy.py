@@ -55,6 +55,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple, Protocol, cast
 
 from harness.clock import Clock
+from harness.contract import MarginMode
 from harness.model import (
     Balance,
     BookSnapshot,
@@ -119,8 +120,11 @@ class StrategyContext(Protocol):
                order_type: OrderType = OrderType.LIMIT, price: Decimal | None = None,
                stop_price: Decimal | None = None, trailing_delta: Decimal | None = None,
                time_in_force: TimeInForce = TimeInForce.GTC, expire_at_ns: int | None = None,
-               post_only: bool = False) -> str:
-        """Send an order; returns its client order id at once (the outcome arrives as events)."""
+               post_only: bool = False, reduce_only: bool = False) -> str:
+        """Send an order; returns its client order id at once (the outcome arrives as events).
+
+        ``reduce_only`` (derivatives venues): the order may only shrink the position.
+        """
 
     def route(self, instrument: str, side: Side, quantity: Decimal, *, order_type: OrderType = OrderType.MARKET,
               price: Decimal | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
@@ -136,6 +140,13 @@ class StrategyContext(Protocol):
     def modify(self, client_order_id: str, *, price: Decimal | None = None,
                quantity: Decimal | None = None) -> None:
         """Ask the venue to change a resting order (native or cancel-replace per capability)."""
+
+    def set_leverage(self, venue: str, symbol: str, leverage: int) -> None:
+        """Ask a derivatives venue to use ``leverage`` for ``symbol`` (in the background; a refusal,
+        or a venue without the capability, goes to the event log)."""
+
+    def set_margin_mode(self, venue: str, symbol: str, mode: MarginMode) -> None:
+        """Ask a derivatives venue for cross or isolated margin on ``symbol`` (as ``set_leverage``)."""
 
     def open_orders(self, venue: str | None = None, symbol: str | None = None) -> list[OrderReport]:
         """Our orders that are still working, as last reported by the venue."""

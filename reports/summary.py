@@ -85,6 +85,14 @@ def run_summary(run_dir: Path) -> list[str]:
         lines.append(f"{row['instrument']}: position {_num(_dec(row['quantity']))}, realized PnL "
                      f"{realized.quantize(Decimal('0.01'))}, unrealized {unrealized.quantize(Decimal('0.01'))} "
                      f"at the closing mid (before fees)")
+    funding: dict[tuple[str, str], Decimal] = {}
+    payments = _rows(run_dir, "funding")  # derivatives venues only (scenarios.futures_run)
+    for row in payments:
+        key = (str(row["venue"]), str(row["asset"]))
+        funding[key] = funding.get(key, Decimal(0)) + _dec(row["amount"])
+    for (venue, asset), net in sorted(funding.items()):
+        count = sum(1 for row in payments if (row["venue"], row["asset"]) == (venue, asset))
+        lines.append(f"{venue} funding: {count} payment(s), net {'+' if net > 0 else ''}{_num(net)} {asset}")
     alerts = _rows(run_dir, "alerts")
     if alerts:
         kinds = Counter(str(a["kind"]) for a in alerts)

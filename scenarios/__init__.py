@@ -39,6 +39,7 @@ _EXPORTS = {
     "OurOrder": "scenarios.invariants",
     "RunFacts": "scenarios.invariants",
     "balances_match": "scenarios.invariants",
+    "perpetual_account": "scenarios.invariants",
     "book_matches_after_resync": "scenarios.invariants",
     "check_invariants": "scenarios.invariants",
     "fills_exactly_once": "scenarios.invariants",
@@ -79,6 +80,7 @@ _EXPORTS = {
     "latency_from_text": "scenarios.replay_options",
     "resolve_strategy": "scenarios.replay_options",
     "ReplayArgumentError": "scenarios.replay_cli",
+    "check_funding": "scenarios.replay_cli",
     "data_files": "scenarios.replay_cli",
     "parse_router": "scenarios.replay_cli",
     "parse_venues": "scenarios.replay_cli",
@@ -138,6 +140,9 @@ _EXPORTS = {
     "default_balances": "scenarios.world",
     "depth_for": "scenarios.world",
     "symbol_map_between": "scenarios.world",
+    "FUNDING_SCHEMA": "scenarios.futures_run",
+    "VENUE_POSITIONS_SCHEMA": "scenarios.futures_run",
+    "FuturesRecord": "scenarios.futures_run",
 }
 
 __all__ = [
@@ -148,6 +153,7 @@ __all__ = [
     "ENGINE_KEYS",
     "FAULTS_SCHEMA",
     "FIX_INVARIANTS",
+    "FUNDING_SCHEMA",
     "FUZZ_KINDS",
     "INVARIANTS",
     "NS",
@@ -157,6 +163,7 @@ __all__ = [
     "SAMPLES",
     "SAMPLE_FILES",
     "SCORECARD_SCHEMA",
+    "VENUE_POSITIONS_SCHEMA",
     "ZERO_LATENCY",
     "BookCheck",
     "CrashHooks",
@@ -166,6 +173,7 @@ __all__ = [
     "FaultSpec",
     "FixLink",
     "FixSettings",
+    "FuturesRecord",
     "FuzzFailure",
     "FuzzOutcome",
     "InvariantResult",
@@ -207,6 +215,7 @@ __all__ = [
     "cached_tape",
     "call_worker",
     "check_expectations",
+    "check_funding",
     "check_invariants",
     "crash_phase_main",
     "data_files",
@@ -230,6 +239,7 @@ __all__ = [
     "parse_router",
     "parse_scenario",
     "parse_venues",
+    "perpetual_account",
     "poll_step",
     "positions_match",
     "profile_lines",
@@ -284,6 +294,7 @@ if TYPE_CHECKING:
     )
     from scenarios.fix_link import FixLink, FixSettings
     from scenarios.fix_run import FIX_INVARIANTS, run_fix_scenario
+    from scenarios.futures_run import FUNDING_SCHEMA, VENUE_POSITIONS_SCHEMA, FuturesRecord
     from scenarios.fuzz import DEFAULT_BASE, FUZZ_KINDS, FuzzFailure, FuzzOutcome, draw_faults, shrink, write_reproducer
     from scenarios.invariants import (
         INVARIANTS,
@@ -298,6 +309,7 @@ if TYPE_CHECKING:
         no_lost_orders,
         order_states_match,
         orders_resolved,
+        perpetual_account,
         positions_match,
         rate_limits_respected,
         requests_audited,
@@ -317,7 +329,14 @@ if TYPE_CHECKING:
         run_id_for,
         run_replay,
     )
-    from scenarios.replay_cli import ReplayArgumentError, data_files, parse_router, parse_venues, replay_command
+    from scenarios.replay_cli import (
+        ReplayArgumentError,
+        check_funding,
+        data_files,
+        parse_router,
+        parse_venues,
+        replay_command,
+    )
     from scenarios.replay_options import (
         ZERO_LATENCY,
         StrategySpec,

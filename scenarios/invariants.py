@@ -34,8 +34,10 @@ from decimal import Decimal
 
 from harness.audit import AuditRecord
 from harness.model import Fill, OrderStatus, Side
+from harness.positions import PositionState, apply_fill
 from sim.venue.accounts import on_grid
 from sim.venue.desk import VenueRequest
+from sim.venue.futures_venue import FuturesVenue
 from sim.venue.venue import SimVenue
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "no_lost_orders",
     "order_states_match",
     "orders_resolved",
+    "perpetual_account",
     "positions_match",
     "rate_limits_respected",
     "requests_audited",
@@ -203,12 +206,39 @@ def _fill_effects(fill: Fill, base: str, quote: str) -> dict[str, Decimal]:
     return {base: -(fill.quantity + fee_base), quote: cost - fee_quote}
 
 
+def _venue_order(fill: Fill) -> tuple[int, int]:
+    """Fills in the order the venue made them: time, then the venue's execution number."""
+    number = fill.execution_id.rsplit("-", 1)[-1]
+    return fill.ts_ns, int(number) if number.isdigit() else 0
+
+
+def perpetual_account(venue: FuturesVenue, start: Mapping[str, Decimal], fills: Iterable[Fill]) -> dict[str, Decimal]:
+    """A perpetual venue's account as our fills make it: the settle asset gains each fill's
+    realized PnL (on the grid, as the venue pays it) less its fee, plus the venue's funding
+    settlements; every other asset stays as it started."""
+    account = dict(start)
+    settle = venue.settle_asset
+    wallet = account.get(settle, Decimal(0))
+    states: dict[str, PositionState] = {}
+    for fill in sorted((f for f in fills if f.venue == venue.name and f.symbol in venue.profile.symbols),
+                       key=_venue_order):
+        before = states.get(fill.symbol, PositionState())
+        after, _ = apply_fill(before, fill.quantity * fill.side.sign, fill.price)
+        states[fill.symbol] = after
+        wallet += on_grid(after.realized_pnl - before.realized_pnl) - fill.fee
+    account[settle] = wallet + sum((p.amount for p in venue.funding_payments), Decimal(0))
+    return account
+
+
 def balances_match(facts: RunFacts) -> InvariantResult:
     """Starting balances plus the effect of our journaled fills equal the venue's balances."""
     expected: dict[str, dict[str, Decimal]] = {v: dict(b) for v, b in facts.start_balances.items()}
+    for name, perpetual in facts.venues.items():
+        if isinstance(perpetual, FuturesVenue):
+            expected[name] = perpetual_account(perpetual, expected.get(name, {}), facts.journal_fills)
     for fill in facts.journal_fills:
         venue = facts.venues.get(fill.venue)
-        if venue is None or fill.symbol not in venue.profile.symbols:
+        if venue is None or fill.symbol not in venue.profile.symbols or isinstance(venue, FuturesVenue):
             continue
         rules = venue.profile.symbols[fill.symbol]
         account = expected.setdefault(fill.venue, {})

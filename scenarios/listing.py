@@ -31,11 +31,16 @@ def strategy_lines(package: str = "strategies") -> list[str]:
 
 
 def profile_lines() -> list[str]:
-    """``NAME  display name: symbols; maker/taker fees; order types`` for every shipped venue profile."""
+    """``NAME  display name: symbols; maker/taker fees; order types`` for every shipped venue profile
+    (a perpetual venue adds its settle asset, leverage range and funding)."""
     lines = []
     for name in available_profiles():
         profile = load_profile(name)
         types = ", ".join(sorted(t.value for t in profile.capabilities.order_types))
+        terms = profile.futures
+        perpetual = "" if terms is None else (
+            f"; linear perpetual in {terms.settle_asset}, leverage 1-{terms.max_leverage}x, funding "
+            f"{terms.funding_rate} per {terms.funding_interval_ns // 3_600_000_000_000} h")
         lines.append(f"{name}  {profile.display_name}: {', '.join(profile.symbols)}; fees maker "
-                     f"{profile.fees.maker} / taker {profile.fees.taker}; order types {types}")
+                     f"{profile.fees.maker} / taker {profile.fees.taker}; order types {types}{perpetual}")
     return lines

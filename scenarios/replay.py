@@ -41,6 +41,7 @@ from harness.version import code_version
 from reports.run_dir import RunDirectory
 from reports.run_output import RunRecorder, package_versions
 from reports.run_tables import engine_tables
+from scenarios.futures_run import FuturesRecord
 from scenarios.inventory import DataInventory, take_inventory
 from scenarios.replay_options import (
     StrategySpec,
@@ -146,6 +147,7 @@ def run_replay(data: Sequence[Path], venues: Sequence[VenueSetup], strategy: Str
         provenance = {
             "data_files": {p.name: file_sha256(p) for p in files},
             "profiles": {v.name: profile_sha256(v.profile) for v in setups},
+            **_funding_provenance(setups),
             "code": code_version(),
             "strategy_source": _source_sha256(type(strat)),
         }
@@ -215,7 +217,8 @@ def _config(strategy: str, params: Mapping[str, str] | None, seed: int, setups: 
                     "queue_model": v.queue_model, "market_latency": v.market_latency,
                     "data_venue": v.data_venue or v.name,
                     "balances": {a: str(b) for a, b in sorted((v.balances or {}).items())},
-                    **({"adapter": v.adapter} if v.adapter else {})} for v in setups],
+                    **({"adapter": v.adapter} if v.adapter else {}),
+                    **({"funding_rates": Path(v.funding_rates).name} if v.funding_rates else {})} for v in setups],
         "data": [p.name for p in files],
     }
     if router is not None:
@@ -265,6 +268,7 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
                             if pair[1] in profile.symbols]
         adapters = {name: v.adapter for name, v in built.items()}
         sim_venues = {name: v.venue for name, v in built.items()}
+        futures = FuturesRecord.attach(recorder, sim_venues)  # None in a spot run: its tables stay as they were
         order_router = OrderRouter(router, runtime.clock) if router is not None else None
         engine = ExecutionEngine(adapters, runtime.clock, runtime.rng.child("engine"), journal=journal,
                                  router=order_router, config=engine_config)
@@ -310,6 +314,8 @@ def _simulate(feed: ReplayFeed, setups: Sequence[VenueSetup], profiles: Mapping[
             bar.close()
         _mark_to_market(engine, sim_venues)
         _record_engine(engine, recorder)
+        if futures is not None:
+            futures.finish(engine.positions)
         if hooks is not None:
             hooks.finished(world)
     final = {name: {a: (b.free, b.locked) for a, b in v.balances().items()} for name, v in sim_venues.items()}
@@ -328,6 +334,12 @@ def _salvage(recorder: RunRecorder, work: Path) -> dict[str, int]:
         return recorder.write_tables(work)
     except Exception:  # the run already failed; its error is what the manifest reports
         return {}
+
+
+def _funding_provenance(setups: Sequence[VenueSetup]) -> dict[str, Any]:
+    """The sha256 of each recorded funding-rate file (nothing when no venue has one)."""
+    files = {v.name: file_sha256(Path(v.funding_rates)) for v in setups if v.funding_rates}
+    return {"funding_rates": files} if files else {}
 
 
 def profile_sha256(profile: str) -> str:

@@ -23,6 +23,8 @@ Argument grammar (every value is checked here, with an error naming the argument
   ``health_interval_ns=0``, ...);
 * ``--journal PATH`` keeps the execution journal there (copied into the run directory at the
   end), ``--no-journal`` runs without one; ``--out DIR`` is the run directory's parent.
+* ``--funding VENUE=FILE`` (repeatable): a derivatives venue's recorded funding rates (CSV,
+  ``sim.venue.funding``) instead of its profile's constant rate; the file is read before the run.
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ from harness.strategy import StrategyConfigError, StrategyLoadError, load_strate
 from reports.summary import run_summary
 from scenarios.replay import RunFailedError, VenueSetup, run_replay
 from scenarios.replay_options import engine_config_from_text, latency_from_text
+from sim.venue.funding import FundingRateError, load_funding_rates
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, load_profile
 from sim.venue.venue import QUEUE_MODELS
 
-__all__ = ["ReplayArgumentError", "data_files", "parse_router", "parse_venues", "replay_command"]
+__all__ = ["ReplayArgumentError", "check_funding", "data_files", "parse_router", "parse_venues", "replay_command"]
 
 
 class ReplayArgumentError(ValueError):
@@ -87,8 +90,9 @@ def data_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Sequence[str], *,
-                 depth: str, queue_model: str, market_latency: str = "profile") -> list[VenueSetup]:
-    """``VenueSetup``s from the ``--venue``, ``--balance`` and ``--data-venue`` arguments."""
+                 depth: str, queue_model: str, market_latency: str = "profile",
+                 funding: Sequence[str] = ()) -> list[VenueSetup]:
+    """``VenueSetup``s from the ``--venue``, ``--balance``, ``--data-venue`` and ``--funding`` arguments."""
     depth_mode: DepthMode | None = None
     if depth != "auto":
         try:
@@ -127,9 +131,28 @@ def parse_venues(venues: Sequence[str], balances: Sequence[str], data_venues: Se
         if venue not in names:
             raise ReplayArgumentError(f"--data-venue {spec!r}: {venue!r} is not a --venue")
         sources[venue] = source
+    rates: dict[str, str] = {}
+    for spec in funding:
+        venue, path = _pair(spec, "=", "--funding")
+        if venue not in names:
+            raise ReplayArgumentError(f"--funding {spec!r}: {venue!r} is not a --venue")
+        rates[venue] = path
     return [VenueSetup(name, profile, balances=starting.get(name), depth=depth_mode,
-                       queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency)
+                       queue_model=queue_model, data_venue=sources.get(name), market_latency=market_latency,
+                       funding_rates=rates.get(name))
             for name, profile in names.items()]
+
+
+def check_funding(setups: Sequence[VenueSetup]) -> None:
+    """Refuse ``--funding`` for a spot venue, and a funding-rate file that does not read
+    (``FundingRateError`` naming the file, line and field)."""
+    for setup in setups:
+        if setup.funding_rates is None:
+            continue
+        if load_profile(setup.profile).futures is None:
+            raise ReplayArgumentError(f"--funding {setup.name}=...: profile {setup.profile!r} is not a derivatives "
+                                      "venue (it has no [futures] table)")
+        load_funding_rates(Path(setup.funding_rates))
 
 
 def parse_router(criteria: str | None, split_threshold: str | None, venues: Sequence[str]) -> RouterConfig | None:
@@ -150,7 +173,8 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
                    out_dir: Path = Path("runs"), depth: str = "auto", queue_model: str = "conservative",
                    market_latency: str = "profile", router: str | None = None, split_threshold: str | None = None,
                    progress: bool | None = None, latency: Sequence[str] = (), zero_latency: bool = False,
-                   engine: Sequence[str] = (), journal: Path | None = None, no_journal: bool = False) -> int:
+                   engine: Sequence[str] = (), journal: Path | None = None, no_journal: bool = False,
+                   funding: Sequence[str] = ()) -> int:
     """Run a replay from command-line values, print its summary; 0 on success, 1 when the run failed
     (its directory is marked failed), 2 on bad arguments.
 
@@ -160,7 +184,7 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
     """
     try:
         setups = parse_venues(venues, balances, data_venues, depth=depth, queue_model=queue_model,
-                              market_latency=market_latency)
+                              market_latency=market_latency, funding=funding)
         strategy_params = dict(_pair(p, "=", "--param") for p in params)
         router_config = parse_router(router, split_threshold, [s.name for s in setups])
         load_strategy(strategy, strategy_params)  # fail before any work if it cannot be loaded
@@ -172,8 +196,10 @@ def replay_command(data: Sequence[Path], venues: Sequence[str], strategy: str, *
             raise ReplayArgumentError(str(bad)) from None
         if journal is not None and no_journal:
             raise ReplayArgumentError("--journal and --no-journal exclude each other")
+        check_funding(setups)
         files = data_files(data)
-    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError) as error:
+    except (ReplayArgumentError, StrategyLoadError, ProfileError, RouterConfigError, DataError,
+            FundingRateError) as error:
         print(f"harness replay: {error}", file=sys.stderr)
         return 2
     try:

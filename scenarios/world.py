@@ -27,6 +27,7 @@ import importlib
 from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
@@ -35,6 +36,8 @@ from harness.money import to_fixed
 from harness.rng import SeededRng
 from sim.adapter import SimAdapter
 from sim.kernel.runtime import SimClock, SimRuntime
+from sim.venue.funding import FundingSchedule, load_funding_rates
+from sim.venue.futures_venue import FuturesVenue, venue_class_for
 from sim.venue.market_side import VenueMarketSide
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import ProfileError, VenueProfile, load_profile
@@ -49,7 +52,10 @@ DEFAULT_START_NS = 1_723_075_200_000_000_000  # 2024-08-08T00:00:00Z, the day of
 
 
 def default_balances(profile: VenueProfile) -> dict[str, Decimal]:
-    """A comfortable account: 10 of every base asset and 1,000,000 of every quote asset of the profile."""
+    """A comfortable account: 10 of every base asset and 1,000,000 of every quote asset of the profile
+    (a derivatives venue: 1,000,000 of its settle asset, its only account)."""
+    if profile.futures is not None:
+        return {profile.futures.settle_asset: Decimal(1_000_000)}
     balances: dict[str, Decimal] = {}
     for rules in profile.symbols.values():
         balances.setdefault(rules.base_asset, Decimal(10))
@@ -87,6 +93,9 @@ class VenueSetup:
     adapter: str | None = None
     """``MODULE:CLASS`` of a ``SimAdapter`` subclass to serve this venue instead (a test double,
     e.g. one with a planted bug for the fault search to find); None: ``SimAdapter``."""
+    funding_rates: str | None = None
+    """A derivatives venue's recorded funding rates (a CSV file, ``sim.venue.funding``); None: the
+    profile's constant rate on its schedule."""
 
 
 class SimulatedVenue(NamedTuple):
@@ -119,8 +128,14 @@ def build_venue(runtime: SimRuntime, setup: VenueSetup, profile: VenueProfile, *
     """The venue of ``setup`` inside ``runtime`` (``profile`` already loaded, ``depth`` resolved)."""
     balances = dict(setup.balances) if setup.balances is not None else default_balances(profile)
     rng: SeededRng = runtime.rng.child(f"venue.{setup.name}")
-    venue = SimVenue(profile, balances=balances, rng=rng, now=runtime.now_ns, depth=depth,
-                     queue_model=setup.queue_model, name=setup.name)
+    venue = venue_class_for(profile)(profile, balances=balances, rng=rng, now=runtime.now_ns, depth=depth,
+                                     queue_model=setup.queue_model, name=setup.name)
+    if isinstance(venue, FuturesVenue):
+        recorded = load_funding_rates(Path(setup.funding_rates)) if setup.funding_rates else None
+        FundingSchedule(venue, runtime.clock, recorded).start()
+    elif setup.funding_rates:
+        raise ValueError(f"venue {setup.name}: funding rates given, but profile {profile.name!r} "
+                         "is not a derivatives venue")
     adapter = adapter_class(setup.adapter)(venue, runtime)
     market = VenueMarketSide(venue, adapter.market_channel, data_venue=setup.data_venue,
                              symbol_map=symbol_map_between(setup.data_venue, profile))

@@ -37,6 +37,7 @@ from harness.contract import (
     BookCallback,
     FillCallback,
     HealthStatus,
+    MarginMode,
     NotSupportedError,
     OrderUpdateCallback,
     QuoteCallback,
@@ -304,9 +305,24 @@ class SimAdapter:
         return balances
 
     async def get_positions(self) -> list[PositionReport]:
-        """Net positions built by the venue from our fills."""
+        """The positions the venue reports: net holdings built from our fills (a derivatives venue:
+        its perpetual positions with mark, PnL, leverage, margin mode and margin)."""
         positions: list[PositionReport] = await self._call("get_positions", "position_reports")
         return positions
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set ``symbol``'s leverage at a derivatives venue (``NotSupportedError`` unless its profile
+        claims ``leverage``)."""
+        if not self._venue.profile.capabilities.leverage:
+            raise NotSupportedError("this venue has no leverage setting", venue=self._venue.name)
+        await self._call("set_leverage", "set_leverage", (symbol, leverage))
+
+    async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
+        """Set ``symbol``'s margin mode at a derivatives venue (``NotSupportedError`` unless its
+        profile claims ``margin_mode``)."""
+        if not self._venue.profile.capabilities.margin_mode:
+            raise NotSupportedError("this venue has no margin mode setting", venue=self._venue.name)
+        await self._call("set_margin_mode", "set_margin_mode", (symbol, MarginMode(mode).value))
 
     async def get_ticker(self, symbol: str) -> Quote:
         """Best bid/offer."""

@@ -33,7 +33,7 @@ def test_strategies_lists_every_shipped_strategy_as_a_replay_argument(capsys: py
 def test_profiles_lists_every_shipped_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profiles"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == sorted(available_profiles()) and len(names) == 8
+    assert names == sorted(available_profiles()) and len(names) == 10  # eight seed venues, two perpetuals
 
 
 @pytest.mark.parametrize(("args", "message"), [

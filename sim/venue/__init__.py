@@ -1,4 +1,5 @@
-"""A simulated venue: its order lifecycle, account, market side, matching engines, profiles,
+"""A simulated venue: its order lifecycle, account, market side, matching engines, profiles, the
+derivatives venue (positions, margin, funding),
 filters, venue-side limits, latency models, queue models, candles and the trade fast path.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
@@ -78,6 +79,20 @@ _EXPORTS = {
     "VenueOrder": "sim.venue.venue",
     "make_queue_model": "sim.venue.venue",
     "matching": "sim.venue.matching",
+    "MARGIN_MODES": "sim.venue.futures_terms",
+    "FuturesTerms": "sim.venue.futures_terms",
+    "parse_futures": "sim.venue.futures_terms",
+    "FundingListener": "sim.venue.futures_venue",
+    "FundingPayment": "sim.venue.futures_venue",
+    "FuturesVenue": "sim.venue.futures_venue",
+    "SymbolSettings": "sim.venue.futures_venue",
+    "venue_class_for": "sim.venue.futures_venue",
+    "FUNDING_COLUMNS": "sim.venue.funding",
+    "FundingRateError": "sim.venue.funding",
+    "FundingRates": "sim.venue.funding",
+    "FundingSchedule": "sim.venue.funding",
+    "FundingTimer": "sim.venue.funding",
+    "load_funding_rates": "sim.venue.funding",
 }
 
 __all__ = [
@@ -85,8 +100,10 @@ __all__ = [
     "BINANCE_ERRORS",
     "CHANNELS",
     "DEFAULT_MARKET_BUY_MARGIN",
+    "FUNDING_COLUMNS",
     "GENERIC_ERRORS",
     "INVALID_TIMESTAMP",
+    "MARGIN_MODES",
     "MIN_RUN",
     "NS_PER_S",
     "ONE",
@@ -106,6 +123,14 @@ __all__ = [
     "Empirical",
     "ErrorCatalog",
     "FillListener",
+    "FundingListener",
+    "FundingPayment",
+    "FundingRateError",
+    "FundingRates",
+    "FundingSchedule",
+    "FundingTimer",
+    "FuturesTerms",
+    "FuturesVenue",
     "Int64Array",
     "LatencyChannel",
     "LatencyModel",
@@ -127,6 +152,7 @@ __all__ = [
     "RequestLost",
     "SimVenue",
     "SymbolRules",
+    "SymbolSettings",
     "TradeRunner",
     "VenueLogRecord",
     "VenueLogWriter",
@@ -141,13 +167,16 @@ __all__ = [
     "deskew",
     "funds_to_lock",
     "hold_on_grid",
+    "load_funding_rates",
     "load_profile",
     "make_queue_model",
     "matching",
     "on_grid",
+    "parse_futures",
     "parse_profile",
     "read_venue_log",
     "validate_order",
+    "venue_class_for",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -180,6 +209,16 @@ if TYPE_CHECKING:
         funds_to_lock,
         validate_order,
     )
+    from sim.venue.funding import (
+        FUNDING_COLUMNS,
+        FundingRateError,
+        FundingRates,
+        FundingSchedule,
+        FundingTimer,
+        load_funding_rates,
+    )
+    from sim.venue.futures_terms import MARGIN_MODES, FuturesTerms, parse_futures
+    from sim.venue.futures_venue import FundingListener, FundingPayment, FuturesVenue, SymbolSettings, venue_class_for
     from sim.venue.latency import (
         CHANNELS,
         Constant,

@@ -82,6 +82,10 @@ class RejectReason(StrEnum):
     DUPLICATE_ORDER = "duplicate_order"
     UNKNOWN_ORDER = "unknown_order"
     NO_SUCH_ORDER = "no_such_order"
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    REDUCE_ONLY_REJECTED = "reduce_only_rejected"
+    INVALID_LEVERAGE = "invalid_leverage"
+    MARGIN_MODE_LOCKED = "margin_mode_locked"
 
 
 #: Reasons meaning "the venue has no such order" (the contract's OrderNotFoundError).
@@ -166,6 +170,11 @@ BINANCE_ERRORS = ErrorCatalog(
         RejectReason.DUPLICATE_ORDER: (-2010, "Duplicate order sent."),
         RejectReason.UNKNOWN_ORDER: (-2011, "Unknown order sent."),
         RejectReason.NO_SUCH_ORDER: (-2013, "Order does not exist."),
+        # futures-only reasons, in Binance USD-M's words (a spot venue never meets them)
+        RejectReason.INSUFFICIENT_MARGIN: (-2019, "Margin is insufficient."),
+        RejectReason.REDUCE_ONLY_REJECTED: (-2022, "ReduceOnly Order is rejected."),
+        RejectReason.INVALID_LEVERAGE: (-4028, "Leverage is not valid."),
+        RejectReason.MARGIN_MODE_LOCKED: (-4048, "Margin type cannot be changed if there exists position."),
     }),
 )
 
@@ -187,6 +196,11 @@ GENERIC_ERRORS = ErrorCatalog(
         RejectReason.DUPLICATE_ORDER: ("DUPLICATE_ORDER", "Duplicate client order id."),
         RejectReason.UNKNOWN_ORDER: ("UNKNOWN_ORDER", "Unknown order."),
         RejectReason.NO_SUCH_ORDER: ("UNKNOWN_ORDER", "Order does not exist."),
+        RejectReason.INSUFFICIENT_MARGIN: ("INSUFFICIENT_MARGIN", "Insufficient margin for the order."),
+        RejectReason.REDUCE_ONLY_REJECTED: ("REDUCE_ONLY_REJECTED", "A reduce-only order must reduce the position."),
+        RejectReason.INVALID_LEVERAGE: ("INVALID_LEVERAGE", "Leverage out of range."),
+        RejectReason.MARGIN_MODE_LOCKED: ("MARGIN_MODE_LOCKED",
+                                          "Margin mode cannot change while a position or an order is open."),
     }),
 )
 

@@ -33,6 +33,8 @@ Layout of a profile (``binance.toml`` shows every table)::
                     [rate_limits.ban]
     [latency]       fifo, and [latency.order_entry|response|market_data] with model =
                     "constant" | "lognormal" | "empirical"
+    [futures]       derivatives venues only (``sim.venue.futures_terms``): settle asset, leverage,
+                    margin mode, funding interval and rate
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from sim.venue.filters import (
     VenueRejection,
     validate_order,
 )
+from sim.venue.futures_terms import FuturesTerms, parse_futures
 from sim.venue.latency import CHANNELS, Constant, Empirical, LatencyModel, LatencyProfile, LogNormal
 from sim.venue.limits import ORDER_REQUESTS, BanPolicy, LimitRule, RateLimitConfig
 
@@ -116,6 +119,8 @@ class VenueProfile:
     """``never``: a client order id the venue has seen is refused forever; ``after_close``: only
     while its order is open (Binance: "orders with the same newClientOrderId can be accepted only
     when the previous one is filled")."""
+    futures: FuturesTerms | None = None
+    """The ``[futures]`` terms of a linear perpetual venue; None for a spot venue."""
 
     @property
     def fee_rate_reserve(self) -> Decimal:
@@ -267,13 +272,19 @@ def _build(root: Section, source: str, base_dir: Path | None) -> VenueProfile:
     errors = _errors(root, error_style, notional_filter)
     rate_limits = _rate_limits(root.req_table("rate_limits"))
     latency = _latency(root.req_table("latency"), base_dir)
+    futures_section = root.table("futures", required=False)
+    futures = parse_futures(futures_section) if futures_section is not None else None
+    if futures is not None and not capabilities.futures:
+        raise root.error("futures", "a [futures] table needs capabilities.futures = true")
+    if futures is None and (capabilities.futures or capabilities.leverage or capabilities.margin_mode):
+        raise caps.error("futures", "futures, leverage and margin_mode need a [futures] table")
 
     return VenueProfile(
         name=name, display_name=display_name, source=source,
         fees=VenueFees(maker=maker, taker=taker), capabilities=capabilities,
         symbols=MappingProxyType(symbols), errors=errors, rate_limits=rate_limits, latency=latency,
         hold_fee_in_quote=hold_fee, market_buy_margin=margin, quote_order_qty=quote_order_qty,
-        client_order_id_reuse=reuse,
+        client_order_id_reuse=reuse, futures=futures,
     )
 
 

@@ -56,7 +56,7 @@ from harness.positions import PositionState, apply_fill
 from harness.rng import SeededRng
 from sim.venue.accounts import ZERO, Accounts, hold_on_grid, on_grid
 from sim.venue.candles import CandleBuilder
-from sim.venue.filters import RejectReason, VenueRejection, funds_to_lock
+from sim.venue.filters import LockedFunds, RejectReason, SymbolRules, VenueRejection, funds_to_lock
 from sim.venue.limits import LimitDecision, VenueRateLimiter
 from sim.venue.matching.engine import MatchingEngine
 from sim.venue.matching.types import (
@@ -287,14 +287,12 @@ class SimVenue:
             raise RejectedRequest(errors.reject(RejectReason.DUPLICATE_ORDER))
         rules = self.profile.symbols.get(request.symbol)
         reference = self._reference_price(request.symbol, request.side)
-        rejection = self.profile.validate_order(request, reference_price=reference, free_balances=self.free)
+        rejection = self._check_entry(request, reference)
         if rejection is not None:
             raise RejectedRequest(rejection)
         assert rules is not None  # validate_order rejects unknown symbols
         try:
-            lock = funds_to_lock(request, rules, best_ask=reference if request.side is Side.BUY else None,
-                                 fee_rate_reserve=self.profile.fee_rate_reserve,
-                                 market_buy_margin=self.profile.market_buy_margin)
+            lock = self._order_lock(request, rules, reference)
         except ValueError:  # a market buy with no ask to price it: the venue has no liquidity
             raise RejectedRequest(self._new_order_rejected("No liquidity to price the market order.")) from None
         engine_id = self._next_id
@@ -324,6 +322,17 @@ class SimVenue:
         self._apply(events)
         return self.report(order)
 
+    def _check_entry(self, request: OrderRequest, reference: Decimal | None) -> VenueRejection | None:
+        """The venue's checks of a new order before it is accepted: filters, then free funds."""
+        return self.profile.validate_order(request, reference_price=reference, free_balances=self.free)
+
+    def _order_lock(self, request: OrderRequest, rules: SymbolRules, reference: Decimal | None) -> LockedFunds:
+        """What a new order holds while it works (a spot venue: ``funds_to_lock``); ``ValueError``
+        when a market order has no price to estimate it from."""
+        return funds_to_lock(request, rules, best_ask=reference if request.side is Side.BUY else None,
+                             fee_rate_reserve=self.profile.fee_rate_reserve,
+                             market_buy_margin=self.profile.market_buy_margin)
+
     def cancel(self, symbol: str, client_order_id: str) -> OrderReport:
         """Cancel an open order; raises ``VenueRejection`` (unknown order) otherwise."""
         order = self._open_order(symbol, client_order_id, RejectReason.UNKNOWN_ORDER)
@@ -345,10 +354,8 @@ class SimVenue:
                              price=new_price, stop_price=modification.new_stop_price or request.stop_price,
                              trailing_delta=request.trailing_delta, time_in_force=request.time_in_force,
                              expire_at_ns=request.expire_at_ns, post_only=request.post_only,
-                             strategy_id=request.strategy_id)
-        free_plus_own = self.accounts.free_plus(order.lock_asset, order.locked)
-        rejection = self.profile.validate_order(probe, reference_price=self._reference_price(symbol, request.side),
-                                                free_balances=free_plus_own)
+                             reduce_only=request.reduce_only, strategy_id=request.strategy_id)
+        rejection = self._check_modify(probe, order)
         if rejection is not None:
             raise RejectedRequest(rejection)
         events = self.engines[symbol].modify(order.engine_order.id, self.now(), price=to_fixed(new_price)
@@ -362,6 +369,12 @@ class SimVenue:
         order.request = probe
         self._apply(events)
         return self.report(order)
+
+    def _check_modify(self, probe: OrderRequest, order: VenueOrder) -> VenueRejection | None:
+        """The venue's checks of an order as a modification would leave it (its own hold counts as free)."""
+        free_plus_own = self.accounts.free_plus(order.lock_asset, order.locked)
+        return self.profile.validate_order(probe, reference_price=self._reference_price(probe.symbol, probe.side),
+                                           free_balances=free_plus_own)
 
     def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """The venue's current view of an order; raises ``VenueRejection`` (no such order)."""
@@ -505,22 +518,9 @@ class SimVenue:
         base, quote = rules.base_asset, rules.quote_asset
         price, qty = from_fixed(event.price), from_fixed(event.qty)
         cost = on_grid(price * qty)
-        rate = self._maker_rate if event.liquidity is Liquidity.MAKER else self._taker_rate
         buy = event.side > 0
-        if buy and not self.profile.hold_fee_in_quote:
-            fee_asset, fee = base, from_fixed(compute_fee(ONE, event.qty, rate))
-        else:
-            fee_asset, fee = quote, from_fixed(event.fee)
-        # funds: release what this fill used from the order's hold, then settle the trade
-        if buy:
-            need = cost + (fee if fee_asset == quote else ZERO)
-            priced = request.price is not None
-            release = self._hold_after_fill(order, event) if priced else min(order.locked, need)
-            self._unlock(order, release)
-            self.accounts.transfer(quote, need, base, qty - (fee if fee_asset == base else ZERO))
-        else:
-            self._unlock(order, min(order.locked, qty))
-            self.accounts.transfer(base, qty, quote, cost - fee)
+        fee_asset, fee = self._fee_of(event, base, quote)
+        self._settle(order, event, cost, fee_asset, fee)
         order.filled += qty
         order.cum_quote += cost
         order.status = OrderStatus.FILLED if event.leaves_qty == 0 else OrderStatus.PARTIALLY_FILLED
@@ -535,6 +535,31 @@ class SimVenue:
         for listener in self.fill_listeners:
             listener(fill)
         self._notify(order)
+
+    def _fee_of(self, event: OrderFilled, base: str, quote: str) -> tuple[str, Decimal]:
+        """The fee of a fill and its asset: a spot buy pays in the base asset it receives (unless
+        the profile holds fees in quote), everything else in the quote asset."""
+        rate = self._maker_rate if event.liquidity is Liquidity.MAKER else self._taker_rate
+        if event.side > 0 and not self.profile.hold_fee_in_quote:
+            return base, from_fixed(compute_fee(ONE, event.qty, rate))
+        return quote, from_fixed(event.fee)
+
+    def _settle(self, order: VenueOrder, event: OrderFilled, cost: Decimal, fee_asset: str, fee: Decimal) -> None:
+        """Move the funds of one fill: release what it used of the order's hold, then exchange the
+        assets (a spot trade: quote for base, the fee off the asset it is paid in)."""
+        request = order.request
+        rules = self.profile.symbols[request.symbol]
+        base, quote = rules.base_asset, rules.quote_asset
+        qty = from_fixed(event.qty)
+        if event.side > 0:
+            need = cost + (fee if fee_asset == quote else ZERO)
+            priced = request.price is not None
+            release = self._hold_after_fill(order, event) if priced else min(order.locked, need)
+            self._unlock(order, release)
+            self.accounts.transfer(quote, need, base, qty - (fee if fee_asset == base else ZERO))
+        else:
+            self._unlock(order, min(order.locked, qty))
+            self.accounts.transfer(base, qty, quote, cost - fee)
 
     def _hold_after_fill(self, order: VenueOrder, event: OrderFilled) -> Decimal:
         """How much of a priced buy's hold this fill frees: hold(before) - hold(leaves after)."""
@@ -551,10 +576,7 @@ class SimVenue:
         leaves = request.quantity - order.filled
         remaining = OrderRequest(request.client_order_id, request.venue, request.symbol, request.side,
                                  request.order_type, leaves, request.price, request.stop_price)
-        want = funds_to_lock(remaining, rules, best_ask=self._reference_price(request.symbol, Side.BUY),
-                             fee_rate_reserve=self.profile.fee_rate_reserve,
-                             market_buy_margin=self.profile.market_buy_margin).amount
-        want = hold_on_grid(want)
+        want = hold_on_grid(self._order_lock(remaining, rules, self._reference_price(request.symbol, Side.BUY)).amount)
         self.accounts.hold(order.lock_asset, want - order.locked)
         order.locked = want
 

@@ -30,6 +30,7 @@ from harness.model import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    PositionReport,
     Side,
     TimeInForce,
 )
@@ -120,8 +121,10 @@ def test_market_order_fills_as_taker_and_moves_balances(venue: VenueUnderTest) -
         final = await adapter.get_order(venue.symbol, "kit-mkt-1")
         fills = await adapter.get_fills(venue.symbol)
         after = {a: b.total for a, b in (await adapter.get_balances()).items()}
+        positions.extend(await adapter.get_positions())
         return final, fills, before, after
 
+    positions: list[PositionReport] = []
     final, fills, before, after = venue.run(body())
     assert final.status is OrderStatus.FILLED and final.filled_quantity == venue.quantity()
     assert final.average_price == _ask(venue)
@@ -134,8 +137,14 @@ def test_market_order_fills_as_taker_and_moves_balances(venue: VenueUnderTest) -
     fee_base = sum(f.fee for f in fills if f.fee_asset == base)
     fee_quote = sum(f.fee for f in fills if f.fee_asset == quote)
     assert fee_base + fee_quote > 0
-    assert after[base] - before[base] == venue.quantity() - fee_base
-    assert before[quote] - after[quote] == cost + fee_quote
+    if venue.is_perpetual:  # a position, not an asset: the wallet only pays the fee (no PnL realized yet)
+        assert fee_base == 0 and base not in after
+        assert before[quote] - after[quote] == fee_quote
+        [position] = [p for p in positions if p.symbol == venue.symbol]
+        assert position.quantity == venue.quantity() and position.average_entry_price == _ask(venue)
+    else:
+        assert after[base] - before[base] == venue.quantity() - fee_base
+        assert before[quote] - after[quote] == cost + fee_quote
     notional_fee = (cost * info_fees[0])
     assert fee_quote + fee_base * _ask(venue) == pytest.approx(notional_fee, rel=Decimal("1e-6"))
 
@@ -230,7 +239,12 @@ def test_filter_and_balance_violations_are_invalid_requests_with_the_venue_code(
             await adapter.submit_order(_limit(venue, "kit-bad-tick", Side.BUY, off_tick))
         assert tick_error.value.code is not None and tick_error.value.venue == venue.name
         balances = await adapter.get_balances()
-        too_much = (balances[venue.info.base_asset].free * 2).quantize(venue.info.lot_size)
+        if venue.is_perpetual:  # a short whose initial margin is twice the available balance
+            assert venue.leverage is not None
+            margin = balances[venue.info.quote_asset].free * 2 * venue.leverage
+            too_much = (margin / (_ask(venue) * 2)).quantize(venue.info.lot_size)
+        else:
+            too_much = (balances[venue.info.base_asset].free * 2).quantize(venue.info.lot_size)
         request = OrderRequest("kit-bad-funds", venue.name, venue.symbol, Side.SELL, OrderType.LIMIT, too_much,
                                price=_ask(venue) * 2)
         with pytest.raises(InvalidRequestError) as funds_error:
@@ -254,7 +268,8 @@ def test_open_orders_lock_funds_until_they_end(venue: VenueUnderTest) -> None:
         price = BID - venue.tick * 3
         await adapter.submit_order(_limit(venue, "kit-lock-1", Side.BUY, price))
         during = (await adapter.get_balances())[quote]
-        assert during.locked - before.locked >= price * venue.quantity()
+        margin = price * venue.quantity() / (venue.leverage or 1)  # a perpetual holds initial margin
+        assert during.locked - before.locked >= margin
         assert during.total == before.total
         await adapter.cancel_order(venue.symbol, "kit-lock-1")
         after = (await adapter.get_balances())[quote]

@@ -58,6 +58,13 @@ class _Complete(SimAdapter):
         """Accept any margin mode (a test double)."""
 
 
+class _SpotOnly(SimAdapter):
+    """An adapter class without the futures-only methods (``getattr_static`` finds None)."""
+
+    set_leverage = None  # type: ignore[assignment]
+    set_margin_mode = None  # type: ignore[assignment]
+
+
 class _Broken(SimAdapter):
     def health(self) -> None:  # type: ignore[override]  # deliberately not async
         """Wrong kind."""
@@ -65,14 +72,16 @@ class _Broken(SimAdapter):
     async def get_order(self, symbol: str, order_id: str) -> None:  # type: ignore[override]
         """Wrong parameter name."""
 
-    async def set_leverage(self, symbol: str) -> None:
+    async def set_leverage(self, symbol: str) -> None:  # type: ignore[override]  # deliberately incomplete
         """Missing the leverage parameter."""
 
 
 def test_missing_methods_reports_what_is_wrong() -> None:
     futures = replace(load_profile("bybit").capabilities, leverage=True, margin_mode=True)
     assert missing_methods(_Complete, futures) == []
-    assert missing_methods(SimAdapter, futures) == [
+    assert missing_methods(SimAdapter, futures) == []  # it serves the perpetual venues' profiles too
+    assert missing_methods(_SpotOnly, load_profile("bybit").capabilities) == []
+    assert missing_methods(_SpotOnly, futures) == [
         "set_leverage (optional, capability leverage): missing",
         "set_margin_mode (optional, capability margin_mode): missing"]
     problems = missing_methods(_Broken, replace(futures, margin_mode=False))

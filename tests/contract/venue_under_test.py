@@ -46,6 +46,14 @@ class VenueUnderTest:
     set_quote: Callable[[Decimal, Decimal], None]
     print_trade: Callable[[Decimal, Decimal, Aggressor], None]
     set_book: Callable[[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]], None]
+    leverage: int | None = None
+    """A linear perpetual venue's leverage for the kit's symbol (its account is margin in the quote
+    asset, positions are signed sizes); None for a spot venue."""
+
+    @property
+    def is_perpetual(self) -> bool:
+        """Whether the venue trades the symbol as a linear perpetual (see ``leverage``)."""
+        return self.leverage is not None
 
     @property
     def tick(self) -> Decimal:
@@ -116,8 +124,9 @@ def sim_venue(name: str) -> Iterator[VenueUnderTest]:
         world.book(name, symbol, bids=[(str(p), str(q)) for p, q in bids], asks=[(str(p), str(q)) for p, q in asks])
 
     try:
+        futures = venue.profile.futures
         yield VenueUnderTest(name, adapter, raw, world.runtime.clock, symbol, info, world.run, set_quote, print_trade,
-                             set_book)
+                             set_book, leverage=futures.default_leverage if futures is not None else None)
     finally:
         world.close()
 

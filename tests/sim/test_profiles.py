@@ -14,6 +14,8 @@ from sim.venue.latency import Empirical, LogNormal
 from sim.venue.profile import ProfileError, VenueProfile, available_profiles, load_profile, parse_profile
 
 SEED_VENUES = {"binance", "coinbase", "kraken", "okx", "bybit", "bsdex", "bison", "finoa"}
+DERIVATIVES = {"bybit-linear", "binance-usdm"}
+"""The linear perpetual venues (profiles with a ``[futures]`` table)."""
 
 MINIMAL = """
 [venue]
@@ -54,11 +56,12 @@ floor_ns = 100
 """
 
 
-def test_all_eight_seed_venues_ship_a_profile() -> None:
-    assert set(available_profiles()) == SEED_VENUES
+def test_all_eight_seed_venues_and_the_derivatives_venues_ship_a_profile() -> None:
+    assert set(available_profiles()) == SEED_VENUES | DERIVATIVES
+    assert {name for name in available_profiles() if load_profile(name).futures is not None} == DERIVATIVES
 
 
-@pytest.mark.parametrize("name", sorted(SEED_VENUES))
+@pytest.mark.parametrize("name", sorted(SEED_VENUES | DERIVATIVES))
 def test_each_shipped_profile_loads_and_converts(name: str) -> None:
     profile = load_profile(name)
     assert isinstance(profile, VenueProfile)
