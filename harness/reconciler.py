@@ -7,6 +7,7 @@ adopts the venue's truth into the order manager and the position book, and raise
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort_right
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -34,6 +35,10 @@ __all__ = ["VenueReconciler"]
 logger = safe_logger(__name__)
 
 
+def _fill_ts(fill: Fill) -> int:
+    return fill.ts_ns
+
+
 class VenueReconciler:
     """Reconciles an order manager and a position book with venues, one venue per ``run``.
 
@@ -50,11 +55,16 @@ class VenueReconciler:
         self.clock = clock
         self._grace_ns = grace_ns
         self._on_position = on_position
-        self._applied: dict[tuple[str, str], list[Fill]] = {}  # fills in the position book, per venue/symbol
+        # fills in the position book, per venue/symbol, in time order (equal times: as applied)
+        self._applied: dict[tuple[str, str], list[Fill]] = {}
 
     def note_fill(self, fill: Fill) -> None:
         """Remember a fill the position book applied."""
-        self._applied.setdefault((fill.venue, fill.symbol), []).append(fill)
+        applied = self._applied.setdefault((fill.venue, fill.symbol), [])
+        if applied and fill.ts_ns < applied[-1].ts_ns:
+            insort_right(applied, fill, key=_fill_ts)  # a late one (e.g. found by reconciliation)
+        else:
+            applied.append(fill)
 
     async def run(self, gateway: ExchangeAdapter) -> list[Discrepancy]:
         """Compare orders, fills and positions with ``gateway``'s venue (the truth), adopt its values, alert.
@@ -140,14 +150,16 @@ class VenueReconciler:
         adjusted: list[PositionReport] = []
         undecided: set[str] = set()
         for symbol in sorted(symbols):
-            fills = self._applied.get((venue, symbol), ())
+            fills = self._applied.get((venue, symbol), [])
             report = by_symbol.get(symbol)
             if report is None:
-                if any(sent_ns < f.ts_ns <= received_ns for f in fills):
+                first = bisect_right(fills, sent_ns, key=_fill_ts)
+                if first < len(fills) and fills[first].ts_ns <= received_ns:
                     undecided.add(symbol)
                     continue
                 report = PositionReport(venue, symbol, Decimal(0), Decimal(0), sent_ns)
-            later = sum((f.quantity * f.side.sign for f in fills if f.ts_ns > report.ts_ns), Decimal(0))
+            after = fills[bisect_right(fills, report.ts_ns, key=_fill_ts):]  # only those after the snapshot
+            later = sum((f.quantity * f.side.sign for f in after), Decimal(0))
             if later == 0:
                 if report.quantity != 0:
                     adjusted.append(report)
