@@ -57,6 +57,7 @@ class VenueReconciler:
         self._on_position = on_position
         # fills in the position book, per venue/symbol, in time order (equal times: as applied)
         self._applied: dict[tuple[str, str], list[Fill]] = {}
+        self._fills_seen_ns: dict[str, int] = {}  # per venue: the fills before this were all compared
 
     def note_fill(self, fill: Fill) -> None:
         """Remember a fill the position book applied."""
@@ -75,14 +76,16 @@ class VenueReconciler:
         that the venue no longer lists are looked up one by one, and only the answers count.
         Positions are asked first and fills after, so every fill inside the position snapshot is
         also in the fill list (and applied if we lacked it); our fills newer than the snapshot are
-        taken out of our side before comparing. Idempotent: a second run on an unchanged venue
-        finds nothing.
+        taken out of our side before comparing. Fills are asked from ``grace_ns`` before the
+        previous complete run began (all of them the first time): older ones were compared then,
+        so a run costs what happened since, not the run's whole history. Idempotent: a second run
+        on an unchanged venue finds nothing.
         """
         venue = gateway.venue
         sent = self.clock.now_ns()
         positions = await gateway.get_positions()
         received = self.clock.now_ns()
-        state = await fetch_venue_state(gateway)
+        state = await fetch_venue_state(gateway, since_ns=self._fills_seen_ns.get(venue, 0))
         now = self.clock.now_ns()
         # fills first: an order's filled quantity then differs only if the venue's record does
         missing_fills, fill_issues = reconcile_fills(self.positions.known_execution_ids(venue), state.fills)
@@ -131,6 +134,9 @@ class VenueReconciler:
         for record in apply_position_corrections(self.positions, corrections, self.alerts, now):
             self._on_position(record)
         found.extend(position_issues)
+        # the venue listed every fill up to when it answered: the next run asks for the newer ones
+        # only (from a grace period before this run began, for clocks and fills recorded late)
+        self._fills_seen_ns[venue] = max(self._fills_seen_ns.get(venue, 0), sent - self._grace_ns)
         return found
 
     def _as_of_now(self, venue: str, reports: Iterable[PositionReport], sent_ns: int,
