@@ -547,14 +547,17 @@ class ExecutionEngine:
         if decision_id is not None and self.router is not None:
             self.router.record_outcome(decision_id, fill.venue, fill.price, fill.quantity, fill.ts_ns)
         if self.journal is not None:
-            self.journal.record_fill(fill)
-            moved = order.history and order.history[-1].execution_id == fill.execution_id
-            if not moved:  # the status was already where the fill leads (a report came first): the row still changes
-                self.journal.record_order({
-                    "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
-                    "status": order.status.value, "filled_quantity": order.filled_quantity,
-                    "quantity": order.quantity, "ts_ns": fill.ts_ns, "reason": f"fill {fill.execution_id}"})
-        if record is not None:
+            with self.journal.transaction():  # the fill, its order row and the position it moves: one commit
+                self.journal.record_fill(fill)
+                moved = order.history and order.history[-1].execution_id == fill.execution_id
+                if not moved:  # the status was already where the fill leads (a report came first): the row changes
+                    self.journal.record_order({
+                        "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
+                        "status": order.status.value, "filled_quantity": order.filled_quantity,
+                        "quantity": order.quantity, "ts_ns": fill.ts_ns, "reason": f"fill {fill.execution_id}"})
+                if record is not None:
+                    self._on_position(record)
+        elif record is not None:
             self._on_position(record)
         for listener in self.fill_listeners:
             listener(order, fill)
