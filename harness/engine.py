@@ -8,7 +8,8 @@ One object wires the parts that must behave identically against simulated and li
   ``submit_with_recovery`` for sends (ambiguous outcomes are looked up, never blindly resent);
 * one ``PositionBook`` fed by the manager's new fills, per venue and aggregated;
 * reconciliation against each venue on start, after reconnects (``reconcile``) and on a timer;
-* a ``StuckOrderMonitor`` scanning on a timer; an optional ``OrderRouter`` for routed orders
+* a ``StuckOrderMonitor`` scanning on a timer (every timer parks while it has nothing to do:
+  ``harness.periodic``, so a quiet tape does not wake the clock); an optional ``OrderRouter`` for routed orders
   (``route``: books from every tradable venue, a decision journaled before the orders leave,
   fills recorded as the decision's outcome);
 * the ``Journal`` (when given): an intent before every send, orders, fills, position history,
