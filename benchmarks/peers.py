@@ -14,7 +14,8 @@ measures, in events (trades) per second of the replay itself:
 - NautilusTrader and hftbacktest, when importable and the peers' scripts are found
   (``--peers-dir``, default ``../shared/bench/peers`` next to the checkout): their own scripts, run
   as subprocesses over the same data written in the peers' float format (``pip install
-  '.[bench]'``). ``--no-peers`` skips them.
+  '.[bench]'``). ``--no-peers`` skips them; ``--peer-python`` runs them with another interpreter
+  (NautilusTrader 1.221 needs pandas < 3 and hftbacktest numpy < 2.3: a venv of its own).
 
 It prints one line per configuration, then the ratios: B / NautilusTrader, B / SimPy, A /
 NautilusTrader, the cost per order (A's replay time minus B's over the orders placed) against
@@ -177,9 +178,9 @@ def find_peers(given: str | None) -> Path | None:
     return next((p for p in candidates if (p / "common.py").exists()), None)
 
 
-def peer(script: Path, strategy: str, data: Path) -> dict[str, Any] | None:
-    """Run one peer's own script over ``data``; its JSON result line, or None (with why, on stderr)."""
-    proc = subprocess.run([sys.executable, script.name, "--strategy", strategy, "--feed", "trades"],
+def peer(script: Path, strategy: str, data: Path, python: str) -> dict[str, Any] | None:
+    """Run one peer's own script over ``data`` with ``python``; its JSON result line, or None (why on stderr)."""
+    proc = subprocess.run([python, script.name, "--strategy", strategy, "--feed", "trades"],
                           cwd=script.parent, env={**os.environ, "PEERBENCH_DIR": str(data)},
                           capture_output=True, text=True, check=False)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -188,6 +189,14 @@ def peer(script: Path, strategy: str, data: Path) -> dict[str, Any] | None:
         return None
     record: dict[str, Any] = json.loads(lines[-1])
     return record
+
+
+def importable(python: str, module: str) -> bool:
+    """Whether ``python`` can import ``module`` (this interpreter: without importing it)."""
+    if python == sys.executable:
+        return importlib.util.find_spec(module) is not None
+    check = subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False)
+    return check.returncode == 0
 
 
 # ----------------------------------------------------------------------------- report
@@ -212,12 +221,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="trades (default 1,000,000)")
     parser.add_argument("--no-peers", action="store_true", help="skip NautilusTrader and hftbacktest")
     parser.add_argument("--peers-dir", help="folder of the peers' scripts (default: shared/bench/peers)")
+    parser.add_argument("--peer-python", default=sys.executable,
+                        help="the interpreter that runs the peers' scripts (default: this one)")
     parser.add_argument("--profile", choices=("A", "B", "A100"), help="cProfile this replay (stderr)")
     args = parser.parse_args()
     scripts = None if args.no_peers else find_peers(args.peers_dir)
     wanted = {"nautilus_trader": "nautilus_bench.py", "hftbacktest": "hftbacktest_bench.py"}
     present = {name: script for name, script in wanted.items()
-               if scripts is not None and importlib.util.find_spec(name) is not None}
+               if scripts is not None and importable(args.peer_python, name)}
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         folder = Path(tmp)
         prices, path = generate(args.n, folder, peer_files=bool(present))
@@ -231,7 +242,7 @@ def main() -> None:
         for name, script in present.items():
             assert scripts is not None
             for strategy in ("B", "A"):
-                record = peer(scripts / script, strategy, folder)
+                record = peer(scripts / script, strategy, folder, args.peer_python)
                 peers[f"{name} {strategy}"] = record["run_s"] if record else None
     print(f"peer workload: {n} trades, seed {SEED}; events/s of the replay itself")
     print(f"{'config':<34}{'B ev/s':>10}{'A ev/s':>10}{'per order (A-B)':>18}")
