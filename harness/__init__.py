@@ -149,6 +149,7 @@ _EXPORTS = {
     "OrderStateError": "harness.orders",
     "Transition": "harness.orders",
     "Param": "harness.params",
+    "GatedJob": "harness.periodic",
     "StrategyParamError": "harness.params",
     "parse_params": "harness.params",
     "AggregatePosition": "harness.positions",
@@ -346,6 +347,7 @@ __all__ = [
     "FillEstimate",
     "FillListener",
     "FuturesAdapter",
+    "GatedJob",
     "HealthStatus",
     "InFlightTracker",
     "Instrument",
@@ -643,6 +645,7 @@ if TYPE_CHECKING:
     )
     from harness.orders import FillListener, ManagedOrder, OrderListener, OrderManager, OrderStateError, Transition
     from harness.params import Param, StrategyParamError, parse_params
+    from harness.periodic import GatedJob
     from harness.positions import (
         AggregatePosition,
         InstrumentOf,

@@ -8,7 +8,8 @@ One object wires the parts that must behave identically against simulated and li
   ``submit_with_recovery`` for sends (ambiguous outcomes are looked up, never blindly resent);
 * one ``PositionBook`` fed by the manager's new fills, per venue and aggregated;
 * reconciliation against each venue on start, after reconnects (``reconcile``) and on a timer;
-* a ``StuckOrderMonitor`` scanning on a timer; an optional ``OrderRouter`` for routed orders
+* a ``StuckOrderMonitor`` scanning on a timer (every timer parks while it has nothing to do:
+  ``harness.periodic``, so a quiet tape does not wake the clock); an optional ``OrderRouter`` for routed orders
   (``route``: books from every tradable venue, a decision journaled before the orders leave,
   fills recorded as the decision's outcome);
 * the ``Journal`` (when given): an intent before every send, orders, fills, position history,
@@ -25,7 +26,7 @@ RNG, so a simulation is reproducible; it imports nothing of ``sim`` or ``live``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -50,6 +51,7 @@ from harness.model import (
     VenueStatus,
 )
 from harness.orders import ManagedOrder, OrderManager, Transition, validate_request
+from harness.periodic import GatedJob
 from harness.positions import PositionBook, PositionHistoryRecord
 from harness.ratelimit import ClientRateLimiter, LimitRule, RequestCost
 from harness.reconcile import (
@@ -169,6 +171,10 @@ class ExecutionEngine:
                                           grace_ns=self.config.report_grace_ns, on_position=self._on_position)
         self.orders.fill_listeners.append(self._on_fill)
         self.orders.order_listeners.append(self._on_transition)
+        self.orders.created_listeners.append(self._on_created)
+        self._unreconciled: set[str] = set()  # venues with activity since their last reconciliation began
+        self._reconcile_job: GatedJob | None = None
+        self._stuck_job: GatedJob | None = None
         if journal is not None:
             self.alerts.listen(journal.on_alert)
 
@@ -191,15 +197,60 @@ class ExecutionEngine:
         await self.recover_from_journal()
         for name in self.gateways:
             await self.reconcile(name)
-        if self.config.reconcile_interval_ns > 0:
-            self._tasks.append(asyncio.ensure_future(self._every(self.config.reconcile_interval_ns,
-                                                                 self._reconcile_all)))
-        if self.config.health_interval_ns > 0:
-            self._tasks.append(asyncio.ensure_future(self._every(self.config.health_interval_ns,
-                                                                 self._supervise_connections)))
-        if self.config.stuck_scan_interval_ns > 0:
-            self._tasks.append(asyncio.ensure_future(self._every(self.config.stuck_scan_interval_ns,
-                                                                 self._scan_stuck)))
+        self._start_timers()
+
+    def _start_timers(self) -> None:
+        """The periodic jobs, each parked while it has nothing to do (``harness.periodic``).
+
+        Reconciliation runs for a venue with working orders, activity since its last run, an
+        unfinished last run, or an account other clients may change (an adapter without
+        ``sole_client``); connection supervision while a venue is down (or always, for an adapter
+        that cannot tell the engine when its connection drops: no ``watch_connection``); stuck
+        scans while any order is working.
+        """
+        config = self.config
+        jobs: list[GatedJob] = []
+        if config.reconcile_interval_ns > 0:
+            self._reconcile_job = GatedJob(self.clock, config.reconcile_interval_ns, self._reconcile_all,
+                                           lambda: any(map(self._needs_reconcile, self.gateways)), name="reconcile")
+            jobs.append(self._reconcile_job)
+        if config.health_interval_ns > 0:
+            unwatched = False
+            health = GatedJob(self.clock, config.health_interval_ns, self._supervise_connections,
+                              lambda: unwatched or self._down_now(), name="connections")
+            for adapter in self.adapters.values():
+                watch = getattr(adapter, "watch_connection", None)
+                if callable(watch):
+                    watch(health.poke)
+                else:
+                    unwatched = True
+            jobs.append(health)
+        if config.stuck_scan_interval_ns > 0:
+            self._stuck_job = GatedJob(self.clock, config.stuck_scan_interval_ns, self._scan_stuck,
+                                       self.orders.has_open, name="stuck orders")
+            jobs.append(self._stuck_job)
+        self._tasks += [asyncio.ensure_future(job.run()) for job in jobs]
+
+    def _down_now(self) -> bool:
+        """Whether a venue is disconnected (or still counted down by the supervisor)."""
+        return bool(self._down) or not all(g.is_connected() for g in self.gateways.values())
+
+    def _needs_reconcile(self, venue: str) -> bool:
+        """Whether a periodic reconciliation of ``venue`` could find anything (see ``_start_timers``)."""
+        return (venue in self._unreconciled or self.orders.has_open(venue)
+                or not getattr(self.adapters.get(venue), "sole_client", False))
+
+    def _touched(self, venue: str) -> None:
+        """Something happened at ``venue``: its next periodic reconciliation is needed."""
+        if venue not in self._unreconciled:
+            self._unreconciled.add(venue)
+            if self._reconcile_job is not None:
+                self._reconcile_job.poke()
+
+    def _on_created(self, order: ManagedOrder) -> None:
+        self._touched(order.venue)
+        if self._stuck_job is not None:
+            self._stuck_job.poke()
 
     async def recover_from_journal(self) -> list[ManagedOrder]:
         """After a restart, settle every journaled intent that never got a final answer, and every
@@ -306,14 +357,6 @@ class ExecutionEngine:
             return descriptor.rules, descriptor.costs
         return limits_from_status(await adapter.get_rate_limit_status(),
                                   warning_threshold=self.config.warning_threshold)
-
-    async def _every(self, interval_ns: int, job: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            await self.clock.sleep_ns(interval_ns)
-            try:
-                await job()
-            except VenueError as error:  # a failed periodic job is logged and retried next time
-                logger.warning("periodic job failed: %s", error)
 
     # ------------------------------------------------------------------ orders
 
@@ -469,7 +512,14 @@ class ExecutionEngine:
 
         Idempotent: a second run on an unchanged venue finds nothing.
         """
-        found = await self.reconciler.run(self.gateways[venue])
+        self._unreconciled.discard(venue)
+        try:
+            found = await self.reconciler.run(self.gateways[venue])
+        except BaseException:
+            self._touched(venue)  # unfinished: the next periodic run must not be skipped
+            raise
+        if found:
+            self._touched(venue)  # what was adopted is looked at once more
         self.discrepancies.extend(found)
         for listener in self.reconcile_listeners:
             listener(venue, found)
@@ -477,7 +527,8 @@ class ExecutionEngine:
 
     async def _reconcile_all(self) -> None:
         for name in self.gateways:
-            await self.reconcile(name)
+            if self._needs_reconcile(name):
+                await self.reconcile(name)
 
     async def _scan_stuck(self) -> None:
         self.scan_stuck()
@@ -489,6 +540,7 @@ class ExecutionEngine:
     # ------------------------------------------------------------------ listeners
 
     def _on_fill(self, order: ManagedOrder, fill: Fill) -> None:
+        self._touched(fill.venue)
         record = self.positions.apply_fill(fill)
         if record is not None:
             self.reconciler.note_fill(fill)
@@ -496,14 +548,17 @@ class ExecutionEngine:
         if decision_id is not None and self.router is not None:
             self.router.record_outcome(decision_id, fill.venue, fill.price, fill.quantity, fill.ts_ns)
         if self.journal is not None:
-            self.journal.record_fill(fill)
-            moved = order.history and order.history[-1].execution_id == fill.execution_id
-            if not moved:  # the status was already where the fill leads (a report came first): the row still changes
-                self.journal.record_order({
-                    "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
-                    "status": order.status.value, "filled_quantity": order.filled_quantity,
-                    "quantity": order.quantity, "ts_ns": fill.ts_ns, "reason": f"fill {fill.execution_id}"})
-        if record is not None:
+            with self.journal.transaction():  # the fill, its order row and the position it moves: one commit
+                self.journal.record_fill(fill)
+                moved = order.history and order.history[-1].execution_id == fill.execution_id
+                if not moved:  # the status was already where the fill leads (a report came first): the row changes
+                    self.journal.record_order({
+                        "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
+                        "status": order.status.value, "filled_quantity": order.filled_quantity,
+                        "quantity": order.quantity, "ts_ns": fill.ts_ns, "reason": f"fill {fill.execution_id}"})
+                if record is not None:
+                    self._on_position(record)
+        elif record is not None:
             self._on_position(record)
         for listener in self.fill_listeners:
             listener(order, fill)
@@ -519,6 +574,7 @@ class ExecutionEngine:
                                          realized, ts_ns=record.ts_ns)
 
     def _on_transition(self, order: ManagedOrder, transition: Transition) -> None:
+        self._touched(order.venue)
         if self.journal is not None:
             self.journal.record_order({
                 "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,

@@ -16,8 +16,11 @@ Durability: WAL with ``synchronous=NORMAL`` for everything, which survives any c
 process (a committed transaction is in the WAL). Intent writes are committed with
 ``synchronous=FULL`` (the WAL is fsynced): an intent lost to a power failure after its order
 left would hide a live order, while every other row can be rebuilt from the venue by
-reconciliation. Each ``record_*`` call is one transaction; ``transaction()`` groups several
-(e.g. a fill and the position it moves), and a failure inside rolls all of them back.
+reconciliation. Each ``record_*`` call is one transaction, committed when it returns: a
+single statement, which SQLite commits by itself (one ``execute``, no BEGIN/COMMIT round trips),
+or a BEGIN/COMMIT pair around the two of ``record_order``. ``transaction()`` groups several
+(e.g. a fill and the position it moves: one commit for all), and a failure inside rolls all of
+them back.
 """
 
 from __future__ import annotations
@@ -333,6 +336,14 @@ class Journal:
         self._depth = depth
         self._conn.execute("COMMIT" if depth == 0 else f"RELEASE {name}")
 
+    def _run(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
+        """One statement: a transaction of its own outside ``transaction()`` (SQLite commits it before
+        returning), part of the open one inside. A failed statement changes nothing."""
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal write failed and was rolled back: {exc}") from exc
+
     # -- intents --------------------------------------------------------------------------
 
     def record_intent(self, request: OrderRequest) -> int:
@@ -346,12 +357,11 @@ class Journal:
         if full:
             self._conn.execute("PRAGMA synchronous=FULL")
         try:
-            with self.transaction():
-                cursor = self._conn.execute(
-                    "INSERT INTO intents (client_order_id, venue, symbol, request, ts_ns, state, updated_ns) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (request.client_order_id, request.venue, request.symbol, _json(data), now,
-                     IntentState.SENT.value, now))
+            cursor = self._run(
+                "INSERT INTO intents (client_order_id, venue, symbol, request, ts_ns, state, updated_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (request.client_order_id, request.venue, request.symbol, _json(data), now,
+                 IntentState.SENT.value, now))
         finally:
             if full:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -365,13 +375,12 @@ class Journal:
             raise JournalError(f"intent state must be one of {[s.value for s in IntentState]}, got {state!r}") \
                 from None
         _text(detail, "detail")
-        with self.transaction():
-            cursor = self._conn.execute(
-                "UPDATE intents SET state = ?, detail = ?, updated_ns = ? WHERE id = "
-                "(SELECT MAX(id) FROM intents WHERE client_order_id = ?)",
-                (state.value, detail, self._clock.now_ns(), client_order_id))
-            if cursor.rowcount == 0:
-                raise JournalError(f"no intent journaled for client order id {client_order_id!r}")
+        cursor = self._run(
+            "UPDATE intents SET state = ?, detail = ?, updated_ns = ? WHERE id = "
+            "(SELECT MAX(id) FROM intents WHERE client_order_id = ?)",
+            (state.value, detail, self._clock.now_ns(), client_order_id))
+        if cursor.rowcount == 0:  # nothing was changed
+            raise JournalError(f"no intent journaled for client order id {client_order_id!r}")
 
     def pending_intents(self) -> list[PendingIntent]:
         """Intents still SENT or UNKNOWN, oldest first: what a restart must reconcile with the venue."""
@@ -444,11 +453,10 @@ class Journal:
             _text(fill.symbol, "symbol"), Side(fill.side).value, _dec(fill.price, "price"),
             _dec(fill.quantity, "quantity"), _dec(fill.fee, "fee"), _text(fill.fee_asset, "fee_asset"),
             Liquidity(fill.liquidity).value, _ts(fill.ts_ns, "ts_ns"))
-        with self.transaction():
-            cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO fills (venue, execution_id, client_order_id, venue_order_id, symbol, side, "
-                "price, quantity, fee, fee_asset, liquidity, ts_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values)
+        cursor = self._run(
+            "INSERT OR IGNORE INTO fills (venue, execution_id, client_order_id, venue_order_id, symbol, side, "
+            "price, quantity, fee, fee_asset, liquidity, ts_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values)
         return cursor.rowcount == 1
 
     def fills(self) -> list[Fill]:
@@ -466,18 +474,15 @@ class Journal:
                         realized_pnl: Decimal = Decimal(0), *, ts_ns: int | None = None) -> None:
         """Store the current position of ``symbol`` at ``venue`` (replaces the previous one)."""
         row = self._position_row(venue, symbol, quantity, average_entry_price, realized_pnl, ts_ns=ts_ns)
-        with self.transaction():
-            self._conn.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)", row)
+        self._run("INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def record_position_history(self, venue: str, symbol: str, quantity: Decimal, average_entry_price: Decimal,
                                 realized_pnl: Decimal = Decimal(0), *, cause: str = "",
                                 ts_ns: int | None = None) -> None:
         """Append a position snapshot with what caused it (``OPEN``, ``CLOSE``, ``RECONCILE``...)."""
         row = self._position_row(venue, symbol, quantity, average_entry_price, realized_pnl, ts_ns=ts_ns)
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO position_history (venue, symbol, quantity, average_entry_price, realized_pnl, ts_ns, "
-                "cause) VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, _text(str(cause), "cause")))
+        self._run("INSERT INTO position_history (venue, symbol, quantity, average_entry_price, realized_pnl, ts_ns, "
+                  "cause) VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, _text(str(cause), "cause")))
 
     def _position_row(self, venue: str, symbol: str, quantity: Decimal, average_entry_price: Decimal,
                       realized_pnl: Decimal, *, ts_ns: int | None) -> tuple[str, str, str, str, str, int]:
@@ -496,8 +501,7 @@ class Journal:
         for name, value in row.items():
             if isinstance(value, float):
                 raise JournalError(f"decision field {name!r} is a float ({value!r}); use Decimal")
-        with self.transaction():
-            self._conn.execute("INSERT INTO routing_decisions (ts_ns, payload) VALUES (?, ?)", (ts_ns, _json(row)))
+        self._run("INSERT INTO routing_decisions (ts_ns, payload) VALUES (?, ?)", (ts_ns, _json(row)))
 
     def audit(self, record: AuditRecord) -> None:
         """Store one audit record (``AuditSink``); request and response are redacted again on the way in."""
@@ -505,15 +509,14 @@ class Journal:
             raise JournalError(f"audit needs an AuditRecord, not {type(record).__name__}")
         latency = None if record.latency_ns is None else _ts(record.latency_ns, "latency_ns")
         success = None if record.success is None else int(record.success)
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO audit (ts_ns, venue, method, endpoint, phase, request, response, latency_ns, success, "
-                "error_category, error, client_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_ts(record.ts_ns, "ts_ns"), _text(record.venue, "venue"), _text(record.method, "method"),
-                 _text(record.endpoint, "endpoint"),
-                 _text(record.phase, "phase"), _json(record.request), _json(record.response), latency, success,
-                 _text(record.error_category, "error_category"), _text(record.error, "error"),
-                 _text(record.client_order_id, "client_order_id")))
+        self._run(
+            "INSERT INTO audit (ts_ns, venue, method, endpoint, phase, request, response, latency_ns, success, "
+            "error_category, error, client_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (_ts(record.ts_ns, "ts_ns"), _text(record.venue, "venue"), _text(record.method, "method"),
+             _text(record.endpoint, "endpoint"),
+             _text(record.phase, "phase"), _json(record.request), _json(record.response), latency, success,
+             _text(record.error_category, "error_category"), _text(record.error, "error"),
+             _text(record.client_order_id, "client_order_id")))
 
     def audit_records(self) -> list[AuditRecord]:
         """Every audit record, in the order written."""
@@ -526,21 +529,19 @@ class Journal:
 
     def on_alert(self, alert: Alert) -> None:
         """Store an alert (register with ``AlertSink.listen(journal.on_alert)``)."""
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO alerts (ts_ns, severity, source, kind, message, venue, details) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_ts(alert.ts_ns, "ts_ns"), str(alert.severity), alert.source, alert.kind, alert.message,
-                 alert.venue, _json(alert.details)))
+        self._run(
+            "INSERT INTO alerts (ts_ns, severity, source, kind, message, venue, details) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_ts(alert.ts_ns, "ts_ns"), str(alert.severity), alert.source, alert.kind, alert.message,
+             alert.venue, _json(alert.details)))
 
     def record_venue_status(self, venue: str, status: str, reason: str, *, previous: str | None = None,
                             ts_ns: int | None = None) -> None:
         """Store one venue status change."""
-        with self.transaction():
-            self._conn.execute(
-                "INSERT INTO venue_status (ts_ns, venue, previous, status, reason) VALUES (?, ?, ?, ?, ?)",
-                (self._clock.now_ns() if ts_ns is None else _ts(ts_ns, "ts_ns"), _text(venue, "venue", empty=False),
-                 None if previous is None else str(previous), str(status), _text(reason, "reason")))
+        self._run(
+            "INSERT INTO venue_status (ts_ns, venue, previous, status, reason) VALUES (?, ?, ?, ?, ?)",
+            (self._clock.now_ns() if ts_ns is None else _ts(ts_ns, "ts_ns"), _text(venue, "venue", empty=False),
+             None if previous is None else str(previous), str(status), _text(reason, "reason")))
 
     def on_status_change(self, change: StatusChange) -> None:
         """Store a ``harness.registry.StatusChange`` (register with ``VenueRegistry.listen``)."""

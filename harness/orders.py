@@ -201,6 +201,8 @@ class OrderManager:
         self._infos: dict[str, VenueInfo] = {}
         self.fill_listeners: list[FillListener] = []
         self.order_listeners: list[OrderListener] = []
+        self.created_listeners: list[Callable[[ManagedOrder], None]] = []
+        """Called with every order recorded (``create_from``), before anything is sent."""
         self.unmatched_reports: list[OrderReport] = []
         self.unmatched_fills: list[Fill] = []
 
@@ -276,6 +278,8 @@ class OrderManager:
         self._orders[order_id] = order
         self._open[order_id] = order
         self._by_coid[coid] = order
+        for listener in self.created_listeners:
+            listener(order)
         return order
 
     def _next_ids(self) -> tuple[str, str]:
@@ -309,6 +313,12 @@ class OrderManager:
 
     def __len__(self) -> int:
         return len(self._orders)
+
+    def has_open(self, venue: str | None = None) -> bool:
+        """Whether any order (of ``venue``, when given) is not terminal yet; without scanning finished ones."""
+        if venue is None:
+            return bool(self._open)
+        return any(o.venue == venue for o in self._open.values())
 
     def list(self, *, strategy: str | None = None, venue: str | None = None, symbol: str | None = None,
              status: OrderStatus | Iterable[OrderStatus] | None = None, side: Side | None = None,

@@ -19,6 +19,7 @@ source of truth, see ``harness.reconcile``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -45,6 +46,8 @@ __all__ = [
 
 ZERO = Decimal(0)
 
+
+_NO_IDS: frozenset[str] = frozenset()
 
 class PositionChange(StrEnum):
     """What a fill did to a position (the history record's event type)."""
@@ -246,7 +249,7 @@ class PositionBook:
         self._instrument_of = instrument_of
         self._positions: dict[PositionKey, Position] = {}
         self._marks: dict[PositionKey, Decimal] = {}
-        self._executions: set[tuple[str, str]] = set()
+        self._executions: dict[str, set[str]] = {}  # per venue, the execution ids applied
         self._history: list[PositionHistoryRecord] = []
 
     # ------------------------------------------------------------------ changes
@@ -256,10 +259,11 @@ class PositionBook:
 
         Returns the history record, or ``None`` when the execution id was already applied.
         """
-        if (fill.venue, fill.execution_id) in self._executions:
+        applied = self._executions.setdefault(fill.venue, set())
+        if fill.execution_id in applied:
             return None
         _check_fill(fill)
-        self._executions.add((fill.venue, fill.execution_id))
+        applied.add(fill.execution_id)
         key = PositionKey(fill.venue, fill.symbol)
         before = self._positions.get(key) or Position(fill.venue, fill.symbol)
         state, change = apply_fill(before.state, _signed(fill), fill.price)
@@ -355,9 +359,13 @@ class PositionBook:
         return [r for r in self._history
                 if (venue is None or r.venue == venue) and (symbol is None or r.symbol == symbol)]
 
-    def known_execution_ids(self, venue: str) -> frozenset[str]:
-        """Execution ids of every fill of ``venue`` already applied (for fill reconciliation)."""
-        return frozenset(e for v, e in self._executions if v == venue)
+    def known_execution_ids(self, venue: str) -> AbstractSet[str]:
+        """Execution ids of every fill of ``venue`` already applied (for fill reconciliation).
+
+        The book's own set, kept as fills are applied (no copy: reconciliation asks for it on
+        every run); read it, do not keep it across changes.
+        """
+        return self._executions.get(venue, _NO_IDS)
 
 
 def aggregate_positions(instrument: str, legs: Iterable[Position]) -> AggregatePosition:

@@ -7,6 +7,7 @@ adopts the venue's truth into the order manager and the position book, and raise
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort_right
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -34,6 +35,10 @@ __all__ = ["VenueReconciler"]
 logger = safe_logger(__name__)
 
 
+def _fill_ts(fill: Fill) -> int:
+    return fill.ts_ns
+
+
 class VenueReconciler:
     """Reconciles an order manager and a position book with venues, one venue per ``run``.
 
@@ -50,11 +55,17 @@ class VenueReconciler:
         self.clock = clock
         self._grace_ns = grace_ns
         self._on_position = on_position
-        self._applied: dict[tuple[str, str], list[Fill]] = {}  # fills in the position book, per venue/symbol
+        # fills in the position book, per venue/symbol, in time order (equal times: as applied)
+        self._applied: dict[tuple[str, str], list[Fill]] = {}
+        self._fills_seen_ns: dict[str, int] = {}  # per venue: the fills before this were all compared
 
     def note_fill(self, fill: Fill) -> None:
         """Remember a fill the position book applied."""
-        self._applied.setdefault((fill.venue, fill.symbol), []).append(fill)
+        applied = self._applied.setdefault((fill.venue, fill.symbol), [])
+        if applied and fill.ts_ns < applied[-1].ts_ns:
+            insort_right(applied, fill, key=_fill_ts)  # a late one (e.g. found by reconciliation)
+        else:
+            applied.append(fill)
 
     async def run(self, gateway: ExchangeAdapter) -> list[Discrepancy]:
         """Compare orders, fills and positions with ``gateway``'s venue (the truth), adopt its values, alert.
@@ -65,14 +76,16 @@ class VenueReconciler:
         that the venue no longer lists are looked up one by one, and only the answers count.
         Positions are asked first and fills after, so every fill inside the position snapshot is
         also in the fill list (and applied if we lacked it); our fills newer than the snapshot are
-        taken out of our side before comparing. Idempotent: a second run on an unchanged venue
-        finds nothing.
+        taken out of our side before comparing. Fills are asked from ``grace_ns`` before the
+        previous complete run began (all of them the first time): older ones were compared then,
+        so a run costs what happened since, not the run's whole history. Idempotent: a second run
+        on an unchanged venue finds nothing.
         """
         venue = gateway.venue
         sent = self.clock.now_ns()
         positions = await gateway.get_positions()
         received = self.clock.now_ns()
-        state = await fetch_venue_state(gateway)
+        state = await fetch_venue_state(gateway, since_ns=self._fills_seen_ns.get(venue, 0))
         now = self.clock.now_ns()
         # fills first: an order's filled quantity then differs only if the venue's record does
         missing_fills, fill_issues = reconcile_fills(self.positions.known_execution_ids(venue), state.fills)
@@ -121,6 +134,9 @@ class VenueReconciler:
         for record in apply_position_corrections(self.positions, corrections, self.alerts, now):
             self._on_position(record)
         found.extend(position_issues)
+        # the venue listed every fill up to when it answered: the next run asks for the newer ones
+        # only (from a grace period before this run began, for clocks and fills recorded late)
+        self._fills_seen_ns[venue] = max(self._fills_seen_ns.get(venue, 0), sent - self._grace_ns)
         return found
 
     def _as_of_now(self, venue: str, reports: Iterable[PositionReport], sent_ns: int,
@@ -140,14 +156,16 @@ class VenueReconciler:
         adjusted: list[PositionReport] = []
         undecided: set[str] = set()
         for symbol in sorted(symbols):
-            fills = self._applied.get((venue, symbol), ())
+            fills = self._applied.get((venue, symbol), [])
             report = by_symbol.get(symbol)
             if report is None:
-                if any(sent_ns < f.ts_ns <= received_ns for f in fills):
+                first = bisect_right(fills, sent_ns, key=_fill_ts)
+                if first < len(fills) and fills[first].ts_ns <= received_ns:
                     undecided.add(symbol)
                     continue
                 report = PositionReport(venue, symbol, Decimal(0), Decimal(0), sent_ns)
-            later = sum((f.quantity * f.side.sign for f in fills if f.ts_ns > report.ts_ns), Decimal(0))
+            after = fills[bisect_right(fills, report.ts_ns, key=_fill_ts):]  # only those after the snapshot
+            later = sum((f.quantity * f.side.sign for f in after), Decimal(0))
             if later == 0:
                 if report.quantity != 0:
                     adjusted.append(report)

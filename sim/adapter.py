@@ -135,6 +135,8 @@ class SimAdapter:
         """Market-data subscriptions and the client's books (``sim.market_streams``)."""
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
+        self._connection_watchers: list[Callable[[], None]] = []
+        self.session.on_user_lost = self._connection_lost
         self.requests = 0
         venue.order_listeners.append(self._on_venue_order)
         venue.fill_listeners.append(self._on_venue_fill)
@@ -253,6 +255,22 @@ class SimAdapter:
         self._connected = False
         self.user_stream.open = False
         self.session.stop()
+        self._connection_lost()
+
+    @property
+    def sole_client(self) -> bool:
+        """True while no fault is attached to the requests or the user stream: the simulated account
+        then changes only through this client, and the engine may skip periodic reconciliations
+        while nothing is working and nothing happened. A run with faults reconciles on every tick."""
+        return not self.requests_channel.faults and not self.user_stream.faults
+
+    def watch_connection(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever ``is_connected`` may have turned false (a disconnect, a noticed cut)."""
+        self._connection_watchers.append(listener)
+
+    def _connection_lost(self) -> None:
+        for listener in self._connection_watchers:
+            listener()
 
     def is_connected(self) -> bool:
         """True between ``connect`` and ``disconnect`` while the user stream is up."""

@@ -119,7 +119,8 @@ class MarketDataChannel:
     schedules it on ``clock``.
     """
 
-    __slots__ = ("clock", "faults", "generation", "latency", "queue", "refusals", "streams", "tapset", "vt")
+    __slots__ = ("clock", "faults", "generation", "late_after_ns", "latency", "on_late", "queue", "refusals", "streams",
+                 "tapset", "vt")
 
     def __init__(self, latency: LatencyChannel, vt: VirtualTime, clock: Clock | None = None) -> None:
         if not latency.fifo:
@@ -133,6 +134,10 @@ class MarketDataChannel:
         self.faults: list[StreamFault] = []
         self.refusals: list[SubscriptionRefusal] = []
         self.generation = 0
+        self.late_after_ns: int = IDLE
+        """A hosted entry arriving more than this after its event time is reported to ``on_late``."""
+        self.on_late: Callable[[int], None] | None = None
+        """Called with the arrival time of such an entry (the client's staleness probe wakes for it)."""
 
     def cut(self) -> None:
         """The connection broke: the venue forgets every subscription and what is in flight is lost."""
@@ -159,6 +164,8 @@ class MarketDataChannel:
             return
         self.queue.append((at, callback, event))
         tapset.due_ns = min(tapset.due_ns, at)
+        if at - event.ts_event > self.late_after_ns and self.on_late is not None:
+            self.on_late(at)
 
     def _push_through_faults(self, at: int, event: Any, callback: Deliver) -> None:
         """``push`` while faults are attached: each surviving copy is queued in arrival order."""
@@ -169,6 +176,8 @@ class MarketDataChannel:
                 continue
             insort(self.queue, (arrival, callback, event), key=lambda entry: entry[0])
             tapset.due_ns = min(tapset.due_ns, arrival)
+            if arrival - event.ts_event > self.late_after_ns and self.on_late is not None:
+                self.on_late(arrival)
 
     def _schedule(self, at: int, callback: Deliver, event: Any) -> None:
         if self.clock is None:

@@ -61,8 +61,13 @@ class ClientSession:
         self.time_offset_ns = 0
         self.parse_errors = 0
         self.on_market_lost: Callable[[], None] | None = None
+        self.on_user_lost: Callable[[], None] | None = None
+        """Called when the client learns the user stream is gone (``is_connected`` turns false)."""
         self._beat: Cancellable | None = None
         self._probe: Cancellable | None = None
+        self._probing = False  # the staleness probe is on (it may be parked: see _check_staleness)
+        self._probe_next_ns = 0  # the probe's next tick on its grid, kept while it is parked
+        self._late_until_ns = -1  # the latest arrival of an entry that may be stale in flight
         self._stale = False
         requests.timeout_ns = self.settings.request_timeout_ns
         requests.timeout_error = self._timeout_error
@@ -85,6 +90,8 @@ class ClientSession:
         self.events.emit(self.clock.now_ns(), link.name, "down", how)
         if link is self.market and self.on_market_lost is not None:
             self.on_market_lost()
+        if link is self.user and self.on_user_lost is not None:
+            self.on_user_lost()
 
     def start_heartbeat(self) -> None:
         """Ping the links every ``ping_interval_ns`` from now on (idempotent)."""
@@ -97,6 +104,7 @@ class ClientSession:
             if timer is not None:
                 timer.cancel()
         self._beat = self._probe = None
+        self._probing = False
 
     def _heartbeat(self) -> None:
         self._beat = self.clock.call_later(self.settings.ping_interval_ns, self._heartbeat)
@@ -105,12 +113,42 @@ class ClientSession:
                 self.clock.call_later(self.settings.pong_timeout_ns, self.notice, link, "heartbeat timeout")
 
     def start_staleness_probe(self) -> None:
-        """Watch the age of market data in flight (a hosted channel only; idempotent)."""
-        if self._probe is None and self.market_channel.tapset is not None:
-            self._probe = self.clock.call_later(self.settings.stale_check_ns, self._check_staleness)
+        """Watch the age of market data in flight (a hosted channel only; idempotent).
+
+        The probe ticks every ``stale_check_ns`` only while its answer could be "stale": an
+        entry can be older than ``stale_after_ns`` in flight only if its arrival is that much
+        after its event time, so the channel reports such entries (``on_late``) and the probe
+        parks, keeping its grid, when none is in flight and the data is fresh: on a healthy
+        replay it never wakes the clock, and it says exactly what a probe ticking throughout says.
+        """
+        channel = self.market_channel
+        if self._probing or channel.tapset is None:
+            return
+        self._probing = True
+        self._probe_next_ns = self.clock.now_ns() + self.settings.stale_check_ns
+        channel.late_after_ns = self.settings.stale_after_ns
+        channel.on_late = self._late_entry
+        self._arm_probe()
+
+    def _late_entry(self, arrival_ns: int) -> None:
+        """An entry that may turn stale in flight was queued; it arrives at ``arrival_ns``."""
+        self._late_until_ns = max(self._late_until_ns, arrival_ns)
+        if self._probing and self._probe is None:
+            now = self.clock.now_ns()
+            step = self.settings.stale_check_ns
+            if self._probe_next_ns <= now:  # resume on the grid, strictly after now
+                self._probe_next_ns += ((now - self._probe_next_ns) // step + 1) * step
+            self._arm_probe()
+
+    def _arm_probe(self) -> None:
+        """Schedule the next tick if it could find the data stale (or fresh again); else park."""
+        if self._stale or self._late_until_ns >= self._probe_next_ns:
+            self._probe = self.clock.call_at(self._probe_next_ns, self._check_staleness)
+        else:
+            self._probe = None
 
     def _check_staleness(self) -> None:
-        self._probe = self.clock.call_later(self.settings.stale_check_ns, self._check_staleness)
+        self._probe_next_ns = self.clock.now_ns() + self.settings.stale_check_ns
         queue = self.market_channel.queue
         now = self.clock.now_ns()
         oldest = queue[0][2].ts_event if queue else now
@@ -118,6 +156,7 @@ class ClientSession:
         if stale != self._stale:
             self._stale = stale
             self.events.emit(now, "market", "stale" if stale else "fresh", f"oldest in flight {now - oldest} ns old")
+        self._arm_probe()
 
     def parse_error(self, stream: str, raw: object) -> None:
         """A message on ``stream`` could not be parsed: log it raw, skip it, count it."""

@@ -189,11 +189,20 @@ class FileCursor:
         read_columns = sorted(set(self._fields) | {order_by, "venue", "symbol"}
                               | ({"flags"} if self.kind == "book" else set()),
                               key=list(schema.names).index)
-        self._batches: Iterator[Any] | None = self._file.iter_batches(
-            batch_size=batch_size, columns=read_columns, use_threads=False)
+        self._batches: Iterator[Any] | None = self._read(batch_size, read_columns)
         self._carry_max: int | None = None  # running maximum of the order key so far
         self._open_message_key: int | None = None  # book: key of a message still missing F_LAST
         self.batch: Batch | None = None
+
+    def _read(self, batch_size: int, columns: list[str]) -> Iterator[Any]:
+        """The file's record batches, one row group at a time.
+
+        One reader over every row group keeps memory it has used for the whole file (peak memory
+        grew with the file's length); a reader per row group frees each group once it is read.
+        """
+        for group in range(self._file.num_row_groups):
+            yield from self._file.iter_batches(batch_size=batch_size, row_groups=[group], columns=columns,
+                                               use_threads=False)
 
     @property
     def exhausted(self) -> bool:

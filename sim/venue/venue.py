@@ -20,6 +20,7 @@ are already on it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -97,6 +98,10 @@ ONE = 10**9  # a price of 1.0 in fixed-point units (fees in base asset)
 QUEUE_MODELS = ("conservative", "power", "log")
 
 
+def _fill_ts(fill: Fill) -> int:
+    return fill.ts_ns
+
+
 def make_queue_model(name: str, rng: SeededRng, venue: str) -> QueueModel:
     """The queue model called ``name``, seeded from the venue's own RNG stream."""
     if name == "conservative":
@@ -168,6 +173,11 @@ class SimVenue:
         profile's ``client_order_id_reuse`` is ``after_close``)."""
         self._by_engine_id: dict[int, VenueOrder] = {}
         self.fills: list[Fill] = []
+        self._fills_in_time_order = True  # fills_since bisects while this holds
+        # open_orders looks at these client order ids only (an index, pruned as orders finish), in
+        # the order of their keys in ``orders`` (``_key_seq``): never at every order ever placed
+        self._maybe_open: dict[str, None] = {}
+        self._key_seq: dict[str, int] = {}
         self.positions: dict[str, PositionState] = {}
         self.quotes: dict[str, Quote] = {}
         self.books: dict[str, BookStream] = {}
@@ -303,6 +313,8 @@ class SimVenue:
             status=OrderStatus.PENDING, filled=ZERO, cum_quote=ZERO, created_ns=now, updated_ns=now)
         self.accounts.hold(lock.asset, order.locked)
         self.orders[request.client_order_id] = order
+        self._key_seq.setdefault(request.client_order_id, engine_id)  # where the key sits in ``orders``
+        self._maybe_open[request.client_order_id] = None
         self._by_engine_id[engine_id] = order
         events = self.engines[request.symbol].submit(order.engine_order, now)
         refusal = _refusal_of(events, engine_id, OrderRejected)
@@ -310,6 +322,8 @@ class SimVenue:
             self._release(order)
             if earlier is None:
                 del self.orders[request.client_order_id]
+                del self._key_seq[request.client_order_id]
+                self._maybe_open.pop(request.client_order_id, None)
             else:
                 self.orders[request.client_order_id] = earlier
             del self._by_engine_id[engine_id]
@@ -385,13 +399,20 @@ class SimVenue:
 
     def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Reports of every order still working, oldest first."""
-        return [self.report(o) for o in self.orders.values()
-                if o.status.is_open or o.status is OrderStatus.PENDING
-                if symbol is None or o.request.symbol == symbol]
+        working: list[VenueOrder] = []
+        for coid in list(self._maybe_open):
+            order = self.orders.get(coid)
+            if order is None or not (order.status.is_open or order.status is OrderStatus.PENDING):
+                del self._maybe_open[coid]  # finished orders stay finished
+            elif symbol is None or order.request.symbol == symbol:
+                working.append(order)
+        working.sort(key=lambda o: self._key_seq[o.request.client_order_id])
+        return [self.report(o) for o in working]
 
     def fills_since(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
-        """Our executions at or after ``since_ns``, oldest first."""
-        return [f for f in self.fills if f.ts_ns >= since_ns and (symbol is None or f.symbol == symbol)]
+        """Our executions at or after ``since_ns``, oldest first (a bisection into the time-ordered fills)."""
+        start = bisect_left(self.fills, since_ns, key=_fill_ts) if self._fills_in_time_order else 0
+        return [f for f in self.fills[start:] if f.ts_ns >= since_ns and (symbol is None or f.symbol == symbol)]
 
     def balances(self) -> dict[str, Balance]:
         """Free and locked funds per asset."""
@@ -527,6 +548,8 @@ class SimVenue:
         fill = Fill(self.name, request.symbol, f"{self.name}-{request.symbol}-{event.exec_id}",
                     request.client_order_id, order.venue_order_id, request.side, price, qty, fee, fee_asset,
                     event.liquidity, event.ts_ns)
+        if self.fills and fill.ts_ns < self.fills[-1].ts_ns:
+            self._fills_in_time_order = False
         self.fills.append(fill)
         state = self.positions.get(request.symbol, PositionState())
         self.positions[request.symbol], _ = apply_fill(state, qty if buy else -qty, price)
