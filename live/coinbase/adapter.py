@@ -26,8 +26,10 @@ from harness.clock import Clock
 from harness.contract import (
     BarCallback,
     BookCallback,
+    DuplicateOrderError,
     FillCallback,
     HealthStatus,
+    InvalidRequestError,
     NotSupportedError,
     OrderNotFoundError,
     OrderUpdateCallback,
@@ -35,6 +37,7 @@ from harness.contract import (
     RateLimitStatus,
     RetryableError,
     TradeCallback,
+    VenueError,
 )
 from harness.model import (
     Balance,
@@ -66,6 +69,16 @@ from live.fix.order_entry import FixEndpoint, FixOrderEntry
 __all__ = ["CoinbaseAdapter"]
 
 _OPEN = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING)
+
+
+def _answer_error(answer: Any, venue: str) -> VenueError:
+    """A Coinbase FIX refusal as a contract error: a Rejected report by its OrdRejReason (``103``: 6 duplicate,
+    5 unknown order, others invalid, the reason kept as the code); anything else as ``fix_answer_error``."""
+    if isinstance(answer, ExecutionReport) and answer.error_code.isdigit():
+        reason = int(answer.error_code)
+        cls = DuplicateOrderError if reason == 6 else OrderNotFoundError if reason == 5 else InvalidRequestError
+        return cls(answer.text or "order rejected", venue=venue, code=reason)
+    return fix_answer_error(answer, venue)
 
 
 class _Handle:
@@ -221,7 +234,7 @@ class CoinbaseAdapter:
             raise NotSupportedError(str(unsupported), venue=self._venue) from None
         answer = await self.fix.request(msg_type, body, request.client_order_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is ExecKind.REJECTED:
-            raise fix_answer_error(answer, self._venue)
+            raise _answer_error(answer, self._venue)
         self._fix_ids[request.client_order_id] = request.client_order_id
         return self._orders.get(request.client_order_id) or answer.order_report(self._venue)
 
@@ -234,7 +247,7 @@ class CoinbaseAdapter:
                                              known.side if known is not None else None, self._clock.now_ns())
         answer = await self.fix.request(msg_type, body, cancel_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is not ExecKind.CANCELED:
-            raise fix_answer_error(answer, self._venue)
+            raise _answer_error(answer, self._venue)
         return self._orders[client_order_id]
 
     async def modify_order(self, symbol: str, client_order_id: str,
@@ -252,7 +265,7 @@ class CoinbaseAdapter:
         msg_type, body = COINBASE_FIX.replace(change, self._clock.now_ns())
         answer = await self.fix.request(msg_type, body, new_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is not ExecKind.REPLACED:
-            raise fix_answer_error(answer, self._venue)
+            raise _answer_error(answer, self._venue)
         return self._orders[client_order_id]
 
     def _account(self, what: str) -> CoinbaseAccount:
@@ -273,7 +286,7 @@ class CoinbaseAdapter:
         msg_type, body = COINBASE_FIX.status_request(fix_id, symbol)
         answer = await self.fix.request(msg_type, body, fix_id)
         if not isinstance(answer, ExecutionReport):
-            raise fix_answer_error(answer, self._venue)
+            raise _answer_error(answer, self._venue)
         if answer.kind is ExecKind.STATUS and answer.status is OrderStatus.REJECTED and not answer.order_id:
             raise OrderNotFoundError(answer.text or "Unknown order.", venue=self._venue)
         return replace(answer.order_report(self._venue), client_order_id=client_order_id)

@@ -27,6 +27,16 @@ from typing import TYPE_CHECKING
 from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "GRANULARITY_S": "live.serve.coinbase_rest",
+    "CoinbaseRestError": "live.serve.coinbase_rest",
+    "CoinbaseRestFront": "live.serve.coinbase_rest",
+    "account_json": "live.serve.coinbase_json",
+    "candle_json": "live.serve.coinbase_json",
+    "fill_json": "live.serve.coinbase_json",
+    "order_status_name": "live.serve.coinbase_json",
+    "product_json": "live.serve.coinbase_json",
+    "rfc3339_us": "live.serve.coinbase_json",
+    "venue_order_json": "live.serve.coinbase_json",
     "DepthSource": "live.serve.actions",
     "ENDPOINTS": "live.serve.actions",
     "Endpoint": "live.serve.actions",
@@ -110,6 +120,7 @@ __all__ = [
     "BINANCE_INTERVALS",
     "CHANNELS",
     "ENDPOINTS",
+    "GRANULARITY_S",
     "RESPONSE_TYPES",
     "STATUS_NAMES",
     "WS_ENDPOINTS",
@@ -117,6 +128,8 @@ __all__ = [
     "ApiKeys",
     "BinanceApiError",
     "CoinbaseFeed",
+    "CoinbaseRestError",
+    "CoinbaseRestFront",
     "CutConnections",
     "DepthSource",
     "DisconnectFault",
@@ -146,11 +159,13 @@ __all__ = [
     "UserDataHub",
     "VenueActions",
     "WsApiSession",
+    "account_json",
     "add_rest_routes",
     "balance_json",
     "binance_order_type",
     "book_ticker_event",
     "cancel_json",
+    "candle_json",
     "check_timestamp",
     "default_balances",
     "depth_levels",
@@ -158,6 +173,7 @@ __all__ = [
     "depth_weight",
     "execution_report",
     "fault_answer",
+    "fill_json",
     "fix_credentials",
     "fmt",
     "fmt_fixed",
@@ -168,18 +184,22 @@ __all__ = [
     "ms",
     "my_trade_json",
     "new_order_json",
+    "order_status_name",
     "order_type_names",
     "parse_params",
     "parse_speed",
     "parse_stream",
+    "product_json",
     "rate_limit_json",
     "rfc3339",
+    "rfc3339_us",
     "scenario_faults",
     "serve_command",
     "side_name",
     "time_in_force_name",
     "trade_event",
     "venue_error",
+    "venue_order_json",
     "verify_rest_signature",
     "verify_ws_signature",
 ]
@@ -198,6 +218,20 @@ if TYPE_CHECKING:
         verify_ws_signature,
     )
     from live.serve.cli import parse_speed, scenario_faults, serve_command
+    from live.serve.coinbase_json import (
+        account_json,
+        candle_json,
+        fill_json,
+        order_status_name,
+        product_json,
+        rfc3339_us,
+        venue_order_json,
+    )
+    from live.serve.coinbase_rest import (
+        GRANULARITY_S,
+        CoinbaseRestError,
+        CoinbaseRestFront,
+    )
     from live.serve.coinbase_ws import CHANNELS, CoinbaseFeed, rfc3339
     from live.serve.exchange_info import order_type_names, rate_limit_json
     from live.serve.faults import (
