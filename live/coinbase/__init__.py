@@ -3,6 +3,7 @@
 * ``market_data``: ``CoinbaseMarketData``, the Advanced Trade WebSocket (ticker, market_trades, level2);
 * ``rest``: ``CoinbaseRest`` and ``CoinbaseRestEndpoint``, Advanced Trade REST (JWT per request, errors typed);
 * ``jwt_auth``: the ES256 JWT of a request, made and verified; ``codec``: REST answers as contract types;
+* ``fix_errors``: Coinbase FIX refusals as contract errors;
 * ``account``: ``CoinbaseAccount``, the adapter's REST questions; ``bars``: ``BarPoller``, closed bars from candles;
 * ``adapter``: ``CoinbaseAdapter``, orders over FIX, market data over the WebSocket, account over REST.
 
@@ -30,6 +31,7 @@ _EXPORTS = {
     "CoinbaseAccount": "live.coinbase.account",
     "CoinbaseAdapter": "live.coinbase.adapter",
     "BarPoller": "live.coinbase.bars",
+    "coinbase_fix_error": "live.coinbase.fix_errors",
     "JWT_LIFETIME_S": "live.coinbase.jwt_auth",
     "JwtRefused": "live.coinbase.jwt_auth",
     "jwt_uri": "live.coinbase.jwt_auth",
@@ -63,6 +65,7 @@ __all__ = [
     "balances",
     "candles",
     "coinbase_error",
+    "coinbase_fix_error",
     "fill",
     "jwt_uri",
     "load_ec_private_key",
@@ -94,6 +97,7 @@ if TYPE_CHECKING:
         products,
         symbol_info,
     )
+    from live.coinbase.fix_errors import coinbase_fix_error
     from live.coinbase.jwt_auth import (
         JWT_LIFETIME_S,
         JwtRefused,

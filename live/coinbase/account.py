@@ -17,8 +17,9 @@ cancel/replace the venue knows the order by its newest ClOrdID).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from harness.contract import ExchangeError, InvalidRequestError
+from harness.contract import ExchangeError, InvalidRequestError, OrderNotFoundError
 from harness.model import (
     Balance,
     Candle,
@@ -118,6 +119,16 @@ class CoinbaseAccount:
         if not isinstance(row, dict):
             raise ExchangeError("orders/historical/{order_id}: field 'order' is missing", venue=self._venue)
         return codec.order_report(row, self._venue, self._client_id)
+
+    async def order_of(self, symbol: str, client_order_id: str, order_id: str = "") -> OrderReport:
+        """An order by our client order id: by ``order_id`` when known (this session's reports), else found in
+        the venue's order list (an order placed earlier); ``OrderNotFoundError`` when the venue has none."""
+        if not order_id:
+            listed = [o for o in await self.orders(symbol, open_only=False) if o.client_order_id == client_order_id]
+            if not listed:
+                raise OrderNotFoundError(f"the venue has no order {client_order_id!r} of {symbol}", venue=self._venue)
+            order_id = listed[0].venue_order_id
+        return replace(await self.order(order_id), client_order_id=client_order_id)
 
     async def fills(self, symbol: str | None, since_ns: int, client_of: dict[str, str]) -> list[Fill]:
         """The key's fills (of ``symbol``) at or after ``since_ns``, oldest first; ``client_of`` maps order

@@ -26,10 +26,8 @@ from harness.clock import Clock
 from harness.contract import (
     BarCallback,
     BookCallback,
-    DuplicateOrderError,
     FillCallback,
     HealthStatus,
-    InvalidRequestError,
     NotSupportedError,
     OrderNotFoundError,
     OrderUpdateCallback,
@@ -37,7 +35,6 @@ from harness.contract import (
     RateLimitStatus,
     RetryableError,
     TradeCallback,
-    VenueError,
 )
 from harness.model import (
     Balance,
@@ -56,9 +53,9 @@ from harness.model import (
 from harness.positions import PositionState, apply_fill
 from harness.registry import Credentials
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
-from live.binance.fix_adapter import fix_answer_error
 from live.coinbase.account import CoinbaseAccount
 from live.coinbase.bars import BarPoller
+from live.coinbase.fix_errors import coinbase_fix_error
 from live.coinbase.market_data import CoinbaseMarketData
 from live.coinbase.rest import PRIVATE_LIMIT, CoinbaseRest, CoinbaseRestEndpoint
 from live.fix.dialects.coinbase import COINBASE_FIX
@@ -69,16 +66,6 @@ from live.fix.order_entry import FixEndpoint, FixOrderEntry
 __all__ = ["CoinbaseAdapter"]
 
 _OPEN = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING)
-
-
-def _answer_error(answer: Any, venue: str) -> VenueError:
-    """A Coinbase FIX refusal as a contract error: a Rejected report by its OrdRejReason (``103``: 6 duplicate,
-    5 unknown order, others invalid, the reason kept as the code); anything else as ``fix_answer_error``."""
-    if isinstance(answer, ExecutionReport) and answer.error_code.isdigit():
-        reason = int(answer.error_code)
-        cls = DuplicateOrderError if reason == 6 else OrderNotFoundError if reason == 5 else InvalidRequestError
-        return cls(answer.text or "order rejected", venue=venue, code=reason)
-    return fix_answer_error(answer, venue)
 
 
 class _Handle:
@@ -234,7 +221,7 @@ class CoinbaseAdapter:
             raise NotSupportedError(str(unsupported), venue=self._venue) from None
         answer = await self.fix.request(msg_type, body, request.client_order_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is ExecKind.REJECTED:
-            raise _answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         self._fix_ids[request.client_order_id] = request.client_order_id
         return self._orders.get(request.client_order_id) or answer.order_report(self._venue)
 
@@ -247,7 +234,7 @@ class CoinbaseAdapter:
                                              known.side if known is not None else None, self._clock.now_ns())
         answer = await self.fix.request(msg_type, body, cancel_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is not ExecKind.CANCELED:
-            raise _answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         return self._orders[client_order_id]
 
     async def modify_order(self, symbol: str, client_order_id: str,
@@ -265,7 +252,7 @@ class CoinbaseAdapter:
         msg_type, body = COINBASE_FIX.replace(change, self._clock.now_ns())
         answer = await self.fix.request(msg_type, body, new_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is not ExecKind.REPLACED:
-            raise _answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         return self._orders[client_order_id]
 
     def _account(self, what: str) -> CoinbaseAccount:
@@ -281,30 +268,18 @@ class CoinbaseAdapter:
         ``OrderNotFoundError`` when the venue has no such order."""
         self._check()
         if self.rest is not None:
-            return await self._rest_order(symbol, client_order_id)
+            known = self._orders.get(client_order_id)
+            report = await self.rest.order_of(symbol, client_order_id, known.venue_order_id if known else "")
+            self._order_ids[report.venue_order_id] = client_order_id
+            return report
         fix_id = self._fix_ids.get(client_order_id, client_order_id)
         msg_type, body = COINBASE_FIX.status_request(fix_id, symbol)
         answer = await self.fix.request(msg_type, body, fix_id)
         if not isinstance(answer, ExecutionReport):
-            raise _answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         if answer.kind is ExecKind.STATUS and answer.status is OrderStatus.REJECTED and not answer.order_id:
             raise OrderNotFoundError(answer.text or "Unknown order.", venue=self._venue)
         return replace(answer.order_report(self._venue), client_order_id=client_order_id)
-
-    async def _rest_order(self, symbol: str, client_order_id: str) -> OrderReport:
-        assert self.rest is not None
-        known = self._orders.get(client_order_id)
-        order_id = known.venue_order_id if known is not None and known.venue_order_id else None
-        if order_id is None:
-            listed = [o for o in await self.rest.orders(symbol, open_only=False)
-                      if o.client_order_id == client_order_id]
-            if not listed:
-                raise OrderNotFoundError(f"the venue has no order {client_order_id!r} of {symbol}",
-                                         venue=self._venue)
-            order_id = listed[0].venue_order_id
-        report = replace(await self.rest.order(order_id), client_order_id=client_order_id)
-        self._order_ids[order_id] = client_order_id
-        return report
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """``GET /orders/historical/batch?order_status=OPEN`` with REST; else this session's open orders."""

@@ -30,6 +30,7 @@ _EXPORTS = {
     "GRANULARITY_S": "live.serve.coinbase_rest",
     "CoinbaseRestError": "live.serve.coinbase_rest",
     "CoinbaseRestFront": "live.serve.coinbase_rest",
+    "cdp_credentials": "live.serve.coinbase_rest",
     "account_json": "live.serve.coinbase_json",
     "candle_json": "live.serve.coinbase_json",
     "fill_json": "live.serve.coinbase_json",
@@ -166,6 +167,7 @@ __all__ = [
     "book_ticker_event",
     "cancel_json",
     "candle_json",
+    "cdp_credentials",
     "check_timestamp",
     "default_balances",
     "depth_levels",
@@ -231,6 +233,7 @@ if TYPE_CHECKING:
         GRANULARITY_S,
         CoinbaseRestError,
         CoinbaseRestFront,
+        cdp_credentials,
     )
     from live.serve.coinbase_ws import CHANNELS, CoinbaseFeed, rfc3339
     from live.serve.exchange_info import order_type_names, rate_limit_json

@@ -16,16 +16,22 @@ request fault, the fault's status. Orders are placed over FIX; REST here only re
 
 from __future__ import annotations
 
+import os
+import secrets
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from multidict import MultiMapping
 
 from harness.clock import Clock
 from harness.contract import RateLimitedError, RetryableError, VenueError
 from harness.money import from_fixed
-from live.coinbase.jwt_auth import JwtRefused, jwt_uri, verify_rest_jwt
+from live.coinbase.jwt_auth import JwtRefused, jwt_uri, public_pem_of, verify_rest_jwt
 from live.serve.actions import VenueActions
 from live.serve.coinbase_json import (
     account_json,
@@ -39,7 +45,7 @@ from live.serve.coinbase_json import (
 from live.serve.faults import ServeFaults
 from sim.venue.venue import VenueOrder
 
-__all__ = ["GRANULARITY_S", "CoinbaseRestError", "CoinbaseRestFront"]
+__all__ = ["GRANULARITY_S", "CoinbaseRestError", "CoinbaseRestFront", "cdp_credentials"]
 
 _NS = 1_000_000_000
 _MAX_CANDLES = 350
@@ -255,3 +261,18 @@ class CoinbaseRestFront:
                 if (not order_ids or f.venue_order_id in order_ids) and (not products or f.symbol in products)]
         page = self._page(rows, query, "fills")
         return {"fills": page["fills"], "cursor": page["cursor"]}
+
+
+def cdp_credentials(key_dir: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """A CDP key made for one local venue run: the venue keeps the public key; the EC private key's PEM
+    is written (mode 0600) to a file whose path is announced, never printed (``harness venue serve``)."""
+    name = f"organizations/local/apiKeys/{secrets.token_hex(8)}"
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    folder = key_dir or Path(tempfile.mkdtemp(prefix="harness-cdp-"))
+    path = folder / f"{name.rsplit('/', 1)[1]}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return {name: public_pem_of(pem.decode("ascii"))}, [
+        f"Advanced Trade REST key {name}, EC private key in {path} (generated for this local venue only)"]

@@ -117,7 +117,7 @@ class CoinbaseFixDialect(FixDialect):
 
     def execution_extras(self, report: ExecutionReport) -> list[Field]:
         """TradeID, aggressor and commission on trades; OrdRejReason (``103``) on rejects."""
-        if report.kind is ExecKind.REJECTED:
+        if report.kind is ExecKind.REJECTED and report.error_code:
             return [(103, ord_rej_reason(report.error_code))]
         if report.kind is not ExecKind.TRADE:
             return []
