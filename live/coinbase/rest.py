@@ -7,7 +7,8 @@
 * ``CoinbaseRest``: one GET at a time over ``live.rest.AiohttpSender``, each with a fresh ES256
   JWT (``live.coinbase.jwt_auth``); answers are JSON objects or a typed error (``coinbase_error``).
   It counts its own requests over the last second for ``get_rate_limit_status`` (Coinbase sends no
-  usage headers; the private limit is 30 requests per second per key).
+  usage headers; the private limit is 30 requests per second per key). JWT nonces come from the
+  given ``rng`` (tests seed one) or the system's generator: a nonce must not repeat across runs.
 
 Errors (Advanced Trade answers ``{"error", "error_details", "message"}`` with an HTTP status):
 429 is ``RateLimitedError`` (``Retry-After`` when given), 401 and 403 ``FatalError`` (credentials),
@@ -132,7 +133,7 @@ class CoinbaseRest:
         self._key_name = credentials.api_key
         self._key = load_ec_private_key(credentials.secret)
         self._host = urlsplit(endpoint.url).netloc
-        self._rng = rng or random.Random(0)
+        self._rng = rng or random.SystemRandom()  # JWT nonces guard against replay: unpredictable unless given
         self._sender = AiohttpSender(timeouts=timeouts, venue=venue)
         self.redactor = SecretRedactor((credentials.api_key, credentials.secret))
         self._sent: deque[int] = deque()
