@@ -8,13 +8,17 @@
   orders and fills are those reports (Coinbase's FIX 4.2 has no mass status or trade query).
 * **Market data** over Coinbase's Advanced Trade WebSocket (``live.coinbase.market_data``):
   quotes from ``ticker``, trades from ``market_trades``, the book from ``level2``.
-* **Not here**: balances, candles, bars and the venue's product list come from Coinbase's REST
-  API, which this adapter does not speak yet: those methods raise ``NotSupportedError``.
+* **Account and venue** over Advanced Trade REST (``live.coinbase.rest``, ``live.coinbase.account``,
+  JWT-signed) when a ``CoinbaseRestEndpoint`` is given: balances, products as ``VenueInfo``, candles,
+  server time, and open orders, fills and ``get_order`` from the venue (orders placed by earlier
+  sessions too). Bars are REST candles read after each close (``live.coinbase.bars``). Without
+  REST those methods raise ``NotSupportedError`` and open orders and fills are this session's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -49,8 +53,11 @@ from harness.model import (
 from harness.positions import PositionState, apply_fill
 from harness.registry import Credentials
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
-from live.binance.fix_adapter import fix_answer_error
+from live.coinbase.account import CoinbaseAccount
+from live.coinbase.bars import BarPoller
+from live.coinbase.fix_errors import coinbase_fix_error
 from live.coinbase.market_data import CoinbaseMarketData
+from live.coinbase.rest import PRIVATE_LIMIT, CoinbaseRest, CoinbaseRestEndpoint
 from live.fix.dialects.coinbase import COINBASE_FIX
 from live.fix.dialects.reports import ExecKind, ExecutionReport, ReplaceRequest
 from live.fix.log import FixLogSink
@@ -62,16 +69,19 @@ _OPEN = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING)
 
 
 class _Handle:
-    """A subscription handle whose ``close`` removes one callback."""
+    """A subscription handle whose ``close`` removes one callback (and runs ``stop``, if any)."""
 
-    def __init__(self, undo: Callable[[], None]) -> None:
+    def __init__(self, undo: Callable[[], None], stop: Callable[[], Awaitable[None]] | None = None) -> None:
         self._undo: Callable[[], None] | None = undo
+        self._stop = stop
 
     async def close(self) -> None:
         """Stop delivering."""
         undo, self._undo = self._undo, None
         if undo is not None:
             undo()
+            if self._stop is not None:
+                await self._stop()
 
 
 def _remove(items: list[Any], item: Any) -> Callable[[], None]:
@@ -82,7 +92,13 @@ class CoinbaseAdapter:
     """Coinbase: FIX order entry and WebSocket market data (see the module docstring)."""
 
     def __init__(self, fix: FixEndpoint, credentials: Credentials, ws_url: str, clock: Clock, *,
-                 venue: str = "coinbase", fix_log: FixLogSink | None = None) -> None:
+                 venue: str = "coinbase", fix_log: FixLogSink | None = None,
+                 rest: CoinbaseRestEndpoint | None = None, rest_credentials: Credentials | None = None,
+                 rng: random.Random | None = None) -> None:
+        if (rest is None) != (rest_credentials is None):
+            raise ValueError("Coinbase REST needs both its endpoint and its CDP key (name + EC private key)")
+        if rest is not None and rest.mode is not fix.mode:
+            raise ValueError(f"the REST endpoint is {rest.mode.value} but the FIX endpoint is {fix.mode.value}")
         self._venue, self._clock, self._mode = venue, clock, fix.mode
         self._descriptor = descriptor_for(venue) or unknown_descriptor(venue)
         self.fix = FixOrderEntry(COINBASE_FIX, credentials, fix, clock, venue=venue, log=fix_log,
@@ -96,6 +112,12 @@ class CoinbaseAdapter:
         self._order_subs: list[OrderUpdateCallback] = []
         self._fill_subs: list[FillCallback] = []
         self._requests = 0
+        self._order_ids: dict[str, str] = {}  # the venue's order id -> our client order id
+        self.rest: CoinbaseAccount | None = None
+        if rest is not None and rest_credentials is not None:
+            self.rest = CoinbaseAccount(CoinbaseRest(rest, rest_credentials, clock, venue=venue, rng=rng), venue,
+                                        self._ours_of)
+        self._bars: list[BarPoller] = []
 
     # ------------------------------------------------------------------ identity and connection
 
@@ -129,8 +151,13 @@ class CoinbaseAdapter:
     async def disconnect(self) -> None:
         """Log out and close the WebSocket; calls then raise ``RetryableError``."""
         self._connected = False
+        for poller in self._bars:
+            await poller.close()
+        self._bars.clear()
         await self.fix.stop()
         await self.market.close()
+        if self.rest is not None:
+            await self.rest.rest.close()
 
     def is_connected(self) -> bool:
         """True between ``connect`` and ``disconnect``."""
@@ -165,6 +192,8 @@ class CoinbaseAdapter:
             self._fix_ids[coid] = report.cl_ord_id
         order = replace(report.order_report(self._venue), client_order_id=coid)
         self._orders[coid] = order
+        if order.venue_order_id:
+            self._order_ids[order.venue_order_id] = coid
         if report.kind is ExecKind.TRADE and report.trade_id is not None:
             fill = report.fill(self._venue, f"{report.symbol}-{report.trade_id}")
             if fill is not None:
@@ -192,7 +221,7 @@ class CoinbaseAdapter:
             raise NotSupportedError(str(unsupported), venue=self._venue) from None
         answer = await self.fix.request(msg_type, body, request.client_order_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is ExecKind.REJECTED:
-            raise fix_answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         self._fix_ids[request.client_order_id] = request.client_order_id
         return self._orders.get(request.client_order_id) or answer.order_report(self._venue)
 
@@ -205,7 +234,7 @@ class CoinbaseAdapter:
                                              known.side if known is not None else None, self._clock.now_ns())
         answer = await self.fix.request(msg_type, body, cancel_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is not ExecKind.CANCELED:
-            raise fix_answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         return self._orders[client_order_id]
 
     async def modify_order(self, symbol: str, client_order_id: str,
@@ -223,35 +252,52 @@ class CoinbaseAdapter:
         msg_type, body = COINBASE_FIX.replace(change, self._clock.now_ns())
         answer = await self.fix.request(msg_type, body, new_id)
         if not isinstance(answer, ExecutionReport) or answer.kind is not ExecKind.REPLACED:
-            raise fix_answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         return self._orders[client_order_id]
 
-    async def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
-        """An OrderStatusRequest; ``OrderNotFoundError`` when the venue has no such order."""
+    def _account(self, what: str) -> CoinbaseAccount:
         self._check()
+        if self.rest is None:
+            raise NotSupportedError(f"Coinbase {what} come from its REST API, which this adapter was given no "
+                                    f"endpoint for", venue=self._venue)
+        return self.rest
+
+    async def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """``GET /orders/historical/{order_id}`` with REST (the id from this session's reports, else from the
+        venue's order list: an order placed earlier); without REST an OrderStatusRequest.
+        ``OrderNotFoundError`` when the venue has no such order."""
+        self._check()
+        if self.rest is not None:
+            known = self._orders.get(client_order_id)
+            report = await self.rest.order_of(symbol, client_order_id, known.venue_order_id if known else "")
+            self._order_ids[report.venue_order_id] = client_order_id
+            return report
         fix_id = self._fix_ids.get(client_order_id, client_order_id)
         msg_type, body = COINBASE_FIX.status_request(fix_id, symbol)
         answer = await self.fix.request(msg_type, body, fix_id)
         if not isinstance(answer, ExecutionReport):
-            raise fix_answer_error(answer, self._venue)
+            raise coinbase_fix_error(answer, self._venue)
         if answer.kind is ExecKind.STATUS and answer.status is OrderStatus.REJECTED and not answer.order_id:
             raise OrderNotFoundError(answer.text or "Unknown order.", venue=self._venue)
         return replace(answer.order_report(self._venue), client_order_id=client_order_id)
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
-        """The orders this session's reports leave open."""
+        """``GET /orders/historical/batch?order_status=OPEN`` with REST; else this session's open orders."""
         self._check()
+        if self.rest is not None:
+            return await self.rest.orders(symbol, open_only=True)
         return [o for o in self._orders.values() if o.status in _OPEN and symbol in (None, o.symbol)]
 
     async def get_fills(self, symbol: str | None = None, since_ns: int = 0) -> list[Fill]:
-        """The fills this session's reports carried."""
+        """``GET /orders/historical/fills`` with REST; else the fills this session's reports carried."""
         self._check()
+        if self.rest is not None:
+            return await self.rest.fills(symbol, since_ns, self._order_ids)
         return [f for f in self._fills if symbol in (None, f.symbol) and f.ts_ns >= since_ns]
 
     async def get_balances(self) -> dict[str, Balance]:
-        """Balances are Coinbase REST's: not supported by this adapter."""
-        raise NotSupportedError("Coinbase balances come from its REST API, which this adapter does not speak",
-                                venue=self._venue)
+        """``GET /accounts``: available and held funds per currency."""
+        return await self._account("balances").balances()
 
     async def get_positions(self) -> list[PositionReport]:
         """Net holdings of this session's fills per symbol (spot has no positions), non-zero only."""
@@ -286,12 +332,16 @@ class CoinbaseAdapter:
         return book
 
     async def get_candles(self, symbol: str, interval_ns: int, limit: int = 500) -> list[Candle]:
-        """Candles are Coinbase REST's: not supported by this adapter."""
-        raise NotSupportedError("Coinbase candles come from its REST API", venue=self._venue)
+        """``GET /products/{id}/candles`` (whole-minute granularities Coinbase names; at most 350)."""
+        account = self._account("candles")
+        CoinbaseAccount.granularity(interval_ns, self._venue)
+        return await account.candles(symbol, interval_ns, limit, self._clock.now_ns())
 
     async def get_server_time(self) -> int:
-        """The timestamp of the venue's newest market-data message."""
+        """``GET /time`` with REST; else the timestamp of the venue's newest market-data message."""
         self._check()
+        if self.rest is not None:
+            return await self.rest.server_time_ns()
         return self.market.last_timestamp_ns
 
     async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> _Handle:
@@ -329,13 +379,27 @@ class CoinbaseAdapter:
         return _Handle(_remove(subs, deliver))
 
     async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> _Handle:
-        """Coinbase's ``candles`` channel is not spoken here: ``NotSupportedError``."""
-        raise NotSupportedError("Coinbase bars are not supported by this adapter", venue=self._venue)
+        """Each closed bar, from REST candles read just after it closes (``live.coinbase.bars``)."""
+        account = self._account("bars")
+        CoinbaseAccount.granularity(interval_ns, self._venue)
+        poller = BarPoller(account.candles, self._clock, symbol, interval_ns, callback)
+        self._bars.append(poller)
+        poller.start()
+
+        async def stop() -> None:
+            if poller in self._bars:
+                self._bars.remove(poller)
+            await poller.close()
+
+        return _Handle(lambda: None, stop)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
-        """Coinbase's FIX reports no usage: an empty status."""
-        return RateLimitStatus(self._venue)
+        """This key's REST requests over the last second against Coinbase's 30/s private limit
+        (Coinbase sends no usage headers); empty without REST."""
+        if self.rest is None:
+            return RateLimitStatus(self._venue)
+        return RateLimitStatus(self._venue, {"PRIVATE_REST": (self.rest.rest.used_last_second(), PRIVATE_LIMIT, 1)})
 
     async def get_venue_info(self) -> VenueInfo:
-        """Products and their filters are Coinbase REST's: not supported by this adapter."""
-        raise NotSupportedError("Coinbase products come from its REST API", venue=self._venue)
+        """``GET /products`` (tick, lot, sizes, min notional) and the fee tier of ``/transaction_summary``."""
+        return await self._account("products").venue_info()

@@ -25,6 +25,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from live.serve.coinbase_rest import cdp_credentials
 from live.serve.faults import ServeFaults
 from live.serve.fix_cli import fix_credentials
 from live.serve.server import LocalVenue, LocalVenueConfig
@@ -122,6 +123,9 @@ def serve_command(profile: str, data: list[Path], port: int, speed: str, scenari
         return 2
     for line in fix_lines if fix is not None else []:
         print(line, flush=True)
+    if config.profile == "coinbase":
+        config.coinbase_keys, cdp_lines = cdp_credentials()
+        print(*cdp_lines, flush=True)
     prefix = "BYBIT" if profile == "bybit" else "BINANCE"
     key, secret = os.environ.get(f"{prefix}_API_KEY"), os.environ.get(f"{prefix}_API_SECRET")
     if not key or not secret:

@@ -5,7 +5,8 @@ One aiohttp application serves, on one port:
 * REST ``/api/v3/*`` (and ``/api/v1/*``): ``live.serve.rest``;
 * market streams ``/ws``, ``/ws/<anything>``, ``/stream?streams=a/b``: ``live.serve.streams``;
 * the WS API ``/ws-api/v3`` with the user-data stream: ``live.serve.ws_api``;
-* with the Coinbase profile, Coinbase's market-data WebSocket at ``/`` (``live.serve.coinbase_ws``);
+* with the Coinbase profile, Coinbase's market-data WebSocket at ``/`` (``live.serve.coinbase_ws``)
+  and Advanced Trade REST at ``/api/v3/brokerage`` (``live.serve.coinbase_rest``);
 * with ``fix_port``, FIX order entry and drop copy (``live.serve.fix_acceptor``).
 
 Behind them is one ``SimVenue`` (matching, accounts, filters, rate limits, the profile's error
@@ -38,6 +39,7 @@ from live.fix.dialects.base import FixKey
 from live.fix.dialects.registry import dialect_for
 from live.serve.actions import VenueActions
 from live.serve.auth import ApiKeys
+from live.serve.coinbase_rest import CoinbaseRestFront
 from live.serve.coinbase_ws import CoinbaseFeed
 from live.serve.faults import ServeFaults
 from live.serve.fix_acceptor import FixVenue
@@ -102,6 +104,8 @@ class LocalVenueConfig:
     fix_drop_copy_port: int = 0
     fix_keys: Mapping[str, FixKey] = field(default_factory=dict)
     """FIX API key -> what the venue verifies its logon with (Ed25519 public key PEM, or HMAC secret + passphrase)."""
+    coinbase_keys: Mapping[str, str] = field(default_factory=dict)
+    """Coinbase CDP key name -> EC public key PEM: who may call Advanced Trade REST (``--profile coinbase``)."""
 
 
 def _depth_for(kinds: Sequence[str]) -> DepthMode:
@@ -149,8 +153,11 @@ class LocalVenue:
         self._kinds = kinds
         self.coinbase: CoinbaseFeed | None = None
         """Coinbase's market-data WebSocket at ``/`` when the profile is Coinbase's."""
+        self.coinbase_rest: CoinbaseRestFront | None = None
+        """Coinbase's Advanced Trade REST at ``/api/v3/brokerage`` when the profile is Coinbase's."""
         if self.profile.name == "coinbase":
             self.coinbase = CoinbaseFeed(self.venue, self.clock, self.faults)
+            self.coinbase_rest = CoinbaseRestFront(self.actions, config.coinbase_keys, self.faults, self.clock)
             self.market.listeners.append(self.coinbase.on_market)
         self.fix: FixVenue | None = None
         if config.fix_port is not None:
@@ -192,6 +199,8 @@ class LocalVenue:
 
     def _routes(self, app: web.Application) -> None:
         """The protocol's endpoints (Binance Spot here; ``live.serve.bybit`` routes Bybit v5 instead)."""
+        if self.coinbase_rest is not None:
+            self.coinbase_rest.add_routes(app)  # before Binance's /api/v3/{tail} catch-all
         add_rest_routes(app, self.pipeline)
         app.router.add_get("/ws", self._market_ws)
         app.router.add_get("/ws/{tail:.*}", self._market_ws)

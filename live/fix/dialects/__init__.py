@@ -28,6 +28,7 @@ _EXPORTS = {
     "COINBASE_FIX": "live.fix.dialects.coinbase",
     "CoinbaseFixDialect": "live.fix.dialects.coinbase",
     "coinbase_logon_signature": "live.fix.dialects.coinbase",
+    "ord_rej_reason": "live.fix.dialects.coinbase",
     "dialect_for": "live.fix.dialects.registry",
     "BusinessReject": "live.fix.dialects.reports",
     "CancelReject": "live.fix.dialects.reports",
@@ -56,13 +57,14 @@ __all__ = [
     "dialect_for",
     "ed25519_public_pem",
     "liquidity_flag",
+    "ord_rej_reason",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from live.fix.dialects.base import FixDialect, FixFieldError, FixKey, LogonRefused, liquidity_flag
     from live.fix.dialects.binance import BINANCE_FIX, BinanceFixDialect, ed25519_public_pem
-    from live.fix.dialects.coinbase import COINBASE_FIX, CoinbaseFixDialect, coinbase_logon_signature
+    from live.fix.dialects.coinbase import COINBASE_FIX, CoinbaseFixDialect, coinbase_logon_signature, ord_rej_reason
     from live.fix.dialects.registry import dialect_for
     from live.fix.dialects.reports import (
         BusinessReject,

@@ -34,7 +34,7 @@ from live.fix.orders import parse_utc_timestamp
 from live.fix.session_types import LogonContext
 from live.signing import format_value
 
-__all__ = ["COINBASE_FIX", "CoinbaseFixDialect", "coinbase_logon_signature"]
+__all__ = ["COINBASE_FIX", "CoinbaseFixDialect", "coinbase_logon_signature", "ord_rej_reason"]
 
 _NS = 1_000_000_000
 SENDING_TIME_TOLERANCE_NS = 5 * _NS
@@ -46,6 +46,16 @@ def coinbase_logon_signature(secret: str, *, sending_time: str, msg_seq_num: int
     prehash = f"{sending_time}A{msg_seq_num}{api_key}{target_comp_id}{passphrase}"
     return base64.b64encode(hmac.new(secret.encode("utf-8"), prehash.encode("utf-8"), hashlib.sha256).digest()
                             ).decode("ascii")
+
+
+_REJECT_REASONS = MappingProxyType({"INVALID_PRODUCT_ID": "1", "INSUFFICIENT_FUND": "3", "NOT_FOUND": "5",
+                                     "UNKNOWN_CANCEL_ORDER": "5", "DUPLICATE_CLIENT_ORDER_ID": "6"})
+
+
+def ord_rej_reason(code: str) -> str:
+    """FIX 4.2 OrdRejReason (``103``) for a venue refusal code: 1 unknown symbol, 3 exceeds limit (funds),
+    5 unknown order, 6 duplicate order, 99 other (price and size precision, minimums)."""
+    return _REJECT_REASONS.get(code, "99")
 
 
 class CoinbaseFixDialect(FixDialect):
@@ -106,7 +116,9 @@ class CoinbaseFixDialect(FixDialect):
         return {"1": ExecKind.TRADE, "2": ExecKind.TRADE}
 
     def execution_extras(self, report: ExecutionReport) -> list[Field]:
-        """TradeID, aggressor and commission on trades."""
+        """TradeID, aggressor and commission on trades; OrdRejReason (``103``) on rejects."""
+        if report.kind is ExecKind.REJECTED and report.error_code:
+            return [(103, ord_rej_reason(report.error_code))]
         if report.kind is not ExecKind.TRADE:
             return []
         return [(12, format_value(report.fee)), (13, "3"), (1003, str(report.trade_id or 0)),
@@ -116,7 +128,7 @@ class CoinbaseFixDialect(FixDialect):
         """Trade id, aggressor and commission (in the product's quote currency); the quote amount is cum x avg."""
         cum_quote = report.cum_qty * (report.avg_px or Decimal(0))
         if report.kind is not ExecKind.TRADE:
-            return replace(report, cum_quote=cum_quote)
+            return replace(report, cum_quote=cum_quote, error_code=fields.get(103, ""))
         trade = fields.get(1003, "")
         try:
             fee = Decimal(fields.get(12, "0"))
