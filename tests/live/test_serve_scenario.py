@@ -24,7 +24,7 @@ from live_testing import FAST_BACKOFF, until
 from local_venue_helpers import API_KEY, BID, SECRET, local_venue, raw
 
 from harness.contract import AmbiguousError, RateLimitedError, RetryableError
-from harness.model import OrderRequest, OrderType, Side, Trade
+from harness.model import BookSnapshot, OrderRequest, OrderType, Side, Trade
 from harness.registry import Credentials
 from live.binance import BinanceAdapter, BinanceEndpoints
 from live.serve import LocalVenue
@@ -228,3 +228,23 @@ def test_the_catalog_example_loads_for_the_served_venue() -> None:
     assert isinstance(faults, ServeFaults)
     assert {f.kind for f in faults.scheduled} >= {"sequence_gap", "disconnect", "http_5xx", "rate_limit",  # type: ignore[attr-defined]
                                                   "maintenance", "timeout"}
+
+
+def test_a_sequence_gap_makes_the_clients_book_resync(tmp_path: Path) -> None:
+    path = _scenario(tmp_path, '[[faults]]\nname = "gap"\nkind = "sequence_gap"\ntarget = "binance.market"\n'
+                               'trigger = { on = "book", nth = 2, count = 1 }\n')
+
+    async def body() -> None:
+        async with _served(path) as (venue, adapter):
+            books: list[BookSnapshot] = []
+            await adapter.subscribe_book("BTCUSDT", books.append, depth=5)
+            follower = adapter._books["BTCUSDT"]
+            for i in range(1, 4):
+                venue.book("BTCUSDT", [(BID - i, Decimal(i))], [(BID + i, Decimal(i))])
+            await adapter.sync_streams()
+            await until(lambda: follower.sync.valid and follower.snapshots_fetched == 2, "resync")
+            assert len(follower.sync.gaps) == 1
+            assert venue.faults.scheduled[0].fault.record().effects == 1  # type: ignore[attr-defined]
+            assert [(b.price, b.size) for b in books[-1].bids] == [(int((BID - 3) * 10**9), 3 * 10**9)]
+
+    asyncio.run(body())
