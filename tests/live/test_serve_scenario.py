@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import pytest
 from live_testing import FAST_BACKOFF, until
 from local_venue_helpers import API_KEY, BID, SECRET, local_venue, raw
 
+from harness.clock import ManualClock
 from harness.contract import AmbiguousError, RateLimitedError, RetryableError
 from harness.model import BookSnapshot, OrderRequest, OrderType, Side, Trade
 from harness.registry import Credentials
@@ -248,3 +250,41 @@ def test_a_sequence_gap_makes_the_clients_book_resync(tmp_path: Path) -> None:
             assert [(b.price, b.size) for b in books[-1].bids] == [(int((BID - 3) * 10**9), 3 * 10**9)]
 
     asyncio.run(body())
+
+
+@dataclass
+class _World:
+    """The least a scheduled fault touches (stream faults need no timers)."""
+
+    clock: ManualClock
+    faults: ServeFaults
+    limiter: object = None
+    fix: object = None
+
+    def disconnect(self, kind: str = "market") -> int:
+        return 0
+
+
+def _drops(path: Path, seed: int | None, origin_ns: int = 1_000 * NS) -> list[bool]:
+    """Which of 60 trades, one every 100 ms of venue time from the origin, a scenario's drop fault loses."""
+    faults = load_serve_faults(path, venue="binance", seed=seed)
+    world = _World(ManualClock(origin_ns), faults)
+    for fault in faults.scheduled:
+        fault.start(world, origin_ns)
+    lost = []
+    for _ in range(60):
+        now = world.clock.advance(NS // 10)
+        arrivals = faults.market[0].on_message(now, now, ("btcusdt@trade", {"e": "trade"}))
+        lost.append(not arrivals)
+    return lost
+
+
+def test_probabilities_are_drawn_from_the_seed_and_times_count_from_the_origin(tmp_path: Path) -> None:
+    path = _scenario(tmp_path, '[[faults]]\nname = "coin"\nkind = "drop"\ntarget = "binance.market"\n'
+                               'at_s = 2\nfor_s = 3\nprobability = "0.5"\n')
+    first = _drops(path, None)
+    assert first == _drops(path, None) == _drops(path, 3)  # the file's seed is 3: the same draws
+    assert first == _drops(path, None, origin_ns=5_000 * NS)  # the same relative to another origin
+    assert first != _drops(path, 4)  # another seed, other draws
+    assert not any(first[:19]) and not any(first[50:])  # nothing outside [2 s, 5 s) after the origin
+    assert 0 < sum(first[19:50]) < 31
