@@ -90,7 +90,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_venue_serve(args: argparse.Namespace) -> int:
     from live.serve.cli import serve_command
 
-    return serve_command(args.profile, args.data, args.port, args.speed, args.scenario, fix=args.fix)
+    faults = None
+    if args.scenario is not None:  # the scenario layer reads the file; live never imports it
+        from scenarios.serve_faults import load_serve_faults
+        from sim.venue.profile import load_profile
+
+        try:
+            faults = load_serve_faults(args.scenario, venue=load_profile(args.profile).name, seed=args.seed,
+                                       fix=args.fix is not None)
+        except (ValueError, OSError) as error:
+            print(f"error: --scenario: {error}", file=sys.stderr)
+            return 2
+    return serve_command(args.profile, args.data, args.port, args.speed, faults, fix=args.fix,
+                         seed=0 if args.seed is None else args.seed)
 
 
 def _cmd_paper(args: argparse.Namespace) -> int:
@@ -275,7 +287,10 @@ def _add_live_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--data", nargs="*", type=Path, default=[], help="canonical Parquet files or directories")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     serve.add_argument("--speed", default="1", help="venue clock speed: X times the wall clock (default 1)")
-    serve.add_argument("--scenario", type=Path, default=None, help="scenario file whose faults the venue applies")
+    serve.add_argument("--scenario", type=Path, default=None,
+                       help="scenario file whose faults the venue applies, timed from the replay's start")
+    serve.add_argument("--seed", type=int, default=None,
+                       help="seed of the venue (default 0) and of the scenario's fault draws (default: its seed)")
     serve.add_argument("--fix", type=int, default=None, metavar="PORT",
                        help="also serve FIX order entry in the profile's dialect on PORT (binance, coinbase)")
     serve.set_defaults(func=_cmd_venue_serve)

@@ -96,6 +96,7 @@ _EXPORTS = {
     "ScenarioSpec": "scenarios.scenario_file",
     "load_scenario": "scenarios.scenario_file",
     "parse_scenario": "scenarios.scenario_file",
+    "load_serve_faults": "scenarios.serve_faults",
     "FAULTS_SCHEMA": "scenarios.scenario_run",
     "SCORECARD_SCHEMA": "scenarios.scenario_run",
     "ScenarioHooks": "scenarios.scenario_run",
@@ -233,6 +234,7 @@ __all__ = [
     "import_sample",
     "latency_from_text",
     "load_scenario",
+    "load_serve_faults",
     "no_lost_orders",
     "order_states_match",
     "orders_resolved",
@@ -375,6 +377,7 @@ if TYPE_CHECKING:
         summary_lines,
     )
     from scenarios.scorecard import RULES, Rule, check_expectations, score_faults
+    from scenarios.serve_faults import load_serve_faults
     from scenarios.sweep import (
         PointResult,
         SweepError,

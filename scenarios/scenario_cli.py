@@ -33,6 +33,11 @@ def scenario_run_command(files: Sequence[Path], *, seeds: int = 1, out_dir: Path
     except ScenarioError as error:
         print(f"harness scenario run: {error}", file=sys.stderr)
         return 2
+    for spec in specs:
+        if spec.world == "serve":
+            print(f"harness scenario run: {spec.path}: [scenario] world = \"serve\": its faults are for a local venue "
+                  "(harness venue serve --scenario FILE)", file=sys.stderr)
+            return 2
     failed: list[ScenarioResult] = []
     for spec in specs:
         for seed in seeds_of(spec, seeds):

@@ -30,7 +30,7 @@ with the file, its line and the key's path)::
     [engine]                 # EngineConfig overrides, in seconds
     reconcile_interval_s = 60
 
-    [[faults]]
+    [[faults]]               # (world = "serve": only [scenario] and [[faults]], for venue serve)
     name = "submit-503"
     kind = "http_5xx"        # sim.faults.FAULT_KINDS
     target = "binance"       # VENUE, VENUE.market or VENUE.user
@@ -119,6 +119,8 @@ class FaultSpec:
     probability: Decimal = Decimal(1)
     trigger: Trigger | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    line: int | None = field(default=None, compare=False)
+    """The line of its ``[[faults]]`` table in the file (for errors about it)."""
 
     def schedule(self, start_ns: int) -> Schedule:
         """The fault's schedule in a run whose data starts at ``start_ns``."""
@@ -188,7 +190,8 @@ class ScenarioSpec:
     expect: Expectations
     text_sha256: str = ""
     world: str = "venue"
-    """``venue``: simulated venues replaying data; ``fix``: a FIX client and venue session (``[fix]``)."""
+    """``venue``: simulated venues replaying data; ``fix``: a FIX client and venue session (``[fix]``);
+    ``serve``: only faults, for ``harness venue serve --scenario`` (``scenarios.serve_faults``)."""
     fix: FixSettings | None = None
 
     def with_faults(self, faults: tuple[FaultSpec, ...]) -> ScenarioSpec:
@@ -227,10 +230,15 @@ def parse_scenario(text: str, *, source: str, base_dir: Path, path: Path | None 
     covers = tuple(head.strings("covers", []))
     watch = tuple(head.strings("watch", []))
     world = head.string("world", "venue")
-    if world not in ("venue", "fix"):
-        raise head.error("world", f"must be 'venue' or 'fix', got {world!r}")
+    if world not in ("venue", "fix", "serve"):
+        raise head.error("world", f"must be 'venue', 'fix' or 'serve', got {world!r}")
     head.done()
     digest = hashlib.sha256(text.encode()).hexdigest()
+    if world == "serve":  # a local venue's faults: targets are checked against the served venue by the loader
+        faults = _faults(root, None)
+        root.done()
+        return ScenarioSpec(path, name, description, seed, int(settle * NS), slow, covers, watch, DataSpec(), (), "",
+                            {}, {}, None, faults, (), Expectations(), digest, world)
     if world == "fix":
         fix = _fix(root)
         faults = _faults(root, {"fix"})
@@ -388,7 +396,8 @@ def _router(root: Section) -> RouterConfig | None:
         raise section.error("", str(error)) from None
 
 
-def _faults(root: Section, venues: set[str]) -> tuple[FaultSpec, ...]:
+def _faults(root: Section, venues: set[str] | None) -> tuple[FaultSpec, ...]:
+    """The ``[[faults]]`` tables; ``venues`` None (a served venue's scenario): targets are not matched to venues."""
     specs: list[FaultSpec] = []
     for table in root.tables("faults"):
         name = table.string("name")
@@ -417,11 +426,13 @@ def _faults(root: Section, venues: set[str]) -> tuple[FaultSpec, ...]:
             params_table.done()
         table.done()
         spec = FaultSpec(name, kind, target, int(at * NS), None if duration is None else int(duration * NS),
-                         probability, trigger, params)
-        if kind.startswith("fix_") != ("fix" in venues):
+                         probability, trigger, params, table.line())
+        if venues is None:
+            pass
+        elif kind.startswith("fix_") != ("fix" in venues):
             raise table.error("kind", f"{kind} belongs in a {'FIX' if kind.startswith('fix_') else 'venue'} scenario "
                                       "([scenario] world)")
-        if kind != "crash" and not kind.startswith("fix_") and target.partition(".")[0] not in venues:
+        elif kind != "crash" and not kind.startswith("fix_") and target.partition(".")[0] not in venues:
             raise table.error("target", f"no venue {target.partition('.')[0]!r} in this scenario "
                                         f"(venues: {', '.join(sorted(venues))})")
         try:  # build once now, so a bad target or parameter is reported with its line

@@ -10,12 +10,11 @@ apply to its streams and requests. ``harness venue serve`` runs one (``live.serv
 Modules, in the order a request meets them: ``rest`` / ``ws_api`` / ``streams`` (transports),
 ``pipeline`` (faults, limits, authentication via ``auth``), ``actions`` (the venue operations),
 ``order_json`` / ``exchange_info`` / ``wire`` (Binance's shapes); ``market`` and ``userdata``
-publish what the venue does; ``peer`` is one connection's outbox; ``replay`` paces the data.
+publish what the venue does; ``peer`` is one connection's outbox; ``replay`` paces the data;
+``scheduled`` puts a scenario file's faults (``sim.faults``' kinds) on the venue's seams.
 FIX: ``fix_acceptor`` (order-entry and drop-copy sessions, logons verified), ``fix_desk`` (their
 orders on the venue, its events as reports), ``fix_cli`` (``--fix`` credentials); ``coinbase_ws``
 serves Coinbase's market-data WebSocket under the Coinbase profile.
-
-Names are imported from their modules on first use (``harness.lazy_exports``).
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -54,7 +53,6 @@ _EXPORTS = {
     "verify_rest_signature": "live.serve.auth",
     "verify_ws_signature": "live.serve.auth",
     "parse_speed": "live.serve.cli",
-    "scenario_faults": "live.serve.cli",
     "serve_command": "live.serve.cli",
     "order_type_names": "live.serve.exchange_info",
     "rate_limit_json": "live.serve.exchange_info",
@@ -63,6 +61,9 @@ _EXPORTS = {
     "DropMatching": "live.serve.faults",
     "DuplicateMatching": "live.serve.faults",
     "FailRequests": "live.serve.faults",
+    "RequestDelay": "live.serve.faults",
+    "ScheduledFault": "live.serve.faults",
+    "ServeWorld": "live.serve.faults",
     "RequestFault": "live.serve.faults",
     "ServeFaults": "live.serve.faults",
     "StreamFault": "live.serve.faults",
@@ -82,6 +83,9 @@ _EXPORTS = {
     "BATCH_NS": "live.serve.replay",
     "ReplayDriver": "live.serve.replay",
     "add_rest_routes": "live.serve.rest",
+    "REFUSED": "live.serve.scheduled",
+    "ServedFault": "live.serve.scheduled",
+    "served_fault": "live.serve.scheduled",
     "LocalVenue": "live.serve.server",
     "LocalVenueConfig": "live.serve.server",
     "default_balances": "live.serve.server",
@@ -124,6 +128,7 @@ __all__ = [
     "CHANNELS",
     "ENDPOINTS",
     "GRANULARITY_S",
+    "REFUSED",
     "RESPONSE_TYPES",
     "STATUS_NAMES",
     "WS_ENDPOINTS",
@@ -150,10 +155,14 @@ __all__ = [
     "MarketFront",
     "Peer",
     "ReplayDriver",
+    "RequestDelay",
     "RequestFault",
     "RequestParams",
     "RequestPipeline",
+    "ScheduledFault",
     "ServeFaults",
+    "ServeWorld",
+    "ServedFault",
     "ServedMarket",
     "StreamFault",
     "StreamHub",
@@ -199,8 +208,8 @@ __all__ = [
     "rate_limit_json",
     "rfc3339",
     "rfc3339_us",
-    "scenario_faults",
     "serve_command",
+    "served_fault",
     "side_name",
     "time_in_force_name",
     "trade_event",
@@ -224,7 +233,7 @@ if TYPE_CHECKING:
         verify_rest_signature,
         verify_ws_signature,
     )
-    from live.serve.cli import parse_speed, scenario_faults, serve_command
+    from live.serve.cli import parse_speed, serve_command
     from live.serve.coinbase_json import (
         account_json,
         candle_json,
@@ -248,8 +257,11 @@ if TYPE_CHECKING:
         DropMatching,
         DuplicateMatching,
         FailRequests,
+        RequestDelay,
         RequestFault,
+        ScheduledFault,
         ServeFaults,
+        ServeWorld,
         StreamFault,
     )
     from live.serve.fix_acceptor import FixPeer, FixVenue
@@ -268,6 +280,7 @@ if TYPE_CHECKING:
     from live.serve.pipeline import Answer, DropConnection, RequestPipeline, fault_answer
     from live.serve.replay import BATCH_NS, ReplayDriver
     from live.serve.rest import add_rest_routes
+    from live.serve.scheduled import REFUSED, ServedFault, served_fault
     from live.serve.server import LocalVenue, LocalVenueConfig, default_balances
     from live.serve.streams import StreamHub, StreamName, StreamPeer, parse_stream
     from live.serve.userdata import UserDataHub

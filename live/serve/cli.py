@@ -6,18 +6,17 @@ times faster than the wall (data included). Credentials: the API key and HMAC se
 accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` (``BYBIT_*`` for ``--profile bybit``, which
 speaks Bybit v5: ``live.serve.bybit``) when set (so a client configured
 for paper trading works unchanged); otherwise a fresh pair is generated and printed once (it is
-only good for this server). ``--scenario FILE`` hands the file to a scenario loader's
-``serve_faults(path) -> ServeFaults`` (``sim.faults``) when one is installed: that is the hook
-scenario files plug into; without one it is refused with a clear message. ``--fix PORT`` adds the
-FIX acceptor in the profile's dialect (``live.serve.fix_acceptor``), with credentials made for
-this run (``live.serve.fix_cli``).
+only good for this server). ``--scenario FILE`` is read by the scenario layer, which ``harness.cli``
+calls (``scenarios.serve_faults.load_serve_faults``: ``live`` never imports ``scenarios``) and whose
+``ServeFaults`` it hands to ``serve_command``: the file's faults start with the replay. ``--seed``
+seeds the venue (and the faults' draws). ``--fix PORT`` adds the FIX acceptor in the profile's
+dialect (``live.serve.fix_acceptor``), with credentials made for this run (``live.serve.fix_cli``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import secrets
 import signal
@@ -30,7 +29,7 @@ from live.serve.faults import ServeFaults
 from live.serve.fix_cli import fix_credentials
 from live.serve.server import LocalVenue, LocalVenueConfig
 
-__all__ = ["parse_speed", "scenario_faults", "serve_command"]
+__all__ = ["parse_speed", "serve_command"]
 
 
 def parse_speed(text: str) -> Decimal | int:
@@ -42,22 +41,6 @@ def parse_speed(text: str) -> Decimal | int:
     if not value.is_finite() or value <= 0:
         raise ValueError(f"--speed: expected a positive number, got {text!r}")
     return int(value) if value == value.to_integral_value() else value
-
-
-def scenario_faults(path: Path) -> ServeFaults:
-    """The faults of a scenario file, through the scenario layer's ``serve_faults`` hook."""
-    try:
-        scenario_module: object = importlib.import_module("sim.faults")
-    except ImportError:
-        scenario_module = None
-    loader = getattr(scenario_module, "serve_faults", None)
-    if loader is None:
-        raise ValueError(f"--scenario {path}: no scenario loader is installed (sim.faults.serve_faults); "
-                         "faults can be given programmatically through live.serve.faults.ServeFaults")
-    faults = loader(path)
-    if not isinstance(faults, ServeFaults):
-        raise ValueError(f"--scenario {path}: the loader returned {type(faults).__name__}, not ServeFaults")
-    return faults
 
 
 def _data_files(paths: list[Path]) -> list[Path]:
@@ -105,13 +88,14 @@ async def _serve(config: LocalVenueConfig, announce: bool) -> None:
             print("local venue stopped", flush=True)
 
 
-def serve_command(profile: str, data: list[Path], port: int, speed: str, scenario: Path | None, *,
-                  fix: int | None = None) -> int:
-    """Run the local venue until SIGINT/SIGTERM (``fix``: also FIX order entry on that port); 2 on bad arguments."""
+def serve_command(profile: str, data: list[Path], port: int, speed: str, faults: ServeFaults | None = None, *,
+                  fix: int | None = None, seed: int = 0) -> int:
+    """Run the local venue until SIGINT/SIGTERM with ``faults`` (a scenario's, loaded by the caller; ``fix``:
+    also FIX order entry on that port); 2 on bad arguments."""
     try:
         files = _data_files(data)
         config = LocalVenueConfig(profile=profile, data=files, port=port, speed=parse_speed(speed),
-                                  faults=scenario_faults(scenario) if scenario is not None else ServeFaults())
+                                  faults=faults or ServeFaults(), seed=seed)
         if fix is not None:
             if not 0 <= fix <= 65535:
                 raise ValueError(f"--fix: expected a port number, got {fix}")

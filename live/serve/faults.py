@@ -17,6 +17,11 @@ do into a simulated venue's channels (``sim.channels``), with the same two proto
   connection of ``kind`` (``"market"`` or ``"ws-api"``); True drops that connection.
 * FIX faults (``ServeFaults.fix``): the ``sim.faults.fix`` injectors, installed on the FIX
   acceptor (``live.serve.fix_acceptor.FixVenue``), which offers the seams of their ``FixWorld``.
+* ``RequestDelay`` (``extra_ns(method, now_ns, leg)``, ``ServeFaults.delays``): extra time before
+  a REST answer, per leg (``request``, ``response``), as ``sim.channels`` delays requests.
+* ``ScheduledFault`` (``start(world, origin_ns)``, ``ServeFaults.scheduled``): a scenario file's
+  fault (``live.serve.scheduled``), started when the replay starts (``origin_ns``, venue time):
+  it then adds itself to the lists above and sets its timers on the venue's clock.
 
 Times are the venue's clock (``LocalVenue.clock``). The few ready-made faults below are what the
 tests and small scenarios need; anything with the same methods works.
@@ -28,10 +33,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harness.clock import Clock
 from sim.channels import RequestFault, StreamFault
 
-__all__ = ["CutConnections", "DisconnectFault", "DropMatching", "DuplicateMatching", "FailRequests", "RequestFault",
-           "ServeFaults", "StreamFault"]
+__all__ = ["CutConnections", "DisconnectFault", "DropMatching", "DuplicateMatching", "FailRequests", "RequestDelay",
+           "RequestFault", "ScheduledFault", "ServeFaults", "ServeWorld", "StreamFault"]
 
 
 class DisconnectFault(Protocol):
@@ -39,6 +45,43 @@ class DisconnectFault(Protocol):
 
     def cut(self, kind: str, now_ns: int) -> bool:
         """True to drop the connection of ``kind`` (``"market"``, ``"ws-api"``) now."""
+
+
+class RequestDelay(Protocol):
+    """Extra time a request spends on one leg (``request``: on the way in, ``response``: back)."""
+
+    def extra_ns(self, method: str, now_ns: int, leg: str) -> int:
+        """Nanoseconds (venue time) added to this leg of a ``method`` request now (0: none)."""
+
+
+class ServeWorld(Protocol):
+    """What a scheduled fault may touch of a running local venue (``LocalVenue`` is one)."""
+
+    @property
+    def clock(self) -> Clock:
+        """The venue's clock (timers: ``call_at``)."""
+
+    @property
+    def faults(self) -> ServeFaults:
+        """The venue's fault lists, which the fault joins."""
+
+    @property
+    def limiter(self) -> Any:
+        """The venue's rate limiter (``sim.venue.limits.VenueRateLimiter``)."""
+
+    @property
+    def fix(self) -> Any:
+        """The FIX acceptor (a ``FixWorld``), or None without ``--fix``."""
+
+    def disconnect(self, kind: str = "market") -> int:
+        """Cut every connection of ``kind`` (``"market"``, ``"ws-api"``) now."""
+
+
+class ScheduledFault(Protocol):
+    """A fault that starts with the replay: it joins the venue's fault lists and sets its timers."""
+
+    def start(self, world: ServeWorld, origin_ns: int) -> None:
+        """Begin; the fault's times count from ``origin_ns`` (venue time)."""
 
 
 @dataclass
@@ -52,6 +95,9 @@ class ServeFaults:
     fix: list[Any] = field(default_factory=list)
     """FIX faults (``sim.faults.fix``: session drop, sequence gap, reject, logon failure), installed on
     the FIX acceptor when it starts (it is their ``FixWorld``: ``install(acceptor)``)."""
+    delays: list[RequestDelay] = field(default_factory=list)
+    scheduled: list[ScheduledFault] = field(default_factory=list)
+    """A scenario's faults (``live.serve.scheduled``), started when the replay starts."""
 
 
 def _matcher(stream: str | None, event: str | None) -> Callable[[object], bool]:

@@ -11,7 +11,8 @@ In the order a request meets them:
 6. request faults may hide the venue's answer (the order may now exist: an ambiguous 5xx).
 
 ``Answer`` carries the JSON and the headers; a refusal is a ``BinanceApiError`` (with the usage
-headers too), and ``DropConnection`` means: close the connection without any answer.
+headers too), and ``DropConnection`` means: close the connection without any answer. REST answers
+wait ``delay_ns`` first (``ServeFaults.delays``: a latency spike on the request path).
 """
 
 from __future__ import annotations
@@ -102,6 +103,15 @@ class RequestPipeline:
             raise BinanceApiError(refused.status, refused.code, refused.msg, {**headers, **refused.headers}) from None
         self._fault(request, before=False, headers=headers)
         return Answer(result, headers)
+
+    def delay_ns(self, endpoint: str, params: RequestParams) -> int:
+        """Extra time (venue ns) a REST request to ``endpoint`` spends on its two legs (``ServeFaults.delays``)."""
+        spec = ENDPOINTS.get(endpoint)
+        if spec is None or not self.faults.delays:
+            return 0
+        request, _ = spec.request(params)
+        now = self.clock.now_ns()
+        return sum(d.extra_ns(request, now, leg) for d in self.faults.delays for leg in ("request", "response"))
 
     def _authenticate(self, params: RequestParams, api_key: str | None, ws_params: Mapping[str, object] | None) -> None:
         if ws_params is not None:

@@ -5,7 +5,8 @@ Every ``/api/v3/<path>`` (and ``/api/v1/<path>``, which some clients still call)
 as sent. The answer is the JSON result with the venue's usage headers
 (``X-MBX-USED-WEIGHT-1M``, and ``X-MBX-ORDER-COUNT-10S``/``-1D`` on orders), or
 ``{"code", "msg"}`` with the venue's HTTP status (``Retry-After`` on 429/418). A request fault
-asking for a timeout closes the connection without an answer.
+asking for a timeout closes the connection without an answer; a request delay (latency spike)
+holds the request that long before the venue sees it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def add_rest_routes(app: web.Application, pipeline: RequestPipeline) -> None:
         raw_body = (await request.read()).decode("utf-8", errors="replace") if request.can_read_body else ""
         try:
             params = parse_params(raw_query, raw_body)
+            delay = pipeline.delay_ns(endpoint, params)
+            if delay:
+                await pipeline.clock.sleep_ns(delay)
             answer = pipeline.handle(endpoint, params, request.headers.get("X-MBX-APIKEY"))
         except BinanceApiError as refused:
             return _json(refused.body(), refused.status, dict(refused.headers))

@@ -14,7 +14,8 @@ catalog) whose clock is the server's: the wall clock, or ``ScaledClock(speed)`` 
 faster (nothing in ``sim`` reads a clock of its own: the venue is given ``now``). Market data
 comes from canonical Parquet (``live.serve.replay``) or, in tests, from the control handle
 ``market`` (``ServedMarket.on_trade`` / ``on_quote`` / ``on_book``, or ``quote``/``trade``/``book``
-here). Faults (``live.serve.faults.ServeFaults``) apply to every stream and request.
+here). Faults (``live.serve.faults.ServeFaults``) apply to every stream and request; a scenario's
+(``ServeFaults.scheduled``) start with the replay, their times counted from its start.
 
 ``live.serve`` is the one part of ``live`` that imports ``sim``: it *is* the simulator, served.
 Adapters never import it (``tests/test_layering.py``).
@@ -52,6 +53,7 @@ from live.serve.rest import add_rest_routes
 from live.serve.streams import StreamHub, StreamPeer
 from live.serve.userdata import UserDataHub
 from live.serve.ws_api import WsApiSession
+from sim.venue.limits import VenueRateLimiter
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import VenueProfile, load_profile
 from sim.venue.venue import SimVenue
@@ -150,6 +152,8 @@ class LocalVenue:
         self._replay_task: asyncio.Task[None] | None = None
         self._bars_task: asyncio.Task[None] | None = None
         self.port = 0
+        self.faults_origin_ns: int | None = None
+        """When the scenario's faults started (venue time): the replay's start, or the venue's without data."""
         self._kinds = kinds
         self.coinbase: CoinbaseFeed | None = None
         """Coinbase's market-data WebSocket at ``/`` when the profile is Coinbase's."""
@@ -193,6 +197,8 @@ class LocalVenue:
                 fault.install(self.fix)
         if self.config.data and not self.config.hold_replay:
             self.start_replay()
+        elif not self.config.data:
+            self._start_faults()
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
@@ -210,12 +216,25 @@ class LocalVenue:
             app.router.add_get("/", self._coinbase_ws)
 
     def start_replay(self) -> None:
-        """Start replaying the data: its first event comes ``lead_ns`` from now (venue time)."""
+        """Start replaying the data: its first event comes ``lead_ns`` from now (venue time).
+
+        The scenario's faults (``ServeFaults.scheduled``) start now too: their times count from here."""
         if self._replay_task is not None or not self.config.data:
             return
+        self._start_faults()
         self.replay = ReplayDriver(self.config.data, self.market, self.clock, start_ns=self.clock.now_ns(),
                                    lead_ns=self.config.lead_ns, data_venue=self.config.data_venue)
         self._replay_task = asyncio.get_running_loop().create_task(self.replay.run(), name="local-venue-replay")
+
+    def _start_faults(self) -> None:
+        self.faults_origin_ns = self.clock.now_ns()
+        for fault in self.faults.scheduled:
+            fault.start(self, self.faults_origin_ns)
+
+    @property
+    def limiter(self) -> VenueRateLimiter:
+        """The venue's rate limiter (what a ``rate_limit`` fault uses up)."""
+        return self.venue.limiter
 
     async def _close_bars(self) -> None:
         """At every whole minute of venue time, send the kline bars that just closed."""

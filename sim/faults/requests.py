@@ -34,6 +34,7 @@ from harness.money import to_fixed
 from sim.adapter import SimAdapter
 from sim.faults.base import Fault, FaultError, FaultWorld
 from sim.venue.desk import ORDER_ENTRY, RequestLost
+from sim.venue.limits import VenueRateLimiter
 
 __all__ = ["CancelRace", "ClockSkew", "ExchangeFailure", "Fatal", "Http5xx", "Invalid", "RateLimit", "RequestFailure",
            "Timeout"]
@@ -159,7 +160,11 @@ class RateLimit(Fault):
         self.at_start(world, begin)
 
     def _burst(self, adapter: SimAdapter, now_ns: int) -> None:
-        limiter = adapter.sim_venue.limiter
+        self.burst(adapter.sim_venue.limiter, now_ns)
+
+    def burst(self, limiter: VenueRateLimiter, now_ns: int) -> None:
+        """Use up ``limiter``'s budget now as the other traffic would (and hammer on to a ban with
+        ``ignore_429``): the one burst, for a simulated venue and a served one alike."""
         budget = int(self.param("weight"))
         used = 0
         while (budget == 0 or used < budget) and limiter.share(now_ns, 1):

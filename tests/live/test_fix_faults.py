@@ -1,10 +1,12 @@
 """FIX scenario faults (``sim.faults.fix``) on the served venue: they install on the FIX acceptor through
-``ServeFaults.fix`` and the client copes as the FIX session layer says it must."""
+``ServeFaults.fix`` (or from a scenario file, ``scenarios.serve_faults``) and the client copes as the FIX
+session layer says it must."""
 
 from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fix_venue_helpers import fix_adapter, fix_venue
@@ -17,6 +19,7 @@ from harness.rng import SeededRng
 from live.binance import BinanceFixAdapter
 from live.fix.order_entry import FixEndpoint
 from live.serve.faults import ServeFaults
+from scenarios.serve_faults import load_serve_faults
 from sim.faults import Schedule, Trigger, build_fault
 
 _NS = 1_000_000_000
@@ -146,3 +149,25 @@ def test_sandbox_fix_never_names_a_production_host() -> None:
     testnet = FixOrderEntry(BINANCE_FIX, Credentials("k", "s"), FixEndpoint("fix-oe.testnet.binance.vision", 9000,
                                                                             "A", tls=tls), WallClock(), venue="binance")
     assert testnet.endpoint.url == "tcp+tls://fix-oe.testnet.binance.vision:9000"
+
+
+def test_a_scenario_files_fix_reject_applies_to_the_served_acceptor(tmp_path: Path) -> None:
+    """``venue serve --fix --scenario``: the file's FIX faults start with the venue and reach the acceptor."""
+    path = tmp_path / "fix.toml"
+    path.write_text('[scenario]\nname = "fix"\ndescription = "d"\nworld = "serve"\n\n'
+                    '[[faults]]\nname = "reject-first"\nkind = "fix_reject"\ntarget = "fix"\n'
+                    'trigger = { on = "order", nth = 1, count = 1 }\n', encoding="utf-8")
+
+    async def main() -> None:
+        async with fix_venue(speed=SPEED, faults=load_serve_faults(path, venue="binance", fix=True)) as venue:
+            adapter = fix_adapter(venue)
+            await adapter.connect()
+            try:
+                with pytest.raises(InvalidRequestError, match="session reject"):
+                    await adapter.submit_order(_limit("rej-1", 1))
+                assert "rej-1" not in venue.venue.orders
+                assert (await adapter.submit_order(_limit("rej-2", 2))).status is OrderStatus.OPEN
+            finally:
+                await adapter.disconnect()
+
+    asyncio.run(main())

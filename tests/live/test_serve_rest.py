@@ -191,4 +191,4 @@ def test_venue_serve_refuses_bad_arguments_with_a_message(tmp_path: Any, capsys:
     scenario = tmp_path / "s.toml"
     scenario.write_text("[scenario]\n")
     assert main(["venue", "serve", "--scenario", str(scenario)]) == 2
-    assert "serve_faults" in capsys.readouterr().err  # the hook scenario loaders plug into
+    assert "s.toml:1: scenario.name: required key is missing" in capsys.readouterr().err  # the scenario validator
