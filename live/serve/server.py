@@ -8,10 +8,11 @@ One aiohttp application serves, on one port:
 * with the Coinbase profile, Coinbase's market-data WebSocket at ``/`` (``live.serve.coinbase_ws``);
 * with ``fix_port``, FIX order entry and drop copy (``live.serve.fix_acceptor``).
 
-Behind them is one ``SimVenue`` (matching, accounts, filters, rate limits, the profile's error
-catalog) whose clock is the server's: the wall clock, or ``ScaledClock(speed)`` for X times
-faster (nothing in ``sim`` reads a clock of its own: the venue is given ``now``). Market data
-comes from canonical Parquet (``live.serve.replay``) or, in tests, from the control handle
+Behind them is one ``SimVenue`` (a ``FuturesVenue`` for a perpetual profile, as ``venue_class_for``
+picks; it is then funded at the profile's funding times: matching, accounts, filters, rate limits,
+the profile's error catalog) whose clock is the server's: the wall clock, or ``ScaledClock(speed)``
+for X times faster (nothing in ``sim`` reads a clock of its own: the venue is given ``now``). Market
+data comes from canonical Parquet (``live.serve.replay``) or, in tests, from the control handle
 ``market`` (``ServedMarket.on_trade`` / ``on_quote`` / ``on_book``, or ``quote``/``trade``/``book``
 here). Faults (``live.serve.faults.ServeFaults``) apply to every stream and request.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,9 +51,10 @@ from live.serve.rest import add_rest_routes
 from live.serve.streams import StreamHub, StreamPeer
 from live.serve.userdata import UserDataHub
 from live.serve.ws_api import WsApiSession
+from sim.venue.funding import FundingSchedule
+from sim.venue.futures_venue import FuturesVenue, venue_class_for
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import VenueProfile, load_profile
-from sim.venue.venue import SimVenue
 
 __all__ = ["LocalVenue", "LocalVenueConfig", "default_balances"]
 
@@ -104,6 +106,18 @@ class LocalVenueConfig:
     """FIX API key -> what the venue verifies its logon with (Ed25519 public key PEM, or HMAC secret + passphrase)."""
 
 
+class _NoTimer:
+    """The clock a ``FundingSchedule`` is given when only its times and rates are asked (never its timer)."""
+
+    def now_ns(self) -> int:
+        """Not used."""
+        raise NotImplementedError
+
+    def call_at(self, when_ns: int, callback: Callable[..., object], *args: object) -> object:
+        """Not used: ``LocalVenue._fund`` waits itself."""
+        raise NotImplementedError
+
+
 def _depth_for(kinds: Sequence[str]) -> DepthMode:
     if "book" in kinds:
         return DepthMode.BOOK
@@ -133,8 +147,8 @@ class LocalVenue:
                 kinds = probe.kinds
         depth = config.depth or _depth_for(kinds)
         balances = dict(config.balances) if config.balances is not None else default_balances(self.profile)
-        self.venue = SimVenue(self.profile, balances=balances, rng=rng, now=self.clock.now_ns, depth=depth,
-                              queue_model=config.queue_model)
+        self.venue = venue_class_for(self.profile)(self.profile, balances=balances, rng=rng, now=self.clock.now_ns,
+                                                   depth=depth, queue_model=config.queue_model)
         served = ServedMarket(self.venue, self.hub, self.clock.now_ns)
         self.market: MarketFront = served
         """The control handle: market events go to the venue, then its streams (tests drive it directly)."""
@@ -145,6 +159,7 @@ class LocalVenue:
         self._runner: web.AppRunner | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._bars_task: asyncio.Task[None] | None = None
+        self._funding_task: asyncio.Task[None] | None = None
         self.port = 0
         self._kinds = kinds
         self.coinbase: CoinbaseFeed | None = None
@@ -187,6 +202,9 @@ class LocalVenue:
         if self.config.data and not self.config.hold_replay:
             self.start_replay()
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
+        if isinstance(self.venue, FuturesVenue):
+            self._funding_task = asyncio.get_running_loop().create_task(self._fund(self.venue),
+                                                                        name="local-venue-funding")
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
 
@@ -217,9 +235,19 @@ class LocalVenue:
             now = self.clock.now_ns()
             self.market.close_bars(now - now % minute)
 
+    async def _fund(self, venue: FuturesVenue) -> None:
+        """A perpetual venue: at each funding time of venue time, settle funding at the profile's rates
+        (``sim.venue.funding.FundingSchedule``'s times and rates, waited for on the served clock)."""
+        schedule = FundingSchedule(venue, _NoTimer())
+        after = self.clock.now_ns()
+        while (when := schedule.next_after(after)) is not None:
+            await self.clock.sleep_ns(max(0, when - self.clock.now_ns()))
+            venue.apply_funding(when, schedule.rates_at(when))
+            after = when
+
     async def stop(self) -> None:
-        """Stop the replay and the kline closer, close every connection, stop listening."""
-        for task in (self._replay_task, self._bars_task):
+        """Stop the replay, the kline closer and funding, close every connection, stop listening."""
+        for task in (self._replay_task, self._bars_task, self._funding_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
