@@ -6,7 +6,7 @@ requests and reads envelopes, ``errors`` maps retCodes to the contract's errors,
 Bybit's JSON to the contract's types, ``socket`` is one WS connection (topics, ``op`` requests),
 ``book`` keeps the synced book from snapshots and deltas, ``market_data`` the public
 subscriptions, ``usage`` the rate-limit headers, ``linear`` category ``linear``'s positions, leverage,
-margin mode, margin account and instruments.
+margin mode, margin account and instruments, ``paging`` the cursor of list endpoints.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -19,6 +19,9 @@ from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "BybitPrivateStream": "live.bybit.private_stream",
+    "MAX_PAGES": "live.bybit.paging",
+    "SignedCall": "live.bybit.paging",
+    "pages": "live.bybit.paging",
     "PositionCallback": "live.bybit.private_stream",
     "LEVERAGE_NOT_MODIFIED": "live.bybit.linear",
     "LinearCall": "live.bybit.linear",
@@ -77,6 +80,7 @@ __all__ = [
     "IP_LIMIT",
     "IP_WINDOW_S",
     "LEVERAGE_NOT_MODIFIED",
+    "MAX_PAGES",
     "PRIVATE_TOPICS",
     "STATUS",
     "BybitAdapter",
@@ -91,6 +95,7 @@ __all__ = [
     "LimitsObserver",
     "LinearCall",
     "PositionCallback",
+    "SignedCall",
     "TopicHandler",
     "balances",
     "book_levels",
@@ -109,6 +114,7 @@ __all__ = [
     "millis",
     "order_params",
     "order_report",
+    "pages",
     "pending_report",
     "position_report",
     "position_reports",
@@ -160,6 +166,7 @@ if TYPE_CHECKING:
         set_margin_mode,
     )
     from live.bybit.market_data import BybitMarketData, Handle, interval_name
+    from live.bybit.paging import MAX_PAGES, SignedCall, pages
     from live.bybit.private_stream import PRIVATE_TOPICS, BybitPrivateStream, PositionCallback
     from live.bybit.rest_protocol import BybitRestProtocol, LimitsObserver, json_body
     from live.bybit.socket import BybitSocket, TopicHandler

@@ -69,6 +69,7 @@ from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
 from live.bybit import codec, linear
 from live.bybit.endpoints import BybitEndpoints
 from live.bybit.market_data import BybitMarketData, Handle, interval_name
+from live.bybit.paging import pages
 from live.bybit.private_stream import BybitPrivateStream, PositionCallback
 from live.bybit.rest_protocol import BybitRestProtocol
 from live.bybit.socket import BybitSocket
@@ -269,19 +270,7 @@ class BybitAdapter:
         return reports
 
     async def _pages(self, path: str, params: list[tuple[str, ParamValue]]) -> list[Mapping[str, Any]]:
-        rows: list[Mapping[str, Any]] = []
-        cursor = ""
-        for _ in range(100):
-            result = await self._call("GET", path, params=[*params, *([("cursor", cursor)] if cursor else [])],
-                                      signed=True)
-            page = codec.field(result, "list")
-            if not isinstance(page, list):
-                raise ExchangeError(f"{path}: 'list' is not a list", venue=self._venue)
-            rows.extend(page)
-            cursor = str(result.get("nextPageCursor") or "")
-            if not cursor or not page:
-                break
-        return rows
+        return await pages(self._call, path, params, self._venue)
 
     async def _executions(self, symbol: str) -> list[Fill]:
         rows = await self._pages("/v5/execution/list", [("category", self._category), ("symbol", symbol),

@@ -20,7 +20,7 @@ linear adds to spot (``docs/v5/position``, ``docs/v5/account/wallet-balance.mdx`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from harness.model import (
     VenueMode,
 )
 from live.bybit import codec
+from live.bybit.paging import SignedCall, pages
 from live.signing import ParamValue
 
 __all__ = ["LEVERAGE_NOT_MODIFIED", "LinearCall", "linear_balances", "linear_venue_info", "position_report",
@@ -45,7 +46,7 @@ __all__ = ["LEVERAGE_NOT_MODIFIED", "LinearCall", "linear_balances", "linear_ven
 LEVERAGE_NOT_MODIFIED = 110043
 """Bybit: set-leverage asked for the leverage already set."""
 
-LinearCall = Callable[..., Awaitable[Any]]
+LinearCall = SignedCall
 """The adapter's ``_call(method, path, *, params=, body=, signed=)``."""
 
 _ZERO = Decimal(0)
@@ -87,20 +88,8 @@ def position_reports(rows: object, ts_ns: int, venue: str = "bybit") -> list[Pos
 
 async def read_positions(call: LinearCall, settle_coin: str, ts_ns: int, venue: str) -> list[PositionReport]:
     """``GET /v5/position/list`` of every position in ``settle_coin`` (every page)."""
-    rows: list[Any] = []
-    cursor = ""
-    for _ in range(100):
-        params: list[tuple[str, ParamValue]] = [("category", "linear"), ("settleCoin", settle_coin), ("limit", 200)]
-        result = await call("GET", "/v5/position/list", params=[*params, *([("cursor", cursor)] if cursor else [])],
-                            signed=True)
-        page = codec.field(result, "list")
-        if not isinstance(page, list):
-            raise ExchangeError("/v5/position/list: 'list' is not a list", venue=venue)
-        rows.extend(page)
-        cursor = str(result.get("nextPageCursor") or "")
-        if not cursor or not page:
-            break
-    return position_reports(rows, ts_ns, venue)
+    params: list[tuple[str, ParamValue]] = [("category", "linear"), ("settleCoin", settle_coin), ("limit", 200)]
+    return position_reports(await pages(call, "/v5/position/list", params, venue), ts_ns, venue)
 
 
 async def _row(call: LinearCall, symbol: str, venue: str) -> Mapping[str, Any]:
