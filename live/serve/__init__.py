@@ -42,6 +42,7 @@ _EXPORTS = {
     "parse_params": "live.serve.auth",
     "verify_rest_signature": "live.serve.auth",
     "verify_ws_signature": "live.serve.auth",
+    "BYBIT_PROFILES": "live.serve.cli",
     "parse_speed": "live.serve.cli",
     "scenario_faults": "live.serve.cli",
     "serve_command": "live.serve.cli",
@@ -110,6 +111,7 @@ _EXPORTS = {
 __all__ = [
     "BATCH_NS",
     "BINANCE_INTERVALS",
+    "BYBIT_PROFILES",
     "CHANNELS",
     "ENDPOINTS",
     "RESPONSE_TYPES",
@@ -202,7 +204,7 @@ if TYPE_CHECKING:
         verify_rest_signature,
         verify_ws_signature,
     )
-    from live.serve.cli import parse_speed, scenario_faults, serve_command
+    from live.serve.cli import BYBIT_PROFILES, parse_speed, scenario_faults, serve_command
     from live.serve.coinbase_ws import CHANNELS, CoinbaseFeed, rfc3339
     from live.serve.exchange_info import order_type_names, rate_limit_json
     from live.serve.faults import (
