@@ -13,7 +13,9 @@ Modules, in the order a request meets them: ``rest`` / ``ws_api`` / ``streams`` 
 publish what the venue does; ``peer`` is one connection's outbox; ``replay`` paces the data.
 FIX: ``fix_acceptor`` (order-entry and drop-copy sessions, logons verified), ``fix_desk`` (their
 orders on the venue, its events as reports), ``fix_cli`` (``--fix`` credentials); ``coinbase_ws``
-serves Coinbase's market-data WebSocket under the Coinbase profile.
+serves Coinbase's market-data WebSocket under the Coinbase profile; ``funding`` funds a perpetual
+venue (``venue_class_for`` builds a ``FuturesVenue`` for a profile with ``[futures]``) on the
+served clock.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 
@@ -103,6 +105,8 @@ _EXPORTS = {
     "FixDesk": "live.serve.fix_desk",
     "FixOutlet": "live.serve.fix_desk",
     "fix_credentials": "live.serve.fix_cli",
+    "ServedTimer": "live.serve.funding",
+    "start_funding": "live.serve.funding",
     "CHANNELS": "live.serve.coinbase_ws",
     "CoinbaseFeed": "live.serve.coinbase_ws",
     "rfc3339": "live.serve.coinbase_ws",
@@ -143,6 +147,7 @@ __all__ = [
     "RequestPipeline",
     "ServeFaults",
     "ServedMarket",
+    "ServedTimer",
     "StreamFault",
     "StreamHub",
     "StreamName",
@@ -183,6 +188,7 @@ __all__ = [
     "scenario_faults",
     "serve_command",
     "side_name",
+    "start_funding",
     "time_in_force_name",
     "trade_event",
     "venue_error",
@@ -220,6 +226,7 @@ if TYPE_CHECKING:
     from live.serve.fix_acceptor import FixPeer, FixVenue
     from live.serve.fix_cli import fix_credentials
     from live.serve.fix_desk import FixDesk, FixOutlet
+    from live.serve.funding import ServedTimer, start_funding
     from live.serve.market import MarketFront, ServedMarket
     from live.serve.order_json import (
         RESPONSE_TYPES,

@@ -9,12 +9,13 @@ One aiohttp application serves, on one port:
 * with ``fix_port``, FIX order entry and drop copy (``live.serve.fix_acceptor``).
 
 Behind them is one ``SimVenue`` (a ``FuturesVenue`` for a perpetual profile, as ``venue_class_for``
-picks; it is then funded at the profile's funding times: matching, accounts, filters, rate limits,
-the profile's error catalog) whose clock is the server's: the wall clock, or ``ScaledClock(speed)``
-for X times faster (nothing in ``sim`` reads a clock of its own: the venue is given ``now``). Market
-data comes from canonical Parquet (``live.serve.replay``) or, in tests, from the control handle
-``market`` (``ServedMarket.on_trade`` / ``on_quote`` / ``on_book``, or ``quote``/``trade``/``book``
-here). Faults (``live.serve.faults.ServeFaults``) apply to every stream and request.
+picks; it is then funded at the profile's funding times, ``live.serve.funding``: matching, accounts,
+filters, rate limits, the profile's error catalog) whose clock is the server's: the wall clock, or
+``ScaledClock(speed)`` for X times faster (nothing in ``sim`` reads a clock of its own: the venue is
+given ``now``). Market data comes from canonical Parquet (``live.serve.replay``) or, in tests, from
+the control handle ``market`` (``ServedMarket.on_trade`` / ``on_quote`` / ``on_book``, or
+``quote``/``trade``/``book`` here). Faults (``live.serve.faults.ServeFaults``) apply to every stream
+and request.
 
 ``live.serve`` is the one part of ``live`` that imports ``sim``: it *is* the simulator, served.
 Adapters never import it (``tests/test_layering.py``).
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -43,6 +44,7 @@ from live.serve.coinbase_ws import CoinbaseFeed
 from live.serve.faults import ServeFaults
 from live.serve.fix_acceptor import FixVenue
 from live.serve.fix_desk import FixDesk
+from live.serve.funding import ServedTimer, start_funding
 from live.serve.market import MarketFront, ServedMarket
 from live.serve.peer import Peer
 from live.serve.pipeline import DropConnection, RequestPipeline
@@ -51,7 +53,6 @@ from live.serve.rest import add_rest_routes
 from live.serve.streams import StreamHub, StreamPeer
 from live.serve.userdata import UserDataHub
 from live.serve.ws_api import WsApiSession
-from sim.venue.funding import FundingSchedule
 from sim.venue.futures_venue import FuturesVenue, venue_class_for
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import VenueProfile, load_profile
@@ -106,18 +107,6 @@ class LocalVenueConfig:
     """FIX API key -> what the venue verifies its logon with (Ed25519 public key PEM, or HMAC secret + passphrase)."""
 
 
-class _NoTimer:
-    """The clock a ``FundingSchedule`` is given when only its times and rates are asked (never its timer)."""
-
-    def now_ns(self) -> int:
-        """Not used."""
-        raise NotImplementedError
-
-    def call_at(self, when_ns: int, callback: Callable[..., object], *args: object) -> object:
-        """Not used: ``LocalVenue._fund`` waits itself."""
-        raise NotImplementedError
-
-
 def _depth_for(kinds: Sequence[str]) -> DepthMode:
     if "book" in kinds:
         return DepthMode.BOOK
@@ -159,7 +148,7 @@ class LocalVenue:
         self._runner: web.AppRunner | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._bars_task: asyncio.Task[None] | None = None
-        self._funding_task: asyncio.Task[None] | None = None
+        self._funding: ServedTimer | None = None
         self.port = 0
         self._kinds = kinds
         self.coinbase: CoinbaseFeed | None = None
@@ -203,8 +192,7 @@ class LocalVenue:
             self.start_replay()
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
         if isinstance(self.venue, FuturesVenue):
-            self._funding_task = asyncio.get_running_loop().create_task(self._fund(self.venue),
-                                                                        name="local-venue-funding")
+            self._funding = start_funding(self.venue, self.clock)
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
 
@@ -235,22 +223,14 @@ class LocalVenue:
             now = self.clock.now_ns()
             self.market.close_bars(now - now % minute)
 
-    async def _fund(self, venue: FuturesVenue) -> None:
-        """A perpetual venue: at each funding time of venue time, settle funding at the profile's rates
-        (``sim.venue.funding.FundingSchedule``'s times and rates, waited for on the served clock)."""
-        schedule = FundingSchedule(venue, _NoTimer())
-        after = self.clock.now_ns()
-        while (when := schedule.next_after(after)) is not None:
-            await self.clock.sleep_ns(max(0, when - self.clock.now_ns()))
-            venue.apply_funding(when, schedule.rates_at(when))
-            after = when
-
     async def stop(self) -> None:
         """Stop the replay, the kline closer and funding, close every connection, stop listening."""
-        for task in (self._replay_task, self._bars_task, self._funding_task):
+        for task in (self._replay_task, self._bars_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        if self._funding is not None:
+            await self._funding.close()
         for peer in list(self.peers):
             await peer.close()
         if self.fix is not None:
