@@ -73,6 +73,10 @@ def test_only_linear_is_served_and_positions_list_as_bybit_lists_them() -> None:
                 "", "0", 0, 0, str(venue.profile.futures.default_leverage if venue.profile.futures else 0))
             none = await get(venue, session, "/v5/position/list", "category=linear&settleCoin=USDT")
             assert none["result"]["list"] == []
+            tickers = await get(venue, session, "/v5/market/tickers", f"category=linear&symbol={S}")
+            [ticker] = tickers["result"]["list"]
+            assert (ticker["bid1Price"], ticker["markPrice"], ticker["fundingRate"]) == ("60000", "60000.05", "0.0001")
+            assert int(ticker["nextFundingTime"]) % (8 * 3600 * 1000) == 0
             [info] = (await get(venue, session, "/v5/market/instruments-info", "category=linear"))["result"]["list"]
             assert (info["lotSizeFilter"]["qtyStep"], info["lotSizeFilter"]["minNotionalValue"],
                     info["fundingInterval"]) == ("0.001", "5", 480)

@@ -10,7 +10,9 @@
 * ``POST /v5/position/switch-isolated`` (``tradeMode`` 0 cross / 1 isolated, with the leverage):
   110026 when the mode is already that one or a position or order holds it;
 * ``GET /v5/account/wallet-balance`` for ``UNIFIED`` or ``CONTRACT``: the margin account
-  (``linear_shapes.linear_wallet_json``).
+  (``linear_shapes.linear_wallet_json``);
+* ``GET /v5/market/tickers`` adds ``markPrice``, ``fundingRate`` and ``nextFundingTime`` (the
+  ``tickers`` WS topic keeps spot's shape).
 
 A leverage or margin-mode change is told to ``position_listeners``; with the venue's fills they
 are what the private WS pushes the ``position`` topic on.
@@ -24,6 +26,7 @@ from typing import Any
 from live.serve.bybit.actions import BookSource, BybitActions
 from live.serve.bybit.auth import BybitApiError, BybitParams, param_error
 from live.serve.bybit.linear_shapes import linear_instrument_json, linear_wallet_json, position_json
+from live.serve.bybit.shapes import fmt, ms
 from sim.venue.filters import SymbolRules
 from sim.venue.futures_venue import FuturesVenue
 
@@ -52,6 +55,17 @@ class LinearActions(BybitActions):
     def instrument(self, rules: SymbolRules) -> dict[str, Any]:
         """A linear perpetual's ``instruments-info`` entry."""
         return linear_instrument_json(self.futures, rules)
+
+    def tickers(self, params: BybitParams) -> dict[str, Any]:
+        """``GET /v5/market/tickers?category=linear``: spot's fields plus the mark price (the venue's
+        mid), the profile's funding rate and the next funding time."""
+        answer = super().tickers(params)
+        terms, now = self.futures.terms, self.futures.now()
+        for row in answer["list"]:
+            mark = self.futures.mark_price(row["symbol"])
+            row.update(markPrice=fmt(mark) if mark is not None else "", indexPrice="", openInterest="",
+                       fundingRate=fmt(terms.funding_rate), nextFundingTime=str(ms(terms.next_funding_ns(now))))
+        return answer
 
     def position_rows(self, symbol: str | None) -> list[dict[str, Any]]:
         """``symbol``'s row (flat or not), or every open position's when None."""
