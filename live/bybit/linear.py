@@ -12,6 +12,8 @@ linear adds to spot (``docs/v5/position``, ``docs/v5/account/wallet-balance.mdx`
   mode); 110043 (not modified: it is already that) is success, as the contract's no-op is.
 * **margin mode**: ``POST /v5/position/switch-isolated`` (``tradeMode`` with the symbol's current
   leverage, which Bybit requires); the mode already set is a no-op, read from the position row.
+  Bybit documents this per-symbol switch for linear on classic (``CONTRACT``) accounts; a unified
+  account sets its margin mode account-wide (``/v5/account/set-margin-mode``), not served here.
 * **balances**: the margin account's coin, with ``totalOrderIM + totalPositionIM`` (+ spot's
   ``locked``) as locked and the rest of ``walletBalance`` as free.
 * **instruments**: ``qtyStep`` is the lot, ``minNotionalValue`` the minimum notional; the venue

@@ -8,7 +8,8 @@
 * ``POST /v5/position/set-leverage`` (``buyLeverage`` = ``sellLeverage`` in one-way mode): 110043
   "Set leverage not modified" when it is the leverage already set, the venue's codes otherwise;
 * ``POST /v5/position/switch-isolated`` (``tradeMode`` 0 cross / 1 isolated, with the leverage):
-  110026 when the mode is already that one or a position or order holds it;
+  110026 when the mode is already that one or a position or order holds it (served per symbol as
+  for a classic account, whatever the ``accountType`` asked of the wallet);
 * ``GET /v5/account/wallet-balance`` for ``UNIFIED`` or ``CONTRACT``: the margin account
   (``linear_shapes.linear_wallet_json``);
 * ``GET /v5/market/tickers`` adds ``markPrice``, ``fundingRate`` and ``nextFundingTime`` (the
