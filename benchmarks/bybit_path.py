@@ -2,7 +2,9 @@
 
 One local venue speaking Bybit v5 (``live.serve.bybit``, rate limits lifted so it never refuses;
 it runs on the wall clock in a thread of its own). Each client makes the same ``n`` round trips,
-one at a time: a resting limit order placed then cancelled.
+one at a time: a resting limit order placed then cancelled. ``--category linear`` serves the
+``bybit-linear`` profile (a perpetual venue: the order holds initial margin) and trades it as
+category ``linear``.
 
 * ``adapter``: ``BybitAdapter.submit_order`` + ``cancel_order`` (each followed by the order's
   query, since Bybit answers create/cancel with ids only: four requests per round trip);
@@ -39,8 +41,8 @@ KEY, SECRET = "bench-key-0123456789abcdef", "bench-secret-0123456789abcdef012345
 PRICE, QTY = Decimal("59000.0"), Decimal("0.001")
 
 
-def _unlimited() -> Any:
-    profile = load_profile("bybit")
+def _unlimited(name: str) -> Any:
+    profile = load_profile(name)
     rules = tuple(replace(rule, limit=10**12) for rule in profile.rate_limits.rules)
     return replace(profile, rate_limits=RateLimitConfig(rules=rules, weights=profile.rate_limits.weights, ban=None))
 
@@ -53,9 +55,10 @@ def _percentile(values: list[float], q: float) -> float:
 class VenueThread:
     """The Bybit local venue on its own event loop in a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: str) -> None:
         self.loop = asyncio.new_event_loop()
-        self.venue = BybitLocalVenue(BybitVenueConfig(profile=_unlimited(), api_keys={KEY: SECRET}, clock=WallClock()))
+        self.venue = BybitLocalVenue(BybitVenueConfig(profile=_unlimited(profile), api_keys={KEY: SECRET},
+                                                      clock=WallClock()))
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def run(self, factory: Callable[[], Awaitable[Any]]) -> Any:
@@ -79,9 +82,9 @@ class VenueThread:
         self.thread.join()
 
 
-async def _adapter(url: str, n: int) -> tuple[float, list[float]]:
+async def _adapter(url: str, n: int, category: str) -> tuple[float, list[float]]:
     clock = WallClock()
-    adapter = BybitAdapter(BybitEndpoints.local(url), Credentials(KEY, SECRET), clock)
+    adapter = BybitAdapter(BybitEndpoints.local(url), Credentials(KEY, SECRET), clock, category=category)
     await adapter.connect()
     latencies = []
     start = time.perf_counter()
@@ -97,7 +100,7 @@ async def _adapter(url: str, n: int) -> tuple[float, list[float]]:
     return n / (time.perf_counter() - start), latencies
 
 
-def _pybit(url: str, n: int) -> tuple[float, list[float]] | None:
+def _pybit(url: str, n: int, category: str) -> tuple[float, list[float]] | None:
     try:
         from pybit.unified_trading import HTTP
     except ImportError:
@@ -108,9 +111,9 @@ def _pybit(url: str, n: int) -> tuple[float, list[float]] | None:
     start = time.perf_counter()
     for i in range(n):
         t0 = time.perf_counter()
-        session.place_order(category="spot", symbol="BTCUSDT", side="Buy", orderType="Limit", qty=str(QTY),
+        session.place_order(category=category, symbol="BTCUSDT", side="Buy", orderType="Limit", qty=str(QTY),
                             price=str(PRICE), orderLinkId=f"p-{i}")
-        session.cancel_order(category="spot", symbol="BTCUSDT", orderLinkId=f"p-{i}")
+        session.cancel_order(category=category, symbol="BTCUSDT", orderLinkId=f"p-{i}")
         latencies.append(time.perf_counter() - t0)
     return n / (time.perf_counter() - start), latencies
 
@@ -119,14 +122,16 @@ def main() -> None:
     """Run the measurements and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=300, help="order round trips per client")
+    parser.add_argument("--category", choices=("spot", "linear"), default="spot",
+                        help="spot (profile bybit) or linear (profile bybit-linear)")
     args = parser.parse_args()
-    with VenueThread() as served:
+    with VenueThread("bybit" if args.category == "spot" else "bybit-linear") as served:
         url = served.venue.rest_url
-        results = {"adapter": asyncio.run(_adapter(url, args.n))}
-        pybit_result = _pybit(url, args.n)
+        results = {"adapter": asyncio.run(_adapter(url, args.n, args.category))}
+        pybit_result = _pybit(url, args.n, args.category)
         if pybit_result is not None:
             results["pybit"] = pybit_result
-    print(f"order round trips (place + cancel), n={args.n} each, one at a time, Bybit front on 127.0.0.1:")
+    print(f"order round trips (place + cancel), n={args.n} each, one at a time, Bybit {args.category} on 127.0.0.1:")
     for name, (rate, latencies) in results.items():
         p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
         print(f"  {name:8s} {rate:8.1f} round trips/s, p50 {1e3 * p50:.2f} ms, p99 {1e3 * p99:.2f} ms")

@@ -5,7 +5,8 @@ production (only with an explicit flag), or a local venue on 127.0.0.1. ``rest_p
 requests and reads envelopes, ``errors`` maps retCodes to the contract's errors, ``codec`` maps
 Bybit's JSON to the contract's types, ``socket`` is one WS connection (topics, ``op`` requests),
 ``book`` keeps the synced book from snapshots and deltas, ``market_data`` the public
-subscriptions, ``usage`` the rate-limit headers.
+subscriptions, ``usage`` the rate-limit headers, ``linear`` category ``linear``'s positions, leverage,
+margin mode, margin account and instruments, ``paging`` the cursor of list endpoints.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -18,6 +19,19 @@ from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "BybitPrivateStream": "live.bybit.private_stream",
+    "MAX_PAGES": "live.bybit.paging",
+    "SignedCall": "live.bybit.paging",
+    "pages": "live.bybit.paging",
+    "PositionCallback": "live.bybit.private_stream",
+    "LEVERAGE_NOT_MODIFIED": "live.bybit.linear",
+    "LinearCall": "live.bybit.linear",
+    "linear_balances": "live.bybit.linear",
+    "linear_venue_info": "live.bybit.linear",
+    "position_report": "live.bybit.linear",
+    "position_reports": "live.bybit.linear",
+    "read_positions": "live.bybit.linear",
+    "set_leverage": "live.bybit.linear",
+    "set_margin_mode": "live.bybit.linear",
     "PRIVATE_TOPICS": "live.bybit.private_stream",
     "BybitAdapter": "live.bybit.adapter",
     "BybitBook": "live.bybit.book",
@@ -65,6 +79,8 @@ __all__ = [
     "INVALID_TIMESTAMP",
     "IP_LIMIT",
     "IP_WINDOW_S",
+    "LEVERAGE_NOT_MODIFIED",
+    "MAX_PAGES",
     "PRIVATE_TOPICS",
     "STATUS",
     "BybitAdapter",
@@ -77,6 +93,9 @@ __all__ = [
     "BybitUsage",
     "Handle",
     "LimitsObserver",
+    "LinearCall",
+    "PositionCallback",
+    "SignedCall",
     "TopicHandler",
     "balances",
     "book_levels",
@@ -90,12 +109,20 @@ __all__ = [
     "fixed",
     "interval_name",
     "json_body",
+    "linear_balances",
+    "linear_venue_info",
     "millis",
     "order_params",
     "order_report",
+    "pages",
     "pending_report",
+    "position_report",
+    "position_reports",
     "quote_from_book",
     "quote_from_ticker",
+    "read_positions",
+    "set_leverage",
+    "set_margin_mode",
     "trades_from_ws",
     "venue_info",
 ]
@@ -127,8 +154,20 @@ if TYPE_CHECKING:
     )
     from live.bybit.endpoints import CATEGORIES, BybitEndpoints
     from live.bybit.errors import BYBIT_CODES, INVALID_TIMESTAMP, bybit_error
+    from live.bybit.linear import (
+        LEVERAGE_NOT_MODIFIED,
+        LinearCall,
+        linear_balances,
+        linear_venue_info,
+        position_report,
+        position_reports,
+        read_positions,
+        set_leverage,
+        set_margin_mode,
+    )
     from live.bybit.market_data import BybitMarketData, Handle, interval_name
-    from live.bybit.private_stream import PRIVATE_TOPICS, BybitPrivateStream
+    from live.bybit.paging import MAX_PAGES, SignedCall, pages
+    from live.bybit.private_stream import PRIVATE_TOPICS, BybitPrivateStream, PositionCallback
     from live.bybit.rest_protocol import BybitRestProtocol, LimitsObserver, json_body
     from live.bybit.socket import BybitSocket, TopicHandler
     from live.bybit.usage import IP_LIMIT, IP_WINDOW_S, BybitUsage

@@ -1,4 +1,5 @@
-"""``BybitAdapter``: the adapter contract served by Bybit v5, category ``spot`` (testnet, production, local).
+"""``BybitAdapter``: the adapter contract served by Bybit v5, category ``spot`` or ``linear`` (testnet,
+production, local).
 
 Over the transports of ``live``:
 
@@ -16,7 +17,10 @@ Over the transports of ``live``:
 Bybit's order create/cancel/amend answer only ``{orderId, orderLinkId}``, so each is followed by
 the order's query (``/v5/order/realtime``, open then recently closed, then ``/v5/order/history``):
 the report returned is the venue's. Spot has no positions: ``get_positions`` reports the net
-holdings our executions add up to, as the simulated venue does. Money is ``Decimal`` parsed from
+holdings our executions add up to, as the simulated venue does. Category ``linear`` (USDT
+perpetuals, ``live.bybit.linear``) is a ``FuturesAdapter``: positions as the venue reports them
+(``/v5/position/list``, and the ``position`` pushes through ``subscribe_positions``), leverage,
+margin mode, reduce-only orders, the margin account's balances. Money is ``Decimal`` parsed from
 Bybit's strings, time comes only from the injected ``Clock``, secrets never reach a log line.
 """
 
@@ -36,6 +40,8 @@ from harness.contract import (
     FillCallback,
     HealthStatus,
     InvalidRequestError,
+    MarginMode,
+    NotSupportedError,
     OrderNotFoundError,
     OrderUpdateCallback,
     QuoteCallback,
@@ -60,10 +66,11 @@ from harness.model import (
 from harness.positions import PositionState, apply_fill
 from harness.registry import Credentials
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
-from live.bybit import codec
+from live.bybit import codec, linear
 from live.bybit.endpoints import BybitEndpoints
 from live.bybit.market_data import BybitMarketData, Handle, interval_name
-from live.bybit.private_stream import BybitPrivateStream
+from live.bybit.paging import pages
+from live.bybit.private_stream import BybitPrivateStream, PositionCallback
 from live.bybit.rest_protocol import BybitRestProtocol
 from live.bybit.socket import BybitSocket
 from live.bybit.usage import BybitUsage
@@ -80,15 +87,15 @@ _MS = 1_000_000
 
 
 class BybitAdapter:
-    """An ``ExchangeAdapter`` for Bybit v5 spot (see the module docstring)."""
+    """An ``ExchangeAdapter`` for Bybit v5 spot, a ``FuturesAdapter`` for linear (see the module docstring)."""
 
     def __init__(self, endpoints: BybitEndpoints, credentials: Credentials, clock: Clock, *,
                  audit: AuditSink | None = None, ws_settings: WsSettings | None = None,
                  rest_timeouts: RestTimeouts | None = None, request_timeout_ns: int = 10 * _NS,
                  recv_window_ms: int = 5000, rng: random.Random | None = None, symbols: Iterable[str] = (),
                  venue: str = "bybit", category: str = "spot") -> None:
-        if category != "spot":
-            raise ValueError(f"BybitAdapter serves category 'spot' (linear needs positions), not {category!r}")
+        if category not in ("spot", "linear"):
+            raise ValueError(f"BybitAdapter serves category 'spot' or 'linear', not {category!r}")
         self._endpoints = endpoints
         self._credentials = credentials
         self._clock = clock
@@ -97,6 +104,7 @@ class BybitAdapter:
         self._descriptor = descriptor_for(venue) or unknown_descriptor(venue)
         self.usage = BybitUsage(venue)
         self._symbols: dict[str, None] = dict.fromkeys(symbols)
+        self._settle_coin = "USDT"
         protocol = BybitRestProtocol(base_url=endpoints.rest, mode=endpoints.mode, credentials=credentials,
                                      recv_window_ms=recv_window_ms, venue=venue,
                                      on_limits=lambda endpoint, headers, _: self.usage.observe(endpoint, headers))
@@ -262,19 +270,7 @@ class BybitAdapter:
         return reports
 
     async def _pages(self, path: str, params: list[tuple[str, ParamValue]]) -> list[Mapping[str, Any]]:
-        rows: list[Mapping[str, Any]] = []
-        cursor = ""
-        for _ in range(100):
-            result = await self._call("GET", path, params=[*params, *([("cursor", cursor)] if cursor else [])],
-                                      signed=True)
-            page = codec.field(result, "list")
-            if not isinstance(page, list):
-                raise ExchangeError(f"{path}: 'list' is not a list", venue=self._venue)
-            rows.extend(page)
-            cursor = str(result.get("nextPageCursor") or "")
-            if not cursor or not page:
-                break
-        return rows
+        return await pages(self._call, path, params, self._venue)
 
     async def _executions(self, symbol: str) -> list[Fill]:
         rows = await self._pages("/v5/execution/list", [("category", self._category), ("symbol", symbol),
@@ -291,12 +287,17 @@ class BybitAdapter:
     # ------------------------------------------------------------------ account
 
     async def get_balances(self) -> dict[str, Balance]:
-        """``GET /v5/account/wallet-balance?accountType=UNIFIED`` (free = wallet balance - locked)."""
-        return codec.balances(await self._call("GET", "/v5/account/wallet-balance",
-                                               params=[("accountType", "UNIFIED")], signed=True))
+        """``GET /v5/account/wallet-balance?accountType=UNIFIED`` (free = wallet balance - locked; linear:
+        less the order and position margin too)."""
+        result = await self._call("GET", "/v5/account/wallet-balance", params=[("accountType", "UNIFIED")],
+                                  signed=True)
+        return linear.linear_balances(result) if self._category == "linear" else codec.balances(result)
 
     async def get_positions(self) -> list[PositionReport]:
-        """Net holdings of our executions per symbol (spot has no positions), non-zero only."""
+        """Linear: ``/v5/position/list`` as the venue reports it. Spot: net holdings of our executions per
+        symbol (spot has no positions), non-zero only."""
+        if self._category == "linear":
+            return await linear.read_positions(self._call, self._settle_coin, self._venue_now(), self._venue)
         reports = []
         for symbol in sorted(self._symbols):
             as_of = self._venue_now()
@@ -307,6 +308,24 @@ class BybitAdapter:
             if state.quantity != 0:
                 reports.append(PositionReport(self._venue, symbol, state.quantity, state.average_price, as_of))
         return reports
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        """``POST /v5/position/set-leverage`` (linear; the leverage already set is a no-op)."""
+        self._linear_only("leverage")
+        await linear.set_leverage(self._call, symbol, leverage, self._venue)
+
+    async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
+        """``POST /v5/position/switch-isolated`` (linear; the mode already set is a no-op)."""
+        self._linear_only("margin mode")
+        await linear.set_margin_mode(self._call, symbol, mode, self._venue)
+
+    def _linear_only(self, what: str) -> None:
+        if self._category != "linear":
+            raise NotSupportedError(f"Bybit {self._category} has no {what} setting", venue=self._venue)
+
+    async def subscribe_positions(self, callback: PositionCallback) -> Handle:
+        """Every ``position`` push (linear), as ``PositionReport``s (a flat row: quantity 0)."""
+        return self.user.subscribe_positions(callback)
 
     # ------------------------------------------------------------------ market data
 
@@ -379,4 +398,6 @@ class BybitAdapter:
         fee_rows = codec.field(fees, "list")
         if not isinstance(fee_rows, list) or not fee_rows:
             raise ExchangeError("fee-rate answered no rates", venue=self._venue)
+        if self._category == "linear":
+            return linear.linear_venue_info(instruments, fee_rows[0], self.mode, self._venue)
         return codec.venue_info(instruments, fee_rows[0], self.mode, self._venue)

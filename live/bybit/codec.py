@@ -1,12 +1,13 @@
 """Bybit v5 JSON <-> the contract's types, without I/O: one place for every field name.
 
-Numbers arrive as decimal strings and become ``Decimal`` (``dec``) or fixed-point ints
-(``fixed``, market data); times arrive as ms (strings or numbers) and become ns. Order types:
+Numbers arrive as decimal strings and become ``Decimal`` (``dec``) or fixed-point ints (``fixed``,
+market data); times arrive as ms (strings or numbers) and become ns. Order types:
 ``Limit``/``Market``, post-only is ``timeInForce=PostOnly``, a stop order is spot's
 ``orderFilter=StopOrder`` with a ``triggerPrice`` (``STOP_MARKET`` / ``STOP_LIMIT``). A market
-order's ``qty`` is sent in the base coin (``marketUnit=baseCoin``: a spot market buy would
-otherwise be read in the quote coin). A malformed message raises ``ExchangeError`` naming the
-field, never anything else.
+order's ``qty`` is sent in the base coin (``marketUnit=baseCoin``: a spot market buy would otherwise
+be read in the quote coin; linear quantities are always in the base coin, and a linear stop carries
+``triggerDirection`` instead, a reduce-only order ``reduceOnly``). A malformed message raises
+``ExchangeError`` naming the field, never anything else.
 """
 
 from __future__ import annotations
@@ -134,11 +135,18 @@ def order_params(request: OrderRequest, category: str = "spot") -> list[tuple[st
             raise ExchangeError(f"Bybit has no {request.time_in_force.value} orders", venue="bybit")
         params.append(("timeInForce", tif))
     else:
-        params += [("timeInForce", "IOC"), ("marketUnit", "baseCoin")]
+        params += [("timeInForce", "IOC"), *([("marketUnit", "baseCoin")] if category == "spot" else [])]
     if kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT):
         if request.stop_price is None:
             raise ExchangeError(f"a {kind.value} order needs a stop price", venue="bybit")
-        params += [("triggerPrice", request.stop_price), ("orderFilter", "StopOrder")]
+        params.append(("triggerPrice", request.stop_price))
+        # spot marks a stop with orderFilter; linear with the direction the price must cross (1 up, 2 down)
+        params.append(("orderFilter", "StopOrder") if category == "spot" else
+                      ("triggerDirection", 1 if request.side is Side.BUY else 2))
+    if request.reduce_only:
+        if category == "spot":
+            raise ExchangeError("Bybit spot has no reduce-only orders", venue="bybit")
+        params.append(("reduceOnly", True))
     params.append(("orderLinkId", request.client_order_id))
     return params
 

@@ -9,8 +9,8 @@ Bybit answers almost everything with HTTP 200 and says what went wrong in the en
 2. **Then the retCode** (``BYBIT_CODES``): 10002 (timestamp outside the recv window) is RETRYABLE
    after a time re-sync; 10003/10004/10005/10007/10010/33004 are FATAL (key, signature,
    permissions, IP); 10006/10018 rate limits (the reset time comes from
-   ``X-Bapi-Limit-Reset-Timestamp``); 110001/170213 ``OrderNotFoundError``; 170141
-   ``DuplicateOrderError``; 10000/10016 leave the outcome unknown; other 10001 and 1100xx/1701xx
+   ``X-Bapi-Limit-Reset-Timestamp``); 110001/170213 ``OrderNotFoundError``; 170141 and
+   110072 ``DuplicateOrderError``; 10000/10016 leave the outcome unknown; other 10001 and 1100xx/1701xx
    order refusals are INVALID_REQUEST.
 3. **Anything else** non-zero is an ``ExchangeError`` (to alert on).
 
@@ -59,6 +59,7 @@ BYBIT_CODES: Mapping[int, type[VenueError] | str] = MappingProxyType({
     110001: OrderNotFoundError,  # order does not exist
     170213: OrderNotFoundError,  # order does not exist (spot)
     170141: DuplicateOrderError,  # duplicate clientOrderId
+    110072: DuplicateOrderError,  # duplicate orderLinkId (derivatives)
 })
 """Bybit retCodes with a fixed meaning -> the error class (or a rule name for the special cases)."""
 

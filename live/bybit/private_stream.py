@@ -4,29 +4,35 @@
 opens it authenticates with a fresh ``expires`` (venue time from the REST clock offset, 10 s
 ahead) and ``hex(HMAC_SHA256(secret, "GET/realtime" + expires))``, then subscribes ``order``,
 ``execution``, ``wallet`` and ``position`` (``PRIVATE_TOPICS``). ``order`` pushes become
-``OrderReport``s and ``execution`` pushes of type Trade become ``Fill``s for the subscribers;
-rows of another category are skipped. Wallet and position pushes are not used: balances and
-positions are read by query (reconciliation). ``on_symbol`` hears each symbol an order names.
+``OrderReport``s and ``execution`` pushes of type Trade become ``Fill``s for the subscribers,
+``position`` pushes (linear) ``PositionReport``s (``live.bybit.linear``; a flat row has quantity
+0); rows of another category are skipped. Wallet pushes are not used: balances are read by
+query (reconciliation). ``on_symbol`` hears each symbol an order names.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from harness.clock import Clock
 from harness.contract import FillCallback, OrderUpdateCallback
-from harness.model import VenueMode
+from harness.model import PositionReport, VenueMode
 from harness.registry import Credentials
 from live.bybit import codec
+from live.bybit.linear import position_report
 from live.bybit.market_data import Handle
 from live.bybit.socket import BybitSocket
 from live.rest.protocol import TimeSync
 from live.signing import bybit_ws_auth_signature
 from live.ws.state import WsSettings
 
-__all__ = ["PRIVATE_TOPICS", "BybitPrivateStream"]
+__all__ = ["PRIVATE_TOPICS", "BybitPrivateStream", "PositionCallback"]
+
+PositionCallback = Callable[[PositionReport], None]
+"""Told each pushed position (a flat one with quantity 0)."""
 
 PRIVATE_TOPICS = ("order", "execution", "wallet", "position")
 """The private topics subscribed after ``auth``, in this order."""
@@ -49,12 +55,13 @@ class BybitPrivateStream:
         self._on_symbol = on_symbol
         self.order_subscribers: list[OrderUpdateCallback] = []
         self.fill_subscribers: list[FillCallback] = []
+        self.position_subscribers: list[PositionCallback] = []
         self._registered = False
 
     async def start(self, open_timeout_ns: int) -> None:
         """Connect, authenticate and subscribe every private topic."""
         if not self._registered:
-            handlers = {"order": self._on_order, "execution": self._on_execution}
+            handlers = {"order": self._on_order, "execution": self._on_execution, "position": self._on_position}
             for topic in PRIVATE_TOPICS:
                 await self.socket.subscribe(topic, handlers.get(topic, self._ignore))
             self._registered = True
@@ -74,6 +81,12 @@ class BybitPrivateStream:
         """Every ``execution`` push of type Trade, as ``Fill``."""
         self.fill_subscribers.append(callback)
         subscribers = self.fill_subscribers
+        return Handle(lambda: subscribers.remove(callback) if callback in subscribers else None)
+
+    def subscribe_positions(self, callback: PositionCallback) -> Handle:
+        """Every ``position`` push, as ``PositionReport``."""
+        self.position_subscribers.append(callback)
+        subscribers = self.position_subscribers
         return Handle(lambda: subscribers.remove(callback) if callback in subscribers else None)
 
     async def _authenticate(self) -> None:
@@ -101,5 +114,14 @@ class BybitPrivateStream:
                 for callback in list(self.fill_subscribers):
                     callback(fill)
 
+    def _on_position(self, message: Mapping[str, Any]) -> None:
+        for row in self._rows(message):
+            report = position_report(row, self._clock.now_ns(), self._venue)
+            if report is None:
+                report = PositionReport(self._venue, str(codec.field(row, "symbol")), Decimal(0), Decimal(0),
+                                        codec.millis(row, "updatedTime"))
+            for callback in list(self.position_subscribers):
+                callback(report)
+
     def _ignore(self, message: Mapping[str, Any]) -> None:
-        """Wallet and position pushes: read by query instead."""
+        """Wallet pushes: read by query instead."""

@@ -14,7 +14,9 @@ publish what the venue does; ``peer`` is one connection's outbox; ``replay`` pac
 ``scheduled`` puts a scenario file's faults (``sim.faults``' kinds) on the venue's seams.
 FIX: ``fix_acceptor`` (order-entry and drop-copy sessions, logons verified), ``fix_desk`` (their
 orders on the venue, its events as reports), ``fix_cli`` (``--fix`` credentials); ``coinbase_ws``
-serves Coinbase's market-data WebSocket under the Coinbase profile.
+serves Coinbase's market-data WebSocket under the Coinbase profile; ``funding`` funds a perpetual
+venue (``venue_class_for`` builds a ``FuturesVenue`` for a profile with ``[futures]``) on the
+served clock.
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -52,6 +54,7 @@ _EXPORTS = {
     "parse_params": "live.serve.auth",
     "verify_rest_signature": "live.serve.auth",
     "verify_ws_signature": "live.serve.auth",
+    "BYBIT_PROFILES": "live.serve.cli",
     "parse_speed": "live.serve.cli",
     "serve_command": "live.serve.cli",
     "order_type_names": "live.serve.exchange_info",
@@ -117,6 +120,8 @@ _EXPORTS = {
     "FixDesk": "live.serve.fix_desk",
     "FixOutlet": "live.serve.fix_desk",
     "fix_credentials": "live.serve.fix_cli",
+    "ServedTimer": "live.serve.funding",
+    "start_funding": "live.serve.funding",
     "CHANNELS": "live.serve.coinbase_ws",
     "CoinbaseFeed": "live.serve.coinbase_ws",
     "rfc3339": "live.serve.coinbase_ws",
@@ -125,6 +130,7 @@ _EXPORTS = {
 __all__ = [
     "BATCH_NS",
     "BINANCE_INTERVALS",
+    "BYBIT_PROFILES",
     "CHANNELS",
     "ENDPOINTS",
     "GRANULARITY_S",
@@ -164,6 +170,7 @@ __all__ = [
     "ServeWorld",
     "ServedFault",
     "ServedMarket",
+    "ServedTimer",
     "StreamFault",
     "StreamHub",
     "StreamName",
@@ -211,6 +218,7 @@ __all__ = [
     "serve_command",
     "served_fault",
     "side_name",
+    "start_funding",
     "time_in_force_name",
     "trade_event",
     "venue_error",
@@ -233,7 +241,7 @@ if TYPE_CHECKING:
         verify_rest_signature,
         verify_ws_signature,
     )
-    from live.serve.cli import parse_speed, serve_command
+    from live.serve.cli import BYBIT_PROFILES, parse_speed, serve_command
     from live.serve.coinbase_json import (
         account_json,
         candle_json,
@@ -267,6 +275,7 @@ if TYPE_CHECKING:
     from live.serve.fix_acceptor import FixPeer, FixVenue
     from live.serve.fix_cli import fix_credentials
     from live.serve.fix_desk import FixDesk, FixOutlet
+    from live.serve.funding import ServedTimer, start_funding
     from live.serve.market import MarketFront, ServedMarket
     from live.serve.order_json import (
         RESPONSE_TYPES,

@@ -3,8 +3,8 @@
 ``--profile`` names the simulated venue (a shipped profile or a profile file), ``--data`` the
 canonical Parquet files (or directories of them) it replays, ``--speed X`` runs its clock X
 times faster than the wall (data included). Credentials: the API key and HMAC secret the venue
-accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` (``BYBIT_*`` for ``--profile bybit``, which
-speaks Bybit v5: ``live.serve.bybit``) when set (so a client configured
+accepts come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` (``BYBIT_*`` for ``--profile bybit`` or
+``bybit-linear``, which speak Bybit v5, spot or linear: ``live.serve.bybit``) when set (so a client configured
 for paper trading works unchanged); otherwise a fresh pair is generated and printed once (it is
 only good for this server). ``--scenario FILE`` is read by the scenario layer, which ``harness.cli``
 calls (``scenarios.serve_faults.load_serve_faults``: ``live`` never imports ``scenarios``) and whose
@@ -29,7 +29,10 @@ from live.serve.faults import ServeFaults
 from live.serve.fix_cli import fix_credentials
 from live.serve.server import LocalVenue, LocalVenueConfig
 
-__all__ = ["parse_speed", "serve_command"]
+__all__ = ["BYBIT_PROFILES", "parse_speed", "serve_command"]
+
+BYBIT_PROFILES = ("bybit", "bybit-linear")
+"""Profiles served over Bybit v5 (``bybit-linear`` as category ``linear``); the others over Binance's protocol."""
 
 
 def parse_speed(text: str) -> Decimal | int:
@@ -59,13 +62,14 @@ def _data_files(paths: list[Path]) -> list[Path]:
 
 
 async def _serve(config: LocalVenueConfig, announce: bool) -> None:
-    if config.profile == "bybit":  # Bybit's protocol; every other profile is served over Binance's
+    if config.profile in BYBIT_PROFILES:  # Bybit's protocol; every other profile is served over Binance's
         from live.serve.bybit import BybitLocalVenue
 
-        venue: LocalVenue = BybitLocalVenue(config)
+        bybit = BybitLocalVenue(config)
+        venue: LocalVenue = bybit
         url = await venue.start()
-        print(f"local venue bybit on {url} (Bybit v5: REST {url}/v5, public WS {venue.ws_url}/v5/public/spot, "
-              f"private WS {venue.ws_url}/v5/private)", flush=True)
+        print(f"local venue {venue.profile.name} on {url} (Bybit v5 category {bybit.category}: REST {url}/v5, "
+              f"public WS {bybit.public_ws_url}, private WS {bybit.private_ws_url})", flush=True)
     else:
         venue = LocalVenue(config)
         url = await venue.start()
@@ -110,7 +114,7 @@ def serve_command(profile: str, data: list[Path], port: int, speed: str, faults:
     if config.profile == "coinbase":
         config.coinbase_keys, cdp_lines = cdp_credentials()
         print(*cdp_lines, flush=True)
-    prefix = "BYBIT" if profile == "bybit" else "BINANCE"
+    prefix = "BYBIT" if profile in BYBIT_PROFILES else "BINANCE"
     key, secret = os.environ.get(f"{prefix}_API_KEY"), os.environ.get(f"{prefix}_API_SECRET")
     if not key or not secret:
         key, secret = f"local-{secrets.token_hex(8)}", secrets.token_hex(24)

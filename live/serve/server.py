@@ -9,13 +9,15 @@ One aiohttp application serves, on one port:
   and Advanced Trade REST at ``/api/v3/brokerage`` (``live.serve.coinbase_rest``);
 * with ``fix_port``, FIX order entry and drop copy (``live.serve.fix_acceptor``).
 
-Behind them is one ``SimVenue`` (matching, accounts, filters, rate limits, the profile's error
-catalog) whose clock is the server's: the wall clock, or ``ScaledClock(speed)`` for X times
-faster (nothing in ``sim`` reads a clock of its own: the venue is given ``now``). Market data
-comes from canonical Parquet (``live.serve.replay``) or, in tests, from the control handle
-``market`` (``ServedMarket.on_trade`` / ``on_quote`` / ``on_book``, or ``quote``/``trade``/``book``
-here). Faults (``live.serve.faults.ServeFaults``) apply to every stream and request; a scenario's
-(``ServeFaults.scheduled``) start with the replay, their times counted from its start.
+Behind them is one ``SimVenue`` (a ``FuturesVenue`` for a perpetual profile, as ``venue_class_for``
+picks; it is then funded at the profile's funding times, ``live.serve.funding``: matching, accounts,
+filters, rate limits, the profile's error catalog) whose clock is the server's: the wall clock, or
+``ScaledClock(speed)`` for X times faster (nothing in ``sim`` reads a clock of its own: the venue is
+given ``now``). Market data comes from canonical Parquet (``live.serve.replay``) or, in tests, from
+the control handle ``market`` (``ServedMarket.on_trade`` / ``on_quote`` / ``on_book``, or
+``quote``/``trade``/``book`` here). Faults (``live.serve.faults.ServeFaults``) apply to every stream
+and request; a scenario's (``ServeFaults.scheduled``) start with the replay, their times counted
+from its start.
 
 ``live.serve`` is the one part of ``live`` that imports ``sim``: it *is* the simulator, served.
 Adapters never import it (``tests/test_layering.py``).
@@ -45,6 +47,7 @@ from live.serve.coinbase_ws import CoinbaseFeed
 from live.serve.faults import ServeFaults
 from live.serve.fix_acceptor import FixVenue
 from live.serve.fix_desk import FixDesk
+from live.serve.funding import ServedTimer, start_funding
 from live.serve.market import MarketFront, ServedMarket
 from live.serve.peer import Peer
 from live.serve.pipeline import DropConnection, RequestPipeline
@@ -53,10 +56,10 @@ from live.serve.rest import add_rest_routes
 from live.serve.streams import StreamHub, StreamPeer
 from live.serve.userdata import UserDataHub
 from live.serve.ws_api import WsApiSession
+from sim.venue.futures_venue import FuturesVenue, venue_class_for
 from sim.venue.limits import VenueRateLimiter
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import VenueProfile, load_profile
-from sim.venue.venue import SimVenue
 
 __all__ = ["LocalVenue", "LocalVenueConfig", "default_balances"]
 
@@ -139,8 +142,8 @@ class LocalVenue:
                 kinds = probe.kinds
         depth = config.depth or _depth_for(kinds)
         balances = dict(config.balances) if config.balances is not None else default_balances(self.profile)
-        self.venue = SimVenue(self.profile, balances=balances, rng=rng, now=self.clock.now_ns, depth=depth,
-                              queue_model=config.queue_model)
+        self.venue = venue_class_for(self.profile)(self.profile, balances=balances, rng=rng, now=self.clock.now_ns,
+                                                   depth=depth, queue_model=config.queue_model)
         served = ServedMarket(self.venue, self.hub, self.clock.now_ns)
         self.market: MarketFront = served
         """The control handle: market events go to the venue, then its streams (tests drive it directly)."""
@@ -151,6 +154,7 @@ class LocalVenue:
         self._runner: web.AppRunner | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._bars_task: asyncio.Task[None] | None = None
+        self._funding: ServedTimer | None = None
         self.port = 0
         self.faults_origin_ns: int | None = None
         """When the scenario's faults started (venue time): the replay's start, or the venue's without data."""
@@ -200,6 +204,8 @@ class LocalVenue:
         elif not self.config.data:
             self._start_faults()
         self._bars_task = asyncio.get_running_loop().create_task(self._close_bars(), name="local-venue-klines")
+        if isinstance(self.venue, FuturesVenue):
+            self._funding = start_funding(self.venue, self.clock)
         logger.info("local venue %s on %s", self.profile.name, self.rest_url)
         return self.rest_url
 
@@ -246,11 +252,13 @@ class LocalVenue:
             self.market.close_bars(now - now % minute)
 
     async def stop(self) -> None:
-        """Stop the replay and the kline closer, close every connection, stop listening."""
+        """Stop the replay, the kline closer and funding, close every connection, stop listening."""
         for task in (self._replay_task, self._bars_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        if self._funding is not None:
+            await self._funding.close()
         for peer in list(self.peers):
             await peer.close()
         if self.fix is not None:

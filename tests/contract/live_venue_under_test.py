@@ -100,15 +100,18 @@ def live_binance_venue(fix: bool = False) -> Iterator[VenueUnderTest]:
         loop.close()
 
 
-def live_bybit_venue() -> Iterator[VenueUnderTest]:
-    """The kit's ``live-bybit`` entry: ``BybitAdapter`` against the local venue's Bybit v5 front."""
+def live_bybit_venue(linear: bool = False) -> Iterator[VenueUnderTest]:
+    """The kit's ``live-bybit`` entry: ``BybitAdapter`` against the local venue's Bybit v5 front; with
+    ``linear`` its ``live-bybit-linear`` entry: category ``linear`` against the ``bybit-linear`` profile
+    (a perpetual venue: margin, signed positions)."""
     loop = asyncio.new_event_loop()
     clock = ScaledClock(SPEED)
-    local = BybitLocalVenue(BybitVenueConfig(profile="bybit", api_keys={API_KEY: SECRET}, clock=clock,
-                                             depth=DepthMode.QUOTES, seed=11))
+    local = BybitLocalVenue(BybitVenueConfig(profile="bybit-linear" if linear else "bybit",
+                                             api_keys={API_KEY: SECRET}, clock=clock, depth=DepthMode.QUOTES, seed=11))
     url = loop.run_until_complete(local.start())
     adapter = BybitAdapter(BybitEndpoints.local(url), Credentials(API_KEY, SECRET), clock, ws_settings=KIT_WS,
-                           request_timeout_ns=600 * _NS, recv_window_ms=60_000)
+                           request_timeout_ns=600 * _NS, recv_window_ms=60_000,
+                           category="linear" if linear else "spot")
     try:
         loop.run_until_complete(adapter.connect())
         symbol = "BTCUSDT"
@@ -124,8 +127,10 @@ def live_bybit_venue() -> Iterator[VenueUnderTest]:
         def set_book(bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
             local.book(symbol, bids, asks)
 
+        futures = local.profile.futures
         yield LiveVenueUnderTest("bybit", paced, adapter, clock, symbol, info, loop.run_until_complete, set_quote,
-                                 print_trade, set_book, binance=adapter)
+                                 print_trade, set_book, binance=adapter,
+                                 leverage=futures.default_leverage if futures is not None else None)
     finally:
         loop.run_until_complete(adapter.disconnect())
         loop.run_until_complete(local.stop())

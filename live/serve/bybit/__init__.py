@@ -2,8 +2,10 @@
 
 ``BybitLocalVenue`` (``server``) is the ``LocalVenue`` with Bybit's endpoints: ``rest`` (``/v5/*``
 through faults, limits and ``auth``, header signatures over the raw bytes), ``actions`` (the venue
-operations), ``shapes`` (Bybit's JSON), ``public`` (orderbook / publicTrade / tickers / kline topics,
-with a first-message delay) and ``private`` (auth, order / execution / wallet pushes).
+operations), ``shapes`` (Bybit's JSON), ``public`` (orderbook / publicTrade / tickers / kline
+topics, with a first-message delay) and ``private`` (auth, order / execution / wallet / position
+pushes); ``linear`` and ``linear_shapes`` serve category ``linear`` from a perpetual venue
+(positions, leverage, margin mode, margin account).
 
 Names are imported from their modules on first use (``harness.lazy_exports``).
 """
@@ -25,6 +27,11 @@ _EXPORTS = {
     "param_error": "live.serve.bybit.auth",
     "parse_bybit_params": "live.serve.bybit.auth",
     "verify_bybit_request": "live.serve.bybit.auth",
+    "LinearActions": "live.serve.bybit.linear",
+    "PositionListener": "live.serve.bybit.linear",
+    "linear_instrument_json": "live.serve.bybit.linear_shapes",
+    "linear_wallet_json": "live.serve.bybit.linear_shapes",
+    "position_json": "live.serve.bybit.linear_shapes",
     "PRIVATE_TOPICS": "live.serve.bybit.private",
     "PrivateHub": "live.serve.bybit.private",
     "PrivatePeer": "live.serve.bybit.private",
@@ -64,6 +71,8 @@ __all__ = [
     "BybitParams",
     "BybitRest",
     "BybitVenueConfig",
+    "LinearActions",
+    "PositionListener",
     "PrivateHub",
     "PrivatePeer",
     "PublicPeer",
@@ -76,12 +85,15 @@ __all__ = [
     "kline_bar",
     "kline_row",
     "levels_json",
+    "linear_instrument_json",
+    "linear_wallet_json",
     "ms",
     "order_json",
     "order_status",
     "param_error",
     "parse_bybit_params",
     "parse_topic",
+    "position_json",
     "verify_bybit_request",
     "wallet_json",
 ]
@@ -97,6 +109,8 @@ if TYPE_CHECKING:
         parse_bybit_params,
         verify_bybit_request,
     )
+    from live.serve.bybit.linear import LinearActions, PositionListener
+    from live.serve.bybit.linear_shapes import linear_instrument_json, linear_wallet_json, position_json
     from live.serve.bybit.private import PRIVATE_TOPICS, PrivateHub, PrivatePeer
     from live.serve.bybit.public import BybitMarket, PublicPeer, parse_topic
     from live.serve.bybit.rest import BybitRest, bybit_fault_answer

@@ -5,8 +5,10 @@ request it counts as for the venue's rate limits (``harness.contract_methods.REQ
 ``BybitActions`` turns Bybit parameters into calls on the ``SimVenue`` and its answers into the
 ``result`` objects of ``docs/v5`` (``live.serve.bybit.shapes``). Venue refusals keep the
 profile's Bybit codes and messages (``sim/venue/profiles/bybit.toml``: 170141 duplicate
-orderLinkId, 170213 order does not exist, 170131 insufficient balance, ...). Only ``category=spot``
-is served: the simulated venue has no positions yet (``linear`` is refused with 10001).
+orderLinkId, 170213 order does not exist, 170131 insufficient balance, ...). One category is
+served, the venue's: ``spot`` for a spot venue, ``linear`` for a perpetual one (``FuturesVenue``,
+whose positions, leverage, margin mode and margin account ``live.serve.bybit.linear`` adds); the
+other category is refused with 10001.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from live.serve.bybit.shapes import (
     order_json,
     wallet_json,
 )
-from sim.venue.filters import RejectReason
+from sim.venue.filters import RejectReason, SymbolRules
 from sim.venue.venue import RejectedRequest, SimVenue, VenueOrder
 
 __all__ = ["BYBIT_ENDPOINTS", "BookSource", "BybitActions", "BybitEndpoint"]
@@ -62,6 +64,9 @@ BYBIT_ENDPOINTS: dict[str, BybitEndpoint] = {
     "GET /v5/execution/list": BybitEndpoint("executions", True, "get_fills"),
     "GET /v5/account/wallet-balance": BybitEndpoint("wallet", True, "get_balances"),
     "GET /v5/account/fee-rate": BybitEndpoint("fee_rate", True, "get_venue_info"),
+    "GET /v5/position/list": BybitEndpoint("positions", True, "get_positions"),
+    "POST /v5/position/set-leverage": BybitEndpoint("set_leverage", True, "set_leverage"),
+    "POST /v5/position/switch-isolated": BybitEndpoint("switch_isolated", True, "set_margin_mode"),
 }
 """Every REST endpoint the Bybit front serves, by ``"METHOD /path"``."""
 
@@ -81,11 +86,17 @@ class BybitActions:
         self.venue = venue
         self.book_source = book_source
         self._generated = 0
+        self.category = "spot"
+        """The one category served (``linear`` in ``live.serve.bybit.linear.LinearActions``)."""
 
     def run(self, action: str, params: BybitParams) -> Any:
         """Run the endpoint's action; venue refusals become ``BybitApiError``."""
+        handler = getattr(self, action, None)
+        if handler is None:
+            self._category(params)
+            raise BybitApiError(10001, f"params error: category {self.category} has no positions")
         try:
-            return getattr(self, action)(params)
+            return handler(params)
         except RejectedRequest as refused:
             raise _rejected(refused) from None
         except VenueError as error:
@@ -96,8 +107,8 @@ class BybitActions:
     def _category(self, params: BybitParams, *, required: bool = True) -> str:
         category = params.get("category")
         if category is None and not required:
-            return "spot"
-        if category != "spot":
+            return self.category
+        if category != self.category:
             raise param_error("category" if category is None else f"category {category} is not served here")
         return category
 
@@ -134,11 +145,15 @@ class BybitActions:
         return {"timeSecond": str(now // 1_000_000_000), "timeNano": str(now)}
 
     def instruments(self, params: BybitParams) -> dict[str, Any]:
-        """Spot instruments (``symbol=`` narrows it)."""
+        """The category's instruments (``symbol=`` narrows it)."""
         self._category(params)
         symbol = self._symbol(params, required=False)
         rules = [r for s, r in self.venue.profile.symbols.items() if symbol in (None, s)]
-        return {"category": "spot", "list": [instrument_json(r) for r in rules], "nextPageCursor": ""}
+        return {"category": self.category, "list": [self.instrument(r) for r in rules], "nextPageCursor": ""}
+
+    def instrument(self, rules: SymbolRules) -> dict[str, Any]:
+        """One instrument of ``instruments-info`` in the served category's shape."""
+        return instrument_json(rules)
 
     def orderbook(self, params: BybitParams) -> dict[str, Any]:
         """``{s, b, a, ts, u, seq, cts}`` of the served book (spot: 1..200 levels, default 1)."""
@@ -168,7 +183,7 @@ class BybitActions:
                          "ask1Price": fmt_fixed(quote.ask_price), "ask1Size": fmt_fixed(quote.ask_size),
                          "lastPrice": last, "prevPrice24h": "", "price24hPcnt": "", "highPrice24h": "",
                          "lowPrice24h": "", "turnover24h": "", "volume24h": "", "usdIndexPrice": ""})
-        return {"category": "spot", "list": rows}
+        return {"category": self.category, "list": rows}
 
     def kline(self, params: BybitParams) -> dict[str, Any]:
         """Bars of the venue's own trade tape, newest first (10001 for an interval it has no bars of)."""
@@ -187,7 +202,7 @@ class BybitActions:
         start = params.integer("start")
         if start is not None:
             bars = [c for c in bars if c.ts_open >= start * 1_000_000]
-        return {"category": "spot", "symbol": symbol, "list": [kline_row(c) for c in reversed(bars)]}
+        return {"category": self.category, "symbol": symbol, "list": [kline_row(c) for c in reversed(bars)]}
 
     # ------------------------------------------------------------------ orders
 
@@ -203,7 +218,8 @@ class BybitActions:
         quantity = params.decimal("qty")
         if quantity is None:
             raise param_error("qty")
-        if kind_text == "Market" and side is Side.BUY and params.get("marketUnit") not in ("baseCoin",):
+        if self.category == "spot" and kind_text == "Market" and side is Side.BUY \
+                and params.get("marketUnit") not in ("baseCoin",):
             raise param_error("marketUnit: this venue takes market buys in baseCoin only")
         price = params.decimal("price")
         trigger = params.decimal("triggerPrice")
@@ -223,7 +239,16 @@ class BybitActions:
         return OrderRequest(link_id, self.venue.name, symbol, side, kind, quantity,
                             price=price if kind_text == "Limit" else None, stop_price=trigger,
                             time_in_force=_TIF[tif_text] if kind_text == "Limit" else TimeInForce.IOC,
-                            post_only=tif_text == "PostOnly")
+                            post_only=tif_text == "PostOnly", reduce_only=self._reduce_only(params))
+
+    def _reduce_only(self, params: BybitParams) -> bool:
+        """``reduceOnly`` (true/false); spot has none (10001 when sent true)."""
+        value = params.get("reduceOnly")
+        if value not in (None, "true", "false"):
+            raise param_error("reduceOnly")
+        if value == "true" and self.category == "spot":
+            raise param_error("reduceOnly is for derivatives")
+        return value == "true"
 
     def create(self, params: BybitParams) -> dict[str, Any]:
         """``POST /v5/order/create``: place (and maybe fill at once) an order; ``{orderId, orderLinkId}``."""
@@ -270,7 +295,8 @@ class BybitActions:
         start = params.integer("cursor", 0) or 0
         page = orders[start:start + limit]
         cursor = str(start + limit) if start + limit < len(orders) else ""
-        return {"category": "spot", "list": [order_json(o) for o in page], "nextPageCursor": cursor}
+        return {"category": self.category, "list": [order_json(o, self.category) for o in page],
+                "nextPageCursor": cursor}
 
     def realtime(self, params: BybitParams) -> dict[str, Any]:
         """``GET /v5/order/realtime``: open orders (``openOnly=0``) or the recently closed ones (``1``)."""
@@ -295,8 +321,8 @@ class BybitActions:
         start = params.integer("cursor", 0) or 0
         page = fills[start:start + limit]
         cursor = str(start + limit) if start + limit < len(fills) else ""
-        rows = [execution_json(f, self.venue.orders.get(f.client_order_id)) for f in page]
-        return {"category": "spot", "list": rows, "nextPageCursor": cursor}
+        rows = [execution_json(f, self.venue.orders.get(f.client_order_id), self.category) for f in page]
+        return {"category": self.category, "list": rows, "nextPageCursor": cursor}
 
     # ------------------------------------------------------------------ account
 

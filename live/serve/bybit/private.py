@@ -6,8 +6,10 @@ signature is ``hex(HMAC_SHA256(secret, "GET/realtime" + expires))`` (``live.sign
 ``{"success", "ret_msg", "op": "auth", "conn_id", "req_id"}``. Topics can be subscribed only
 after that. The venue's listeners feed the pushes (``docs/v5/websocket/private``): every
 execution of ours is one ``execution`` message, every change of one of our orders an ``order``
-message, and after each order change a ``wallet`` message with the balances of its two coins;
-spot has no positions, so ``position`` stays quiet. Pushes go through the user-stream faults
+message, and after each order change a ``wallet`` message with the balances of its two coins.
+On a perpetual venue (``LinearActions``) every fill is followed by a ``position`` message with
+the symbol's row, as is every leverage or margin-mode change, and ``wallet`` is the margin
+account; spot has no positions, so there ``position`` stays quiet. Pushes go through the user-stream faults
 (``ServeFaults.user``) with the message as the item.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 from harness.clock import Clock
 from harness.model import Fill, OrderReport
 from live.serve.bybit.auth import BybitApiError, BybitKeys
+from live.serve.bybit.linear import LinearActions
 from live.serve.bybit.shapes import execution_json, ms, order_json, wallet_json
 from live.serve.peer import Peer
 from live.signing import bybit_ws_auth_signature
@@ -29,8 +32,9 @@ from sim.venue.venue import SimVenue
 
 __all__ = ["PRIVATE_TOPICS", "PrivateHub", "PrivatePeer"]
 
-PRIVATE_TOPICS = frozenset({"order", "execution", "wallet", "position", "order.spot", "execution.spot"})
-"""Private topics the venue accepts (the categorised ``*.spot`` ones too)."""
+PRIVATE_TOPICS = frozenset({"order", "execution", "wallet", "position", "order.spot", "execution.spot",
+                            "order.linear", "execution.linear", "position.linear"})
+"""Private topics the venue accepts (the categorised ``*.spot`` and ``*.linear`` ones too)."""
 
 
 @dataclass(eq=False)
@@ -46,8 +50,12 @@ class PrivatePeer:
 class PrivateHub:
     """Authenticates private connections and pushes the venue's order and account events to them."""
 
-    def __init__(self, venue: SimVenue, keys: BybitKeys, clock: Clock) -> None:
+    def __init__(self, venue: SimVenue, keys: BybitKeys, clock: Clock, linear: LinearActions | None = None) -> None:
         self.venue = venue
+        self.linear = linear
+        self.category = "spot" if linear is None else "linear"
+        if linear is not None:
+            linear.position_listeners.append(self._on_position)
         self.keys = keys
         self.clock = clock
         self.peers: list[PrivatePeer] = []
@@ -126,18 +134,26 @@ class PrivateHub:
         for peer in list(self.peers):
             if peer.peer.closed or peer.api_key is None:
                 continue
-            if topic in peer.topics or f"{topic}.spot" in peer.topics:
+            if topic in peer.topics or f"{topic}.{self.category}" in peer.topics:
                 peer.peer.send(message, message)
 
     def _on_fill(self, fill: Fill) -> None:
         if self.peers:
-            self._push("execution", [execution_json(fill, self.venue.orders.get(fill.client_order_id))])
+            self._push("execution", [execution_json(fill, self.venue.orders.get(fill.client_order_id), self.category)])
+            self._on_position(fill.symbol)
+
+    def _on_position(self, symbol: str) -> None:
+        if self.linear is not None and self.peers:
+            self._push("position", self.linear.position_rows(symbol))
 
     def _on_order(self, report: OrderReport) -> None:
         order = self.venue.orders.get(report.client_order_id)
         if order is None or not self.peers:
             return
-        self._push("order", [order_json(order)])
+        self._push("order", [order_json(order, self.category)])
+        if self.linear is not None:
+            self._push("wallet", [self.linear.wallet_push()])
+            return
         rules = self.venue.profile.symbols.get(report.symbol)
         if rules is not None:
             balances = self.venue.balances()

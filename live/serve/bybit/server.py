@@ -9,11 +9,15 @@ Binance's:
   kline topics, with the first-message delay of ``first_push_delay_ns``;
 * private WS ``/v5/private`` (``live.serve.bybit.private``): auth, order, execution, wallet.
 
-Its profile is ``bybit`` unless another is given. Market-stream faults apply to the public WS
-(they see ``(topic, message)``: ``DropMatching(stream="orderbook.50")`` drops book messages),
-user-stream faults to the private WS (they see the message), ``DisconnectFault``s to both (kinds
-``"market"`` and ``"ws-api"``), request faults to REST by contract request name, as for the
-Binance front. The Binance front's objects (``hub``, ``users``, ``pipeline``) exist but serve nothing.
+Its profile is ``bybit`` unless another is given. A perpetual profile (``bybit-linear``: a
+``FuturesVenue``) is served as category ``linear`` instead (``live.serve.bybit.linear``: positions,
+leverage, margin mode, the margin account, the ``position`` topic, public WS ``/v5/public/linear``).
+
+Market-stream faults apply to the public WS (they see ``(topic, message)``:
+``DropMatching(stream="orderbook.50")`` drops book messages), user-stream faults to the private WS
+(they see the message), ``DisconnectFault``s to both (kinds ``"market"`` and ``"ws-api"``), request
+faults to REST by contract request name, as for the Binance front. The Binance front's objects
+(``hub``, ``users``, ``pipeline``) exist but serve nothing.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from aiohttp import WSMsgType, web
 
 from live.serve.bybit.actions import BybitActions
 from live.serve.bybit.auth import BybitKeys
+from live.serve.bybit.linear import LinearActions
 from live.serve.bybit.private import PrivateHub, PrivatePeer
 from live.serve.bybit.public import BybitMarket, PublicPeer
 from live.serve.bybit.rest import BybitRest
 from live.serve.server import LocalVenue, LocalVenueConfig
+from sim.venue.futures_venue import FuturesVenue
 
 __all__ = ["BybitLocalVenue", "BybitVenueConfig"]
 
@@ -54,9 +60,12 @@ class BybitLocalVenue(LocalVenue):
         self.bybit_market = BybitMarket(self.venue, self.clock, delay)
         self.market = self.bybit_market
         keys = BybitKeys(config.api_keys)
-        self.bybit_actions = BybitActions(self.venue, self.bybit_market.depth)
+        linear = LinearActions(self.venue, self.bybit_market.depth) if isinstance(self.venue, FuturesVenue) else None
+        self.bybit_actions: BybitActions = linear or BybitActions(self.venue, self.bybit_market.depth)
+        self.category = self.bybit_actions.category
+        """``spot``, or ``linear`` for a perpetual profile (``bybit-linear``)."""
         self.bybit_rest = BybitRest(self.bybit_actions, keys, self.faults, self.clock)
-        self.private = PrivateHub(self.venue, keys, self.clock)
+        self.private = PrivateHub(self.venue, keys, self.clock, linear)
         self._conn_ids = itertools.count(1)
 
     def _routes(self, app: web.Application) -> None:
@@ -66,8 +75,8 @@ class BybitLocalVenue(LocalVenue):
 
     @property
     def public_ws_url(self) -> str:
-        """``ws://127.0.0.1:<port>/v5/public/spot``."""
-        return f"{self.ws_url}/v5/public/spot"
+        """``ws://127.0.0.1:<port>/v5/public/spot`` (``/linear`` for a perpetual profile)."""
+        return f"{self.ws_url}/v5/public/{self.category}"
 
     @property
     def private_ws_url(self) -> str:
@@ -78,8 +87,8 @@ class BybitLocalVenue(LocalVenue):
         return f"local-conn-{next(self._conn_ids)}"
 
     async def _public_ws(self, request: web.Request) -> web.WebSocketResponse:
-        if request.match_info["category"] != "spot":
-            raise web.HTTPNotFound(text="only /v5/public/spot is served")
+        if request.match_info["category"] != self.category:
+            raise web.HTTPNotFound(text=f"only /v5/public/{self.category} is served")
         ws = web.WebSocketResponse(heartbeat=self.config.heartbeat_s, autoping=True)
         await ws.prepare(request)
         peer = self._peer(ws, request, "market")

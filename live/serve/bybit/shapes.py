@@ -87,7 +87,7 @@ def order_json(order: VenueOrder, category: str = "spot") -> dict[str, Any]:
         "stopOrderType": "Stop" if request.stop_price is not None else "",
         "triggerPrice": fmt(request.stop_price) if request.stop_price is not None else "0",
         "takeProfit": "0", "stopLoss": "0", "tpTriggerBy": "", "slTriggerBy": "", "triggerDirection": 0,
-        "triggerBy": "", "reduceOnly": False, "closeOnTrigger": False, "smpType": "None", "smpGroup": 0,
+        "triggerBy": "", "reduceOnly": request.reduce_only, "closeOnTrigger": False, "smpType": "None", "smpGroup": 0,
         "smpOrderId": "", "placeType": "", "category": category,
         "createdTime": str(ms(order.created_ns)), "updatedTime": str(ms(order.updated_ns)),
     }
