@@ -3,21 +3,26 @@
 Both venues are the simulator served over their own protocols (the Binance front and the Bybit
 v5 front), traded by ``BinanceAdapter`` and ``BybitAdapter`` behind one ``ExecutionEngine`` with
 a best-price ``OrderRouter``. Bybit offers the better ask, so the first routed buy goes there and
-fills. Then the scenario kills the Bybit venue (it stops listening and drops every connection):
-the next routed buy finds no Bybit book, the decision records Bybit as skipped, and the order
-goes to Binance and fills there.
+fills. Then Bybit dies, two ways: the venue is stopped (it stops listening and drops every
+connection), or a scenario file served with it (``harness venue serve --scenario``'s loader)
+takes it away with a ``venue_outage`` fault that its next request triggers: every stream cut,
+every request left unanswered. Either way the next routed buy finds no Bybit book, the decision
+records Bybit as skipped, and the order goes to Binance and fills there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from live_testing import until
 from local_venue_helpers import API_KEY, SECRET
 
 from harness.clock import ScaledClock
-from harness.contract import ExchangeAdapter
+from harness.contract import ExchangeAdapter, VenueError
 from harness.engine import EngineConfig, ExecutionEngine
 from harness.model import OrderStatus, OrderType, Side
 from harness.registry import Credentials
@@ -28,18 +33,42 @@ from live.binance import BinanceAdapter, BinanceEndpoints
 from live.bybit import BybitAdapter, BybitEndpoints
 from live.serve import LocalVenue, LocalVenueConfig
 from live.serve.bybit import BybitLocalVenue
+from live.serve.faults import ServeFaults
 from live.ws.state import WsSettings
+from scenarios.serve_faults import load_serve_faults
 
 _NS = 1_000_000_000
 SETTINGS = WsSettings(ping_interval_ns=60 * _NS, ping_timeout_ns=600 * _NS, open_timeout_ns=600 * _NS)
 QTY = Decimal("0.001")
 
 
-def test_the_router_fails_over_when_a_venue_is_killed() -> None:
+OUTAGE = """\
+[scenario]
+name = "bybit-goes-away"
+description = "Bybit is away for an hour from the request that triggers it"
+world = "serve"
+seed = 1
+
+[[faults]]
+name = "bybit-away"
+kind = "venue_outage"
+target = "bybit"
+for_s = 3600
+trigger = { on = "get_candles" }
+"""
+
+
+@pytest.mark.parametrize("killed_by", ["stop", "scenario"])
+def test_the_router_fails_over_when_a_venue_is_killed(tmp_path: Path, killed_by: str) -> None:
+    scenario = tmp_path / "outage.toml"
+    scenario.write_text(OUTAGE, encoding="utf-8")
+    faults = load_serve_faults(scenario, venue="bybit") if killed_by == "scenario" else ServeFaults()
+
     async def body() -> None:
         clock = ScaledClock(20)
         binance = LocalVenue(LocalVenueConfig(profile="binance", api_keys={API_KEY: SECRET}, clock=clock))
-        bybit = BybitLocalVenue(LocalVenueConfig(profile="bybit", api_keys={API_KEY: SECRET}, clock=clock))
+        bybit = BybitLocalVenue(LocalVenueConfig(profile="bybit", api_keys={API_KEY: SECRET}, clock=clock,
+                                                 faults=faults))
         await binance.start()
         await bybit.start()
         binance.quote("BTCUSDT", Decimal("60000"), Decimal("60002"))
@@ -61,7 +90,13 @@ def test_the_router_fails_over_when_a_venue_is_killed() -> None:
             await until(lambda: order.status is OrderStatus.FILLED, "the Bybit order filled")
             assert order.venue == "bybit" and order.filled_quantity == QTY
 
-            await bybit.stop()  # the scenario: Bybit dies mid-run
+            if killed_by == "stop":
+                await bybit.stop()
+            else:  # the scenario's outage begins at this request (answered or not, the venue is away after it)
+                with contextlib.suppress(VenueError):
+                    await adapters["bybit"].get_candles("BTCUSDT", 60 * _NS, 10)
+                await until(lambda: not any(p.kind == "market" and not p.closed for p in bybit.peers),
+                            "Bybit's streams cut")
 
             second, (again,) = await engine.route("BTC/USDT", Side.BUY, QTY, OrderType.MARKET)
             assert [a.venue for a in second.allocations] == ["binance"]
