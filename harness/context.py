@@ -99,7 +99,7 @@ class ExecutionContext:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._strategy: Strategy | None = None
         self._instruments = None if instruments is None else tuple(Instrument(v, s) for v, s in instruments)
-        self._market = MarketDataSubscriptions()
+        self._market = MarketDataSubscriptions(clock)
         self._market_open = False  # the streams asked for in on_start are open: later requests open at once
         self.errors: list[str] = []
         self.engine.orders.order_listeners.append(self._on_transition)

@@ -80,8 +80,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     for kind, cls in EVENT_TYPES.items()
 }
 
-TRADE_ARRAYS = ("ts_event", "price", "size")
-"""Trade columns a ``Batch`` also keeps as numpy arrays (``Batch.arrays``)."""
+TRADE_ARRAYS = ("ts_event", "ts_recv", "price", "size", "aggressor")
+"""Trade columns a ``Batch`` also keeps as numpy int64 arrays (``Batch.arrays``)."""
 
 ORDER_COLUMNS = ("ts_recv", "ts_event")
 """Timestamp columns the feed can order by."""
@@ -134,13 +134,16 @@ class Batch:
     from the start of the batch.
     """
 
-    __slots__ = ("arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes", "routes")
+    __slots__ = ("arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes", "routes",
+                 "trade_ids")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
                  routes: list[tuple[str, str]], route_codes: list[int] | None, *,
-                 arrays: dict[str, Int64Array] | None = None) -> None:
+                 arrays: dict[str, Int64Array] | None = None, trade_ids: list[str] | None = None) -> None:
         self.arrays = arrays
-        """Numpy columns kept for vectorized consumers (trades: ``ts_event``, ``price``, ``size``)."""
+        """Numpy columns kept for vectorized consumers (trades: ``TRADE_ARRAYS``)."""
+        self.trade_ids = trade_ids
+        """Trades: the ``trade_id`` column (the list the events are built from, no copy)."""
         self.keys = keys
         self.keys_np = keys_np
         self.events = events
@@ -278,9 +281,11 @@ class FileCursor:
         keys_np, keys = self._keys(rb, columns)
         events = map(self._make, zip(*(columns[name] for name in self._fields), strict=False))
         arrays = None
-        if self.kind == "trades":  # zero-copy views for the trade fast path (sim.venue.trade_runs)
-            arrays = {name: rb.column(name).to_numpy() for name in TRADE_ARRAYS}
-        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays)
+        trade_ids = None
+        if self.kind == "trades":  # views for the trade fast path and on_trades (sim.venue.trade_runs)
+            arrays = {name: rb.column(name).to_numpy().astype(np.int64, copy=False) for name in TRADE_ARRAYS}
+            trade_ids = columns["trade_id"]
+        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays, trade_ids=trade_ids)
 
     def _keys(self, rb: Any, columns: dict[str, list[Any]]) -> tuple[Int64Array, list[int]]:
         """Order keys of a batch: the order column made monotone (and per message for book)."""

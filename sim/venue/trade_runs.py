@@ -11,7 +11,9 @@ calls; here a run of them is done at once:
 * the run's delivery times are computed in one vector operation from exactly the latency draws
   the one-at-a-time path would make (``LatencyChannel.take``), with the same FIFO rule;
 * the client's callback is called in a plain loop over (delivery time, trade), re-reading the
-  runtime's horizon before each call, as the feed's own loop does;
+  runtime's horizon before each call, as the feed's own loop does; a client callback that takes
+  batches (``harness.trade_batch.BatchedTrades``, a strategy overriding ``on_trades``) is called
+  once instead, with column slices of every trade due by the horizon, at the last one's time;
 * the venue's side (last price, candles) is applied in bulk when the loop stops
   (``SimVenue.on_quiet_trades``), before anything else can look at the venue (every client
   request reaches the venue through the runtime's calendar, after the loop has returned).
@@ -44,6 +46,7 @@ from typing import Final, NamedTuple, Protocol
 import numpy as np
 
 from harness.model import Trade
+from harness.trade_batch import BatchedTrades, TradeBatch
 from sim.channels import Deliver, MarketDataChannel, TapSet
 from sim.kernel.sources import VirtualTime
 from sim.market.cursor import Batch
@@ -116,7 +119,7 @@ class TradeRunner:
         """``take`` once the run may go fast: on return every row before the result has been seen
         by the venue; those the client has not received yet are in the channel's queue, as the
         general path leaves them."""
-        symbol = batch.routes[0][1]
+        venue, symbol = batch.routes[0]
         trades: Iterator[Trade] = batch.events
         if self._rename is not None:
             venue, symbols = self._rename
@@ -126,7 +129,7 @@ class TradeRunner:
         stop = bisect_right(batch.keys, vt.horizon_ns, start, quiet_end)
         if stop - start < MIN_RUN:
             return start
-        run = _Run(batch, trades, symbol, start, stop)
+        run = _Run(batch, trades, venue, symbol, start, stop)
         handler = self.channel.streams["trades"].get(symbol)
         if handler is None:  # nobody subscribed: the venue's side only, nothing in flight
             deque(islice(batch.events, stop - start), maxlen=0)
@@ -146,27 +149,34 @@ class TradeRunner:
         latency = self.channel.latency
         delays = latency.take(stop - start)
         times = np.maximum.accumulate(batch.keys_np[start:stop] + np.array(delays, dtype=np.int64))
-        arrivals: list[int] = np.maximum(times, latency.last_delivery_ns).tolist()
+        arrivals_np = np.maximum(times, latency.last_delivery_ns)
+        arrivals: list[int] = arrivals_np.tolist()
         due = arrivals[:bisect_left(arrivals, next_venue)]
         pending = iter(due)
         next_trade = run.trades.__next__  # pulled only once due, so no trade is pulled early
         held = False  # the loop stopped at a delivery that is not due yet
         failed = True  # until the loop ends normally: a callback may raise
+        counted = -1  # a batch handler: how many trades its one call received
         try:
             if self.channel.queue and not self._drain(next_venue, vt):
                 pending = iter(())  # what is still in flight goes first: the run waits behind it
                 due = []
-            for at in pending:
-                if at > vt.horizon_ns:
-                    held = True
-                    break
-                vt.now_ns = at
-                handler(next_trade())
+            elif isinstance(handler, BatchedTrades):
+                counted = bisect_right(due, vt.horizon_ns)
+                if counted:
+                    self._deliver_batch(run, handler, arrivals_np, counted, vt)
+            else:
+                for at in pending:
+                    if at > vt.horizon_ns:
+                        held = True
+                        break
+                    vt.now_ns = at
+                    handler(next_trade())
             failed = False
         finally:
             # the venue has seen the run's rows up to the horizon, or up to a callback that raised
             reached = vt.now_ns if failed else vt.horizon_ns
-            delivered = start + len(due) - length_hint(pending) - held
+            delivered = start + (counted if counted >= 0 else len(due) - length_hint(pending) - held)
             processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
             self._in_flight(run.trades, handler, arrivals[delivered - start:processed - start],
                             processed - delivered)
@@ -176,6 +186,24 @@ class TradeRunner:
             self._venue_side(run, processed, vt)
             self.position = processed
         return processed
+
+    @staticmethod
+    def _deliver_batch(run: _Run, handler: BatchedTrades, arrivals: Int64Array, count: int, vt: VirtualTime) -> None:
+        """The run's first ``count`` trades (all due by the horizon) in one call of ``handler.on_batch``.
+
+        Column slices of the batch, no object per row; the call runs at the last one's delivery
+        time. The trades count as delivered before the call (as one callback that raises does).
+        """
+        batch, start = run.batch, run.start
+        arrays = batch.arrays
+        trade_ids = batch.trade_ids
+        assert arrays is not None and trade_ids is not None
+        rows = slice(start, start + count)
+        vt.now_ns = int(arrivals[count - 1])
+        deque(islice(run.trades, count), maxlen=0)  # keep the lazy events in step (no Python per row)
+        handler.on_batch(TradeBatch(run.venue, run.symbol, arrivals[:count], arrays["ts_event"][rows],
+                                    arrays["ts_recv"][rows], arrays["price"][rows], arrays["size"][rows],
+                                    arrays["aggressor"][rows], trade_ids[rows]))
 
     def _drain(self, next_venue: int, vt: VirtualTime) -> bool:
         """Deliver what was already in flight (it arrives before the run's trades); False if the
@@ -238,10 +266,11 @@ class TradeRunner:
 
 class _Run(NamedTuple):
     """Rows [start, stop) of ``batch``, all quiet for the venue; ``trades`` yields them as the
-    venue knows them (under ``symbol``)."""
+    venue knows them (under ``venue`` and ``symbol``)."""
 
     batch: Batch
     trades: Iterator[Trade]
+    venue: str
     symbol: str
     start: int
     stop: int
