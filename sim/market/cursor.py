@@ -24,6 +24,7 @@ interleaved with other files' events nor cut by the horizon.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -134,12 +135,14 @@ class Batch:
     from the start of the batch.
     """
 
-    __slots__ = ("arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes", "routes",
-                 "trade_ids")
+    __slots__ = ("_column_iterators", "arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes",
+                 "routes", "trade_ids")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
                  routes: list[tuple[str, str]], route_codes: list[int] | None, *,
-                 arrays: dict[str, Int64Array] | None = None, trade_ids: list[str] | None = None) -> None:
+                 arrays: dict[str, Int64Array] | None = None, trade_ids: list[str] | None = None,
+                 column_iterators: Sequence[Any] = ()) -> None:
+        self._column_iterators = column_iterators
         self.arrays = arrays
         """Numpy columns kept for vectorized consumers (trades: ``TRADE_ARRAYS``)."""
         self.trade_ids = trade_ids
@@ -152,6 +155,21 @@ class Batch:
         self.n = len(keys)
         self.pos = 0
         self.handlers: list[Handler] = []
+
+    def skip_events(self, start: int, count: int) -> None:
+        """Move ``events`` from row ``start`` (where it is) past ``count`` rows without building them.
+
+        When the batch was made with the list iterators its events are zipped from (``FileCursor``
+        makes them so), each is set to row ``start + count``: ``zip`` and ``map`` hold nothing in
+        between. Otherwise the events are pulled and dropped.
+        """
+        iterators = self._column_iterators
+        if not iterators:
+            deque(islice(self.events, count), maxlen=0)
+            return
+        row = start + count
+        for iterator in iterators:
+            iterator.__setstate__(row)
 
     def handlers_from(self, row: int) -> Iterator[Handler]:
         """The handlers of the rows from ``row`` on, read live (``resolve`` changes show at once)."""
@@ -279,13 +297,15 @@ class FileCursor:
                 columns[name] = array.to_numpy(zero_copy_only=False).tolist()
 
         keys_np, keys = self._keys(rb, columns)
-        events = map(self._make, zip(*(columns[name] for name in self._fields), strict=False))
+        iterators = [iter(columns[name]) for name in self._fields]  # kept: Batch.skip_events sets them
+        events = map(self._make, zip(*iterators, strict=False))
         arrays = None
         trade_ids = None
         if self.kind == "trades":  # views for the trade fast path and on_trades (sim.venue.trade_runs)
             arrays = {name: rb.column(name).to_numpy().astype(np.int64, copy=False) for name in TRADE_ARRAYS}
             trade_ids = columns["trade_id"]
-        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays, trade_ids=trade_ids)
+        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays, trade_ids=trade_ids,
+                     column_iterators=iterators)
 
     def _keys(self, rb: Any, columns: dict[str, list[Any]]) -> tuple[Int64Array, list[int]]:
         """Order keys of a batch: the order column made monotone (and per message for book)."""

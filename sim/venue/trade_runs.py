@@ -137,6 +137,8 @@ class TradeRunner:
             self.position = stop
             return stop
         next_venue = batch.keys[stop] if stop < end else batch.keys[end - 1]
+        if isinstance(handler, BatchedTrades):
+            return self._deliver_batched(run, handler, next_venue, vt)
         return self._deliver_run(run, handler, next_venue, vt)
 
     def _deliver_run(self, run: _Run, handler: Deliver, next_venue: int, vt: VirtualTime) -> int:
@@ -149,40 +151,68 @@ class TradeRunner:
         latency = self.channel.latency
         delays = latency.take(stop - start)
         times = np.maximum.accumulate(batch.keys_np[start:stop] + np.array(delays, dtype=np.int64))
-        arrivals_np = np.maximum(times, latency.last_delivery_ns)
-        arrivals: list[int] = arrivals_np.tolist()
+        arrivals: list[int] = np.maximum(times, latency.last_delivery_ns).tolist()
         due = arrivals[:bisect_left(arrivals, next_venue)]
         pending = iter(due)
         next_trade = run.trades.__next__  # pulled only once due, so no trade is pulled early
         held = False  # the loop stopped at a delivery that is not due yet
         failed = True  # until the loop ends normally: a callback may raise
-        counted = -1  # a batch handler: how many trades its one call received
         try:
             if self.channel.queue and not self._drain(next_venue, vt):
                 pending = iter(())  # what is still in flight goes first: the run waits behind it
                 due = []
-            elif isinstance(handler, BatchedTrades):
-                counted = bisect_right(due, vt.horizon_ns)
-                if counted:
-                    self._deliver_batch(run, handler, arrivals_np, counted, vt)
-            else:
-                for at in pending:
-                    if at > vt.horizon_ns:
-                        held = True
-                        break
-                    vt.now_ns = at
-                    handler(next_trade())
+            for at in pending:
+                if at > vt.horizon_ns:
+                    held = True
+                    break
+                vt.now_ns = at
+                handler(next_trade())
             failed = False
         finally:
             # the venue has seen the run's rows up to the horizon, or up to a callback that raised
             reached = vt.now_ns if failed else vt.horizon_ns
-            delivered = start + (counted if counted >= 0 else len(due) - length_hint(pending) - held)
+            delivered = start + len(due) - length_hint(pending) - held
             processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
             self._in_flight(run.trades, handler, arrivals[delivered - start:processed - start],
                             processed - delivered)
             latency.give_back(delays[processed - start:])
             if processed > start:
                 latency.last_delivery_ns = arrivals[processed - start - 1]
+            self._venue_side(run, processed, vt)
+            self.position = processed
+        return processed
+
+    def _deliver_batched(self, run: _Run, handler: BatchedTrades, next_venue: int, vt: VirtualTime) -> int:
+        """``_deliver_run`` for a client that takes batches: every trade of the run due by the horizon
+        (and before ``next_venue``) in one call of ``handler.on_batch``, at the last one's time.
+
+        The same latency draws, delivery times and bookkeeping as the per-trade loop; the one
+        difference is that a callback can stop the run only after the whole batch (it acts at
+        the batch's last delivery). No object is built per row: the rows' events are skipped.
+        """
+        batch, start, stop = run.batch, run.start, run.stop
+        latency = self.channel.latency
+        delays = latency.take(stop - start)
+        times = np.maximum.accumulate(batch.keys_np[start:stop] + np.array(delays, dtype=np.int64))
+        arrivals = np.maximum(times, latency.last_delivery_ns)
+        count = 0
+        failed = True
+        try:
+            if not self.channel.queue or self._drain(next_venue, vt):  # what is in flight goes first
+                due = int(np.searchsorted(arrivals, next_venue, "left"))
+                count = int(np.searchsorted(arrivals[:due], vt.horizon_ns, "right"))
+                if count:
+                    self._deliver_batch(run, handler, arrivals, count, vt)
+            failed = False
+        finally:
+            reached = vt.now_ns if failed else vt.horizon_ns
+            delivered = start + count
+            processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
+            self._in_flight(run.trades, handler, arrivals[delivered - start:processed - start].tolist(),
+                            processed - delivered)
+            latency.give_back(delays[processed - start:])
+            if processed > start:
+                latency.last_delivery_ns = int(arrivals[processed - start - 1])
             self._venue_side(run, processed, vt)
             self.position = processed
         return processed
@@ -200,7 +230,7 @@ class TradeRunner:
         assert arrays is not None and trade_ids is not None
         rows = slice(start, start + count)
         vt.now_ns = int(arrivals[count - 1])
-        deque(islice(run.trades, count), maxlen=0)  # keep the lazy events in step (no Python per row)
+        batch.skip_events(start, count)  # keep the lazy events in step without building them
         handler.on_batch(TradeBatch(run.venue, run.symbol, arrivals[:count], arrays["ts_event"][rows],
                                     arrays["ts_recv"][rows], arrays["price"][rows], arrays["size"][rows],
                                     arrays["aggressor"][rows], trade_ids[rows]))
