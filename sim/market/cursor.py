@@ -39,6 +39,7 @@ from harness.data.canonical import canonical_kind
 from harness.data.errors import CanonicalFileError
 from harness.data.schema import F_LAST
 from harness.model import BookDelta, Candle, Quote, Trade
+from sim.market.chunked_events import ChunkedEvents, Column, TextColumn
 
 __all__ = [
     "EVENT_TYPES",
@@ -111,6 +112,23 @@ def _int_list(array: Any) -> list[int]:
     return values
 
 
+def _list_rows(values: list[Any], lo: int, hi: int) -> list[Any]:
+    """Rows ``[lo, hi)`` of a column already held as a list."""
+    return values[lo:hi]
+
+
+def _int_rows(values: npt.NDArray[Any], lo: int, hi: int) -> list[int]:
+    """Rows ``[lo, hi)`` of an int column as Python ints."""
+    rows: list[int] = values[lo:hi].tolist()
+    return rows
+
+
+def _text_rows(array: Any, lo: int, hi: int) -> list[Any]:
+    """Rows ``[lo, hi)`` of a text column as Python values (as the whole column converts)."""
+    rows: list[Any] = array.slice(lo, hi - lo).to_numpy(zero_copy_only=False).tolist()
+    return rows
+
+
 def _dictionary_parts(array: Any) -> tuple[list[str], npt.NDArray[np.int32]]:
     """(dictionary values, per-row codes) of a venue/symbol column, dictionary-encoded or not."""
     if not pa.types.is_dictionary(array.type):
@@ -135,14 +153,15 @@ class Batch:
     from the start of the batch.
     """
 
-    __slots__ = ("_column_iterators", "arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes",
+    __slots__ = ("_chunks", "arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes",
                  "routes", "trade_ids")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
                  routes: list[tuple[str, str]], route_codes: list[int] | None, *,
-                 arrays: dict[str, Int64Array] | None = None, trade_ids: list[str] | None = None,
-                 column_iterators: Sequence[Any] = ()) -> None:
-        self._column_iterators = column_iterators
+                 arrays: dict[str, Int64Array] | None = None, trade_ids: Sequence[str] | None = None,
+                 chunks: ChunkedEvents | None = None) -> None:
+        self._chunks = chunks
+        """Set when ``events`` is ``chunks.events`` (built chunk by chunk): rows can then be skipped unbuilt."""
         self.arrays = arrays
         """Numpy columns kept for vectorized consumers (trades: ``TRADE_ARRAYS``)."""
         self.trade_ids = trade_ids
@@ -159,17 +178,13 @@ class Batch:
     def skip_events(self, start: int, count: int) -> None:
         """Move ``events`` from row ``start`` (where it is) past ``count`` rows without building them.
 
-        When the batch was made with the list iterators its events are zipped from (``FileCursor``
-        makes them so), each is set to row ``start + count``: ``zip`` and ``map`` hold nothing in
-        between. Otherwise the events are pulled and dropped.
+        A trade batch's events are built chunk by chunk (``ChunkedEvents``): the skipped rows'
+        values are then never made. Otherwise the events are pulled and dropped.
         """
-        iterators = self._column_iterators
-        if not iterators:
+        if self._chunks is None:
             deque(islice(self.events, count), maxlen=0)
             return
-        row = start + count
-        for iterator in iterators:
-            iterator.__setstate__(row)
+        self._chunks.skip(start, count)
 
     def handlers_from(self, row: int) -> Iterator[Handler]:
         """The handlers of the rows from ``row`` on, read live (``resolve`` changes show at once)."""
@@ -286,6 +301,8 @@ class FileCursor:
             venue_list = np.asarray(venue_values, dtype=object)[venue_codes].tolist()
             symbol_list = np.asarray(symbol_values, dtype=object)[symbol_codes].tolist()
 
+        if self.kind == "trades":
+            return self._trades_batch(rb, venue_list, symbol_list, routes, route_codes)
         columns: dict[str, list[Any]] = {"venue": venue_list, "symbol": symbol_list}
         for name in self._fields:
             if name in columns:
@@ -297,15 +314,30 @@ class FileCursor:
                 columns[name] = array.to_numpy(zero_copy_only=False).tolist()
 
         keys_np, keys = self._keys(rb, columns)
-        iterators = [iter(columns[name]) for name in self._fields]  # kept: Batch.skip_events sets them
-        events = map(self._make, zip(*iterators, strict=False))
-        arrays = None
-        trade_ids = None
-        if self.kind == "trades":  # views for the trade fast path and on_trades (sim.venue.trade_runs)
-            arrays = {name: rb.column(name).to_numpy().astype(np.int64, copy=False) for name in TRADE_ARRAYS}
-            trade_ids = columns["trade_id"]
-        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays, trade_ids=trade_ids,
-                     column_iterators=iterators)
+        events = map(self._make, zip(*(columns[name] for name in self._fields), strict=False))
+        return Batch(keys, keys_np, events, routes, route_codes)
+
+    def _trades_batch(self, rb: Any, venue_list: list[str], symbol_list: list[str], routes: list[tuple[str, str]],
+                      route_codes: list[int] | None) -> Batch:
+        """A trade batch: its events built chunk by chunk (``ChunkedEvents``), its int columns also kept
+        as numpy arrays and its trade ids as a lazy ``TextColumn`` (the trade fast path and
+        ``Strategy.on_trades`` read those, ``sim.venue.trade_runs``)."""
+        keys_np, keys = self._keys(rb, {})
+        lists: dict[str, list[Any]] = {"venue": venue_list, "symbol": symbol_list}
+        if np.array_equal(keys_np, rb.column(self._order_by).to_numpy()):
+            lists[self._order_by] = keys  # the keys are that column's values: share their ints
+        columns: list[Column] = []
+        for name in self._fields:
+            if name in lists:
+                columns.append(partial(_list_rows, lists[name]))
+                continue
+            array = rb.column(name)
+            columns.append(partial(_int_rows, array.to_numpy()) if pa.types.is_integer(array.type)
+                           else partial(_text_rows, array))
+        chunks = ChunkedEvents(self._make, columns, rb.num_rows)
+        arrays = {name: rb.column(name).to_numpy().astype(np.int64, copy=False) for name in TRADE_ARRAYS}
+        return Batch(keys, keys_np, chunks.events, routes, route_codes, arrays=arrays,
+                     trade_ids=TextColumn(rb.column("trade_id")), chunks=chunks)
 
     def _keys(self, rb: Any, columns: dict[str, list[Any]]) -> tuple[Int64Array, list[int]]:
         """Order keys of a batch: the order column made monotone (and per message for book)."""
