@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from test_fast_trades import START, TICK, random_tape, write_tape
 
 from harness.clock import ManualClock
@@ -28,6 +31,7 @@ from harness.subscriptions import MarketDataRequest, MarketDataSubscriptions
 from harness.trade_batch import BatchedTrades, TradeBatch
 from scenarios.world import VenueSetup, build_venue
 from sim.kernel.runtime import SimRuntime
+from sim.market.chunked_events import CHUNK_ROWS, FIRST_CHUNK_ROWS, ChunkedEvents, TextColumn
 from sim.market.feed import ReplayFeed
 from sim.venue.matching.types import DepthMode
 from sim.venue.profile import load_profile
@@ -225,3 +229,38 @@ def test_renamed_venue_batches_carry_the_simulated_venues_names(tmp_path: Path) 
         feed.close()
     assert {(v, s) for v, s, _ in seen} == {("okx", "BTC-USDT")}
     assert sum(rows for _, _, rows in seen) == n and max(rows for _, _, rows in seen) > 1
+
+
+def test_chunked_events_skip_anywhere_and_pull_the_rest_unchanged() -> None:
+    n = 3 * CHUNK_ROWS + 123
+    ints = np.arange(n, dtype=np.int64) * 7
+    texts = pa.array([f"id{i}" for i in range(n)])
+    columns = [partial(_rows, ints), partial(_text, texts)]
+    rng = random.Random(4)
+    for _ in range(20):
+        chunked = ChunkedEvents(tuple, columns, n)
+        row, pulled = 0, []
+        while row < n:
+            step = rng.choice((1, 2, FIRST_CHUNK_ROWS - 1, CHUNK_ROWS, rng.randrange(1, 3 * CHUNK_ROWS)))
+            step = min(step, n - row)
+            if rng.random() < 0.5:
+                chunked.skip(row, step)
+            else:
+                pulled += [(row + k, next(chunked.events)) for k in range(step)]
+            row += step
+        assert next(chunked.events, None) is None
+        assert all(event == (7 * k, f"id{k}") for k, event in pulled)
+    column = TextColumn(texts)
+    assert len(column) == n and column[5] == "id5" and column[-1] == f"id{n - 1}"
+    part = column[10:20]
+    assert isinstance(part, TextColumn) and list(part) == [f"id{k}" for k in range(10, 20)]
+
+
+def _rows(values: Any, lo: int, hi: int) -> list[Any]:
+    rows: list[Any] = values[lo:hi].tolist()
+    return rows
+
+
+def _text(values: Any, lo: int, hi: int) -> list[Any]:
+    rows: list[Any] = values.slice(lo, hi - lo).to_pylist()
+    return rows
