@@ -62,10 +62,10 @@ class TradeBatch:
     @classmethod
     def of_trade(cls, trade: Trade, ts_ns: int) -> TradeBatch:
         """A batch of one: ``trade`` delivered at ``ts_ns``."""
-        return cls(trade.venue, trade.symbol, np.array([ts_ns], dtype=np.int64),
-                   np.array([trade.ts_event], dtype=np.int64), np.array([trade.ts_recv], dtype=np.int64),
-                   np.array([trade.price], dtype=np.int64), np.array([trade.size], dtype=np.int64),
-                   np.array([trade.aggressor], dtype=np.int64), (trade.trade_id,))
+        ts, ts_event, ts_recv, price, size, side = np.array(
+            (ts_ns, trade.ts_event, trade.ts_recv, trade.price, trade.size, trade.aggressor),
+            dtype=np.int64).reshape(6, 1)  # one array, six one-row views
+        return cls(trade.venue, trade.symbol, ts, ts_event, ts_recv, price, size, side, (trade.trade_id,))
 
 
 class BatchedTrades:
