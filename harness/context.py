@@ -179,7 +179,7 @@ class ExecutionContext:
         return self._infos[venue]
 
     def subscribe_trades(self, venue: str, symbol: str) -> None:
-        """Send ``symbol``'s public trades to the strategy's ``on_trade``."""
+        """Send ``symbol``'s public trades to the strategy's ``on_trade`` (or ``on_trades``, when it overrides that)."""
         self._subscribe(MarketDataRequest("trades", venue, symbol))
 
     def subscribe_quotes(self, venue: str, symbol: str) -> None:

@@ -108,7 +108,7 @@ class StrategyContext(Protocol):
         """Instruments, filters, fees and capabilities of a venue."""
 
     def subscribe_trades(self, venue: str, symbol: str) -> None:
-        """Receive ``symbol``'s public trades in ``on_trade``."""
+        """Receive ``symbol``'s public trades in ``on_trade`` (as batches in ``on_trades`` if overridden)."""
 
     def subscribe_quotes(self, venue: str, symbol: str) -> None:
         """Receive ``symbol``'s best bid/offer changes in ``on_quote``."""
