@@ -112,6 +112,13 @@ def _int_list(array: Any) -> list[int]:
     return values
 
 
+def _skip_lists(iterators: list[Any], start: int, count: int) -> None:
+    """Set list iterators from row ``start`` to row ``start + count`` (``Batch.skip_events``)."""
+    row = start + count
+    for iterator in iterators:
+        iterator.__setstate__(row)
+
+
 def _list_rows(values: list[Any], lo: int, hi: int) -> list[Any]:
     """Rows ``[lo, hi)`` of a column already held as a list."""
     return values[lo:hi]
@@ -153,19 +160,19 @@ class Batch:
     from the start of the batch.
     """
 
-    __slots__ = ("_chunks", "arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes",
+    __slots__ = ("_skip", "arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes",
                  "routes", "trade_ids")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
                  routes: list[tuple[str, str]], route_codes: list[int] | None, *,
                  arrays: dict[str, Int64Array] | None = None, trade_ids: Sequence[str] | None = None,
-                 chunks: ChunkedEvents | None = None) -> None:
-        self._chunks = chunks
-        """Set when ``events`` is ``chunks.events`` (built chunk by chunk): rows can then be skipped unbuilt."""
+                 skip: Callable[[int, int], None] | None = None) -> None:
+        self._skip = skip
+        """Moves ``events`` past rows without building them (trade batches, ``skip_events``)."""
         self.arrays = arrays
         """Numpy columns kept for vectorized consumers (trades: ``TRADE_ARRAYS``)."""
         self.trade_ids = trade_ids
-        """Trades: the ``trade_id`` column (the list the events are built from, no copy)."""
+        """Trades: the ``trade_id`` column, read lazily."""
         self.keys = keys
         self.keys_np = keys_np
         self.events = events
@@ -178,13 +185,14 @@ class Batch:
     def skip_events(self, start: int, count: int) -> None:
         """Move ``events`` from row ``start`` (where it is) past ``count`` rows without building them.
 
-        A trade batch's events are built chunk by chunk (``ChunkedEvents``): the skipped rows'
-        values are then never made. Otherwise the events are pulled and dropped.
+        A trade batch's events are built from column lists (list iterators set forward) or, when
+        its client takes trades as columns, chunk by chunk (``ChunkedEvents``: the skipped rows'
+        values are then never made). Otherwise the events are pulled and dropped.
         """
-        if self._chunks is None:
+        if self._skip is None:
             deque(islice(self.events, count), maxlen=0)
             return
-        self._chunks.skip(start, count)
+        self._skip(start, count)
 
     def handlers_from(self, row: int) -> Iterator[Handler]:
         """The handlers of the rows from ``row`` on, read live (``resolve`` changes show at once)."""
@@ -229,6 +237,9 @@ class FileCursor:
         self._carry_max: int | None = None  # running maximum of the order key so far
         self._open_message_key: int | None = None  # book: key of a message still missing F_LAST
         self.batch: Batch | None = None
+        self.columns_wanted: Callable[[list[tuple[str, str]]], bool] | None = None
+        """Trades: says of a batch's routes whether their client takes trades as columns; its
+        events are then built chunk by chunk (``ChunkedEvents``), otherwise all at once."""
 
     def _read(self, batch_size: int, columns: list[str]) -> Iterator[Any]:
         """The file's record batches, one row group at a time.
@@ -319,9 +330,10 @@ class FileCursor:
 
     def _trades_batch(self, rb: Any, venue_list: list[str], symbol_list: list[str], routes: list[tuple[str, str]],
                       route_codes: list[int] | None) -> Batch:
-        """A trade batch: its events built chunk by chunk (``ChunkedEvents``), its int columns also kept
-        as numpy arrays and its trade ids as a lazy ``TextColumn`` (the trade fast path and
-        ``Strategy.on_trades`` read those, ``sim.venue.trade_runs``)."""
+        """A trade batch: its int columns also kept as numpy arrays and its trade ids as a lazy
+        ``TextColumn`` (the trade fast path and ``Strategy.on_trades`` read those,
+        ``sim.venue.trade_runs``); its events built all at once, or chunk by chunk
+        (``ChunkedEvents``) when ``columns_wanted`` says the client takes trades as columns."""
         keys_np, keys = self._keys(rb, {})
         lists: dict[str, list[Any]] = {"venue": venue_list, "symbol": symbol_list}
         if np.array_equal(keys_np, rb.column(self._order_by).to_numpy()):
@@ -334,10 +346,18 @@ class FileCursor:
             array = rb.column(name)
             columns.append(partial(_int_rows, array.to_numpy()) if pa.types.is_integer(array.type)
                            else partial(_text_rows, array))
-        chunks = ChunkedEvents(self._make, columns, rb.num_rows)
+        n = rb.num_rows
         arrays = {name: rb.column(name).to_numpy().astype(np.int64, copy=False) for name in TRADE_ARRAYS}
-        return Batch(keys, keys_np, chunks.events, routes, route_codes, arrays=arrays,
-                     trade_ids=TextColumn(rb.column("trade_id")), chunks=chunks)
+        trade_ids = TextColumn(rb.column("trade_id"))
+        if self.columns_wanted is not None and self.columns_wanted(routes):
+            chunks = ChunkedEvents(self._make, columns, n)
+            return Batch(keys, keys_np, chunks.events, routes, route_codes, arrays=arrays, trade_ids=trade_ids,
+                         skip=chunks.skip)
+        iterators = [iter(lists[name] if name in lists else column(0, n))
+                     for name, column in zip(self._fields, columns, strict=True)]
+        events = map(self._make, zip(*iterators, strict=False))
+        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays, trade_ids=trade_ids,
+                     skip=partial(_skip_lists, iterators))
 
     def _keys(self, rb: Any, columns: dict[str, list[Any]]) -> tuple[Int64Array, list[int]]:
         """Order keys of a batch: the order column made monotone (and per message for book)."""

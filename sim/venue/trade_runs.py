@@ -101,6 +101,11 @@ class TradeRunner:
         self.position = 0
         """The first row not handed to the venue by the last ``take``, kept even when a callback raised."""
 
+    @property
+    def takes_columns(self) -> bool:
+        """Whether the client takes trades as column batches (a ``BatchedTrades`` stream subscribed)."""
+        return any(isinstance(handler, BatchedTrades) for handler in self.channel.streams["trades"].values())
+
     def take(self, batch: Batch, start: int, end: int, vt: VirtualTime, taps: TapSet) -> int:
         """Deliver a run of quiet trades from row ``start`` of ``batch`` (rows up to ``end`` are
         the feed's current window); return the first row not handed to the venue.
