@@ -1,6 +1,7 @@
 """The peer workload's two strategies, written as a user writes a ``Strategy`` (``benchmarks/peers.py``).
 
-Strategy B (``PeerReader``) reads every trade's price and places nothing. Strategy A
+Strategy B (``PeerReader``) reads every trade's price and places nothing; ``PeerBatchReader`` is
+the same through the vectorized path (``on_trades``: a column batch per call). Strategy A
 (``PeerQuoter``) every ``every`` trades (param, default 1,000) cancels its working orders and
 places a buy limit 5 ticks below and a sell limit 5 ticks above the last trade, 0.001 each, and
 counts its fills. Both note the wall time of ``on_start`` and ``on_stop`` in ``RUNS`` (the
@@ -17,8 +18,9 @@ from decimal import Decimal
 from harness.model import Fill, Side, Trade
 from harness.money import from_fixed
 from harness.strategy import Strategy, StrategyContext
+from harness.trade_batch import TradeBatch
 
-__all__ = ["RUNS", "PeerQuoter", "PeerReader", "RunSpan"]
+__all__ = ["RUNS", "PeerBatchReader", "PeerQuoter", "PeerReader", "RunSpan"]
 
 VENUE, SYMBOL = "binance", "BTCUSDT"
 
@@ -61,6 +63,15 @@ class PeerReader(Strategy):
     def on_stop(self) -> None:
         """Close this run's span."""
         self.span.stopped = time.perf_counter()
+
+
+class PeerBatchReader(PeerReader):
+    """Strategy B through ``on_trades``: keep the last price of each batch, count its trades."""
+
+    def on_trades(self, batch: TradeBatch) -> None:
+        """Read the batch's last price."""
+        self.span.trades += len(batch)
+        self.last = int(batch.price[-1])
 
 
 class PeerQuoter(PeerReader):

@@ -11,6 +11,8 @@ measures, in events (trades) per second of the replay itself:
   profile, trades-only matching) with ``peer_strategies.PeerReader`` (B: reads every trade) and
   ``peer_strategies.PeerQuoter`` (A: cancels and requotes two limits every 1,000 trades; and
   every 100 trades, the 20,000-order variant at the default size), plain ``Strategy`` subclasses;
+  and B through the vectorized path (``peer_strategies.PeerBatchReader``, ``Strategy.on_trades``:
+  the engine hands it column batches), beside the plain loop and hftbacktest's compiled B;
 - NautilusTrader and hftbacktest, when importable and the peers' scripts are found
   (``--peers-dir``, default ``../shared/bench/peers`` next to the checkout): their own scripts, run
   as subprocesses over the same data written in the peers' float format (``pip install
@@ -223,7 +225,7 @@ def main() -> None:
     parser.add_argument("--peers-dir", help="folder of the peers' scripts (default: shared/bench/peers)")
     parser.add_argument("--peer-python", default=sys.executable,
                         help="the interpreter that runs the peers' scripts (default: this one)")
-    parser.add_argument("--profile", choices=("A", "B", "A100"), help="cProfile this replay (stderr)")
+    parser.add_argument("--profile", choices=("A", "B", "A100", "Bv"), help="cProfile this replay (stderr)")
     args = parser.parse_args()
     scripts = None if args.no_peers else find_peers(args.peers_dir)
     wanted = {"nautilus_trader": "nautilus_bench.py", "hftbacktest": "hftbacktest_bench.py"}
@@ -235,7 +237,8 @@ def main() -> None:
         n = args.n
         secs: dict[str, float | None] = {"loop B": loop_b(prices), "loop A": loop_a(prices), "simpy B": simpy_b(path)}
         runs: dict[str, dict[str, Any]] = {}
-        for key, strategy, every in (("B", "PeerReader", 0), ("A", "PeerQuoter", EVERY), ("A100", "PeerQuoter", 100)):
+        for key, strategy, every in (("B", "PeerReader", 0), ("A", "PeerQuoter", EVERY), ("A100", "PeerQuoter", 100),
+                                     ("Bv", "PeerBatchReader", 0)):
             runs[key] = ours(path, folder / "runs", strategy, every, args.profile == key)
             secs[f"ours {key}"] = runs[key]["seconds"]
         peers: dict[str, float | None] = {}
@@ -262,6 +265,7 @@ def main() -> None:
     row("exec-harness (run_replay)", runs["B"]["seconds"], runs["A"]["seconds"], ours_per)
     per20 = (runs["A100"]["seconds"] - runs["B"]["seconds"]) / max(1, runs["A100"]["orders"])
     row(f"exec-harness, A every 100 ({runs['A100']['orders']} orders)", None, runs["A100"]["seconds"], per20)
+    row("exec-harness, B through on_trades", runs["Bv"]["seconds"], None, None)
     for key, run in runs.items():
         print(f"  ours {key}: trades {run['trades']}, orders {run['orders']}, fills {run['fills']}, "
               f"venue requests {run['venue_requests']}, run_replay call {run['call_s']:.2f}s")
@@ -273,6 +277,11 @@ def main() -> None:
     print(f"  A / NautilusTrader A      {ratio(a_ev, n / naut_a if naut_a else None)}  [>= 10x]")
     print(f"  per order A: NautilusTrader / ours {ratio(naut_per, ours_per)}")
     print(f"  per order 20k / 2k        {ratio(per20, ours_per)}  [<= 1.25x]")
+    bv_ev = n / runs["Bv"]["seconds"]
+    hft_b = peers.get("hftbacktest B")
+    print(f"  B on_trades / plain loop B  {ratio(bv_ev, n / secs['loop B'] if secs['loop B'] else None)}")
+    print(f"  B on_trades / hftbacktest B {ratio(bv_ev, n / hft_b if hft_b else None)}  [>= 1x]")
+    print(f"  B on_trades / B on_trade    {ratio(bv_ev, b_ev)}")
 
 
 if __name__ == "__main__":

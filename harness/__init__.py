@@ -256,7 +256,11 @@ _EXPORTS = {
     "MarketDataRequest": "harness.subscriptions",
     "MarketDataSubscriptions": "harness.subscriptions",
     "check_request": "harness.subscriptions",
+    "handles": "harness.subscriptions",
     "overrides": "harness.subscriptions",
+    "BatchedTrades": "harness.trade_batch",
+    "Int64Column": "harness.trade_batch",
+    "TradeBatch": "harness.trade_batch",
     "toml_key_lines": "harness.toml_lines",
     "CodeVersion": "harness.version",
     "PACKAGES": "harness.version",
@@ -308,6 +312,7 @@ __all__ = [
     "AuthMethod",
     "Backoff",
     "Balance",
+    "BatchedTrades",
     "BookDelta",
     "BookLevel",
     "BookSnapshot",
@@ -352,6 +357,7 @@ __all__ = [
     "InFlightTracker",
     "Instrument",
     "InstrumentOf",
+    "Int64Column",
     "IntentState",
     "InvalidRequestError",
     "Journal",
@@ -434,6 +440,7 @@ __all__ = [
     "TimeInForce",
     "TimeSource",
     "Trade",
+    "TradeBatch",
     "Transition",
     "TransitionCallback",
     "UnknownVenueError",
@@ -471,6 +478,7 @@ __all__ = [
     "fixed_mul",
     "float_problem",
     "from_fixed",
+    "handles",
     "instrument_for",
     "is_loopback_host",
     "known_hosts",
@@ -767,7 +775,9 @@ if TYPE_CHECKING:
         MarketDataRequest,
         MarketDataSubscriptions,
         check_request,
+        handles,
         overrides,
     )
     from harness.toml_lines import toml_key_lines
+    from harness.trade_batch import BatchedTrades, Int64Column, TradeBatch
     from harness.version import PACKAGES, CodeVersion, code_version, package_version, source_sha256

@@ -99,7 +99,7 @@ class ExecutionContext:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._strategy: Strategy | None = None
         self._instruments = None if instruments is None else tuple(Instrument(v, s) for v, s in instruments)
-        self._market = MarketDataSubscriptions()
+        self._market = MarketDataSubscriptions(clock)
         self._market_open = False  # the streams asked for in on_start are open: later requests open at once
         self.errors: list[str] = []
         self.engine.orders.order_listeners.append(self._on_transition)
@@ -179,7 +179,7 @@ class ExecutionContext:
         return self._infos[venue]
 
     def subscribe_trades(self, venue: str, symbol: str) -> None:
-        """Send ``symbol``'s public trades to the strategy's ``on_trade``."""
+        """Send ``symbol``'s public trades to the strategy's ``on_trade`` (or ``on_trades``, when it overrides that)."""
         self._subscribe(MarketDataRequest("trades", venue, symbol))
 
     def subscribe_quotes(self, venue: str, symbol: str) -> None:

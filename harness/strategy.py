@@ -13,6 +13,8 @@ Market data. Four kinds reach a strategy, each through its own callback:
 callback       subscribe explicitly with      what arrives
 =============  =============================  ==========================================
 ``on_trade``   ``ctx.subscribe_trades``       each public trade (``Trade``)
+``on_trades``  ``ctx.subscribe_trades``       runs of public trades as numpy columns
+                                              (``TradeBatch``), instead of ``on_trade``
 ``on_quote``   ``ctx.subscribe_quotes``       each best bid/offer change (``Quote``)
 ``on_book``    ``ctx.subscribe_book``         after each book message, the client's rebuilt
                (``depth=20`` levels)          book, top ``depth`` levels (``BookSnapshot``)
@@ -70,6 +72,7 @@ from harness.model import (
     VenueInfo,
 )
 from harness.params import Param, StrategyParamError, parse_params
+from harness.trade_batch import TradeBatch
 
 __all__ = ["Instrument", "Strategy", "StrategyConfigError", "StrategyContext", "StrategyLoadError", "instrument_for",
            "load_strategy"]
@@ -105,7 +108,7 @@ class StrategyContext(Protocol):
         """Instruments, filters, fees and capabilities of a venue."""
 
     def subscribe_trades(self, venue: str, symbol: str) -> None:
-        """Receive ``symbol``'s public trades in ``on_trade``."""
+        """Receive ``symbol``'s public trades in ``on_trade`` (as batches in ``on_trades`` if overridden)."""
 
     def subscribe_quotes(self, venue: str, symbol: str) -> None:
         """Receive ``symbol``'s best bid/offer changes in ``on_quote``."""
@@ -209,6 +212,14 @@ class Strategy:
     # market data: synchronous, hot path
     def on_trade(self, trade: Trade) -> None:
         """A public trade arrived."""
+
+    def on_trades(self, batch: TradeBatch) -> None:
+        """Public trades as columns (``harness.trade_batch``): override it instead of ``on_trade``.
+
+        A strategy that overrides it receives its trades only here (``on_trade`` is then not
+        called): runs of trades between events that can change the world, called at the time of
+        the batch's last delivery; batches of one where trades come one at a time (live).
+        """
 
     def on_quote(self, quote: Quote) -> None:
         """The best bid/offer changed."""

@@ -13,16 +13,18 @@ data reaches the strategy with no wrapper in between (the hot path of every repl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.clock import Clock
 from harness.contract import InvalidRequestError, Subscription
 from harness.gateway import VenueGateway
-from harness.model import VenueInfo
+from harness.model import Trade, VenueInfo
 from harness.strategy import Instrument, Strategy, StrategyConfigError
+from harness.trade_batch import BatchedTrades
 
 __all__ = ["CALLBACKS", "DEFAULT_BAR_INTERVAL_S", "DEFAULT_BOOK_DEPTH", "MarketDataRequest",
-           "MarketDataSubscriptions", "check_request", "overrides"]
+           "MarketDataSubscriptions", "check_request", "handles", "overrides"]
 
 DEFAULT_BOOK_DEPTH = 20
 """Levels per side of a book subscription made for a strategy that did not ask for one."""
@@ -31,7 +33,8 @@ DEFAULT_BAR_INTERVAL_S = 60
 """Interval of a bar subscription made for a strategy that did not ask for one (one minute)."""
 
 CALLBACKS = {"trades": "on_trade", "quotes": "on_quote", "book": "on_book", "bars": "on_bar"}
-"""The strategy callback each kind of market data is delivered to."""
+"""The strategy callback each kind of market data is delivered to (trades: ``on_trades`` instead
+when the strategy overrides it, see ``handles``)."""
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -39,6 +42,11 @@ NS_PER_SECOND = 1_000_000_000
 def overrides(strategy: Strategy, method: str) -> bool:
     """Whether ``strategy`` handles ``method`` itself (the base class's callbacks do nothing)."""
     return getattr(type(strategy), method) is not getattr(Strategy, method)
+
+
+def handles(strategy: Strategy, kind: str) -> bool:
+    """Whether ``strategy`` has a callback of its own for ``kind`` (trades: ``on_trade`` or ``on_trades``)."""
+    return overrides(strategy, CALLBACKS[kind]) or (kind == "trades" and overrides(strategy, "on_trades"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +68,9 @@ class MarketDataRequest:
 class MarketDataSubscriptions:
     """The requests one strategy made, checked when made, and the streams opened for them."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
+        """Stamps single trades for a strategy that takes batches (``BatchedTrades``)."""
         self.requests: list[MarketDataRequest] = []
         self._opened: list[Subscription] = []
 
@@ -86,8 +96,8 @@ class MarketDataSubscriptions:
         asked = {request.kind for request in self.requests}
         defaults: list[MarketDataRequest] = []
         for venue, symbol in instruments:
-            for kind, callback in CALLBACKS.items():
-                if kind in asked or not overrides(strategy, callback):
+            for kind in CALLBACKS:
+                if kind in asked or not handles(strategy, kind):
                     continue
                 depth = DEFAULT_BOOK_DEPTH if kind == "book" else 0
                 interval_s = DEFAULT_BAR_INTERVAL_S if kind == "bars" else 0
@@ -98,13 +108,14 @@ class MarketDataSubscriptions:
         """Open the stream of ``request`` on ``gateway``, delivering to the strategy's callback.
 
         A venue that refuses it (no bar stream, an interval it does not serve) raises
-        ``StrategyConfigError`` naming the request and the venue's reason.
+        ``StrategyConfigError`` naming the request and the venue's reason. A strategy overriding
+        ``on_trades`` gets its trades through ``BatchedTrades`` (batches, or batches of one).
         """
         symbol = request.symbol
         subscription: Subscription
         try:
             if request.kind == "trades":
-                subscription = await gateway.subscribe_trades(symbol, strategy.on_trade)
+                subscription = await gateway.subscribe_trades(symbol, self._trade_callback(strategy))
             elif request.kind == "quotes":
                 subscription = await gateway.subscribe_quotes(symbol, strategy.on_quote)
             elif request.kind == "book":
@@ -115,6 +126,14 @@ class MarketDataSubscriptions:
         except InvalidRequestError as error:
             raise StrategyConfigError(f"cannot subscribe to the {request.describe()}: {error}") from error
         self._opened.append(subscription)
+
+    def _trade_callback(self, strategy: Strategy) -> BatchedTrades | Callable[[Trade], None]:
+        """``strategy.on_trade``, or its ``on_trades`` wrapped in ``BatchedTrades`` when it overrides that."""
+        if not overrides(strategy, "on_trades"):
+            return strategy.on_trade
+        if self._clock is None:
+            raise RuntimeError("a strategy overriding on_trades needs subscriptions made with a clock")
+        return BatchedTrades(strategy.on_trades, self._clock)
 
     async def close(self) -> None:
         """Close every stream opened (nothing more reaches the strategy)."""

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING
 from harness.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "CHUNK_ROWS": "sim.market.chunked_events",
+    "FIRST_CHUNK_ROWS": "sim.market.chunked_events",
+    "ChunkedEvents": "sim.market.chunked_events",
+    "Column": "sim.market.chunked_events",
+    "TextColumn": "sim.market.chunked_events",
     "Batch": "sim.market.cursor",
     "EVENT_TYPES": "sim.market.cursor",
     "FileCursor": "sim.market.cursor",
@@ -31,19 +36,24 @@ _EXPORTS = {
 
 __all__ = [
     "BUFFERED_ROWS",
+    "CHUNK_ROWS",
     "DEFAULT_BATCH_SIZE",
     "EVENT_TYPES",
+    "FIRST_CHUNK_ROWS",
     "KIND_OF_TYPE",
     "MIN_BATCH_SIZE",
     "ORDER_COLUMNS",
     "TRADE_ARRAYS",
     "Batch",
+    "ChunkedEvents",
+    "Column",
     "FileCursor",
     "Handler",
     "Int64Array",
     "ReplayFeed",
     "ReplayFileError",
     "Resolver",
+    "TextColumn",
     "TradeRunTaker",
     "infer_kind",
     "open_cursors",
@@ -51,6 +61,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from sim.market.chunked_events import CHUNK_ROWS, FIRST_CHUNK_ROWS, ChunkedEvents, Column, TextColumn
     from sim.market.cursor import (
         EVENT_TYPES,
         KIND_OF_TYPE,

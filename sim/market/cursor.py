@@ -24,6 +24,7 @@ interleaved with other files' events nor cut by the horizon.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -38,6 +39,7 @@ from harness.data.canonical import canonical_kind
 from harness.data.errors import CanonicalFileError
 from harness.data.schema import F_LAST
 from harness.model import BookDelta, Candle, Quote, Trade
+from sim.market.chunked_events import ChunkedEvents, Column, TextColumn
 
 __all__ = [
     "EVENT_TYPES",
@@ -80,8 +82,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     for kind, cls in EVENT_TYPES.items()
 }
 
-TRADE_ARRAYS = ("ts_event", "price", "size")
-"""Trade columns a ``Batch`` also keeps as numpy arrays (``Batch.arrays``)."""
+TRADE_ARRAYS = ("ts_event", "ts_recv", "price", "size", "aggressor")
+"""Trade columns a ``Batch`` also keeps as numpy int64 arrays (``Batch.arrays``)."""
 
 ORDER_COLUMNS = ("ts_recv", "ts_event")
 """Timestamp columns the feed can order by."""
@@ -110,6 +112,30 @@ def _int_list(array: Any) -> list[int]:
     return values
 
 
+def _skip_lists(iterators: list[Any], start: int, count: int) -> None:
+    """Set list iterators from row ``start`` to row ``start + count`` (``Batch.skip_events``)."""
+    row = start + count
+    for iterator in iterators:
+        iterator.__setstate__(row)
+
+
+def _list_rows(values: list[Any], lo: int, hi: int) -> list[Any]:
+    """Rows ``[lo, hi)`` of a column already held as a list."""
+    return values[lo:hi]
+
+
+def _int_rows(values: npt.NDArray[Any], lo: int, hi: int) -> list[int]:
+    """Rows ``[lo, hi)`` of an int column as Python ints."""
+    rows: list[int] = values[lo:hi].tolist()
+    return rows
+
+
+def _text_rows(array: Any, lo: int, hi: int) -> list[Any]:
+    """Rows ``[lo, hi)`` of a text column as Python values (as the whole column converts)."""
+    rows: list[Any] = array.slice(lo, hi - lo).to_numpy(zero_copy_only=False).tolist()
+    return rows
+
+
 def _dictionary_parts(array: Any) -> tuple[list[str], npt.NDArray[np.int32]]:
     """(dictionary values, per-row codes) of a venue/symbol column, dictionary-encoded or not."""
     if not pa.types.is_dictionary(array.type):
@@ -134,13 +160,19 @@ class Batch:
     from the start of the batch.
     """
 
-    __slots__ = ("arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes", "routes")
+    __slots__ = ("_skip", "arrays", "events", "handlers", "keys", "keys_np", "n", "pos", "route_codes",
+                 "routes", "trade_ids")
 
     def __init__(self, keys: list[int], keys_np: Int64Array, events: Iterator[Any],
                  routes: list[tuple[str, str]], route_codes: list[int] | None, *,
-                 arrays: dict[str, Int64Array] | None = None) -> None:
+                 arrays: dict[str, Int64Array] | None = None, trade_ids: Sequence[str] | None = None,
+                 skip: Callable[[int, int], None] | None = None) -> None:
+        self._skip = skip
+        """Moves ``events`` past rows without building them (trade batches, ``skip_events``)."""
         self.arrays = arrays
-        """Numpy columns kept for vectorized consumers (trades: ``ts_event``, ``price``, ``size``)."""
+        """Numpy columns kept for vectorized consumers (trades: ``TRADE_ARRAYS``)."""
+        self.trade_ids = trade_ids
+        """Trades: the ``trade_id`` column, read lazily."""
         self.keys = keys
         self.keys_np = keys_np
         self.events = events
@@ -149,6 +181,18 @@ class Batch:
         self.n = len(keys)
         self.pos = 0
         self.handlers: list[Handler] = []
+
+    def skip_events(self, start: int, count: int) -> None:
+        """Move ``events`` from row ``start`` (where it is) past ``count`` rows without building them.
+
+        A trade batch's events are built from column lists (list iterators set forward) or, when
+        its client takes trades as columns, chunk by chunk (``ChunkedEvents``: the skipped rows'
+        values are then never made). Otherwise the events are pulled and dropped.
+        """
+        if self._skip is None:
+            deque(islice(self.events, count), maxlen=0)
+            return
+        self._skip(start, count)
 
     def handlers_from(self, row: int) -> Iterator[Handler]:
         """The handlers of the rows from ``row`` on, read live (``resolve`` changes show at once)."""
@@ -193,6 +237,9 @@ class FileCursor:
         self._carry_max: int | None = None  # running maximum of the order key so far
         self._open_message_key: int | None = None  # book: key of a message still missing F_LAST
         self.batch: Batch | None = None
+        self.columns_wanted: Callable[[list[tuple[str, str]]], bool] | None = None
+        """Trades: says of a batch's routes whether their client takes trades as columns; its
+        events are then built chunk by chunk (``ChunkedEvents``), otherwise all at once."""
 
     def _read(self, batch_size: int, columns: list[str]) -> Iterator[Any]:
         """The file's record batches, one row group at a time.
@@ -265,6 +312,8 @@ class FileCursor:
             venue_list = np.asarray(venue_values, dtype=object)[venue_codes].tolist()
             symbol_list = np.asarray(symbol_values, dtype=object)[symbol_codes].tolist()
 
+        if self.kind == "trades":
+            return self._trades_batch(rb, venue_list, symbol_list, routes, route_codes)
         columns: dict[str, list[Any]] = {"venue": venue_list, "symbol": symbol_list}
         for name in self._fields:
             if name in columns:
@@ -277,10 +326,38 @@ class FileCursor:
 
         keys_np, keys = self._keys(rb, columns)
         events = map(self._make, zip(*(columns[name] for name in self._fields), strict=False))
-        arrays = None
-        if self.kind == "trades":  # zero-copy views for the trade fast path (sim.venue.trade_runs)
-            arrays = {name: rb.column(name).to_numpy() for name in TRADE_ARRAYS}
-        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays)
+        return Batch(keys, keys_np, events, routes, route_codes)
+
+    def _trades_batch(self, rb: Any, venue_list: list[str], symbol_list: list[str], routes: list[tuple[str, str]],
+                      route_codes: list[int] | None) -> Batch:
+        """A trade batch: its int columns also kept as numpy arrays and its trade ids as a lazy
+        ``TextColumn`` (the trade fast path and ``Strategy.on_trades`` read those,
+        ``sim.venue.trade_runs``); its events built all at once, or chunk by chunk
+        (``ChunkedEvents``) when ``columns_wanted`` says the client takes trades as columns."""
+        keys_np, keys = self._keys(rb, {})
+        lists: dict[str, list[Any]] = {"venue": venue_list, "symbol": symbol_list}
+        if np.array_equal(keys_np, rb.column(self._order_by).to_numpy()):
+            lists[self._order_by] = keys  # the keys are that column's values: share their ints
+        columns: list[Column] = []
+        for name in self._fields:
+            if name in lists:
+                columns.append(partial(_list_rows, lists[name]))
+                continue
+            array = rb.column(name)
+            columns.append(partial(_int_rows, array.to_numpy()) if pa.types.is_integer(array.type)
+                           else partial(_text_rows, array))
+        n = rb.num_rows
+        arrays = {name: rb.column(name).to_numpy().astype(np.int64, copy=False) for name in TRADE_ARRAYS}
+        trade_ids = TextColumn(rb.column("trade_id"))
+        if self.columns_wanted is not None and self.columns_wanted(routes):
+            chunks = ChunkedEvents(self._make, columns, n)
+            return Batch(keys, keys_np, chunks.events, routes, route_codes, arrays=arrays, trade_ids=trade_ids,
+                         skip=chunks.skip)
+        iterators = [iter(lists[name] if name in lists else column(0, n))
+                     for name, column in zip(self._fields, columns, strict=True)]
+        events = map(self._make, zip(*iterators, strict=False))
+        return Batch(keys, keys_np, events, routes, route_codes, arrays=arrays, trade_ids=trade_ids,
+                     skip=partial(_skip_lists, iterators))
 
     def _keys(self, rb: Any, columns: dict[str, list[Any]]) -> tuple[Int64Array, list[int]]:
         """Order keys of a batch: the order column made monotone (and per message for book)."""

@@ -104,6 +104,10 @@ class TradeRunTaker(Protocol):
 
     position: int
 
+    @property
+    def takes_columns(self) -> bool:
+        """Whether the client takes trades as column batches (rows it takes need no ``Trade`` objects)."""
+
     def take(self, batch: Batch, start: int, end: int, vt: VirtualTime, taps: TapSet) -> int:
         """Hand rows ``[start, result)`` of ``batch`` to the venue and the client; rows up to ``end``
         are the window's."""
@@ -176,6 +180,8 @@ class ReplayFeed:
             files, order_by=order_by, batch_size=batch_size,
             venues=None if venues is None else frozenset(venues),
             symbols=None if symbols is None else frozenset(symbols))
+        for cursor in self._cursors:
+            cursor.columns_wanted = self._columns_wanted
         self._live: list[FileCursor] = list(self._cursors)
         self._win: _Window | None = None
         self.fast = True
@@ -245,6 +251,16 @@ class ReplayFeed:
             handler = _noop if not callbacks else callbacks[0] if len(callbacks) == 1 else _fanout(callbacks)
             self._routes[key] = handler
         return handler
+
+    def _columns_wanted(self, routes: list[tuple[str, str]]) -> bool:
+        """Whether a trade batch of ``routes`` goes to a client that takes trades as columns (one route,
+        its only subscriber's ``TradeRunTaker`` says so): its rows are then built only when pulled."""
+        if not self.fast or len(routes) != 1:
+            return False
+        venue, symbol = routes[0]
+        matching = [runs for k, v, s, _, runs in self._subscriptions
+                    if k == "trades" and v in (None, venue) and s in (None, symbol)]
+        return len(matching) == 1 and matching[0] is not None and matching[0].takes_columns
 
     def _runs_for(self, win: _Window) -> TradeRunTaker | None:
         """The ``TradeRunTaker`` that may take runs of this window: a single-route trade window whose

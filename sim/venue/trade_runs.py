@@ -11,7 +11,9 @@ calls; here a run of them is done at once:
 * the run's delivery times are computed in one vector operation from exactly the latency draws
   the one-at-a-time path would make (``LatencyChannel.take``), with the same FIFO rule;
 * the client's callback is called in a plain loop over (delivery time, trade), re-reading the
-  runtime's horizon before each call, as the feed's own loop does;
+  runtime's horizon before each call, as the feed's own loop does; a client callback that takes
+  batches (``harness.trade_batch.BatchedTrades``, a strategy overriding ``on_trades``) is called
+  once instead, with column slices of every trade due by the horizon, at the last one's time;
 * the venue's side (last price, candles) is applied in bulk when the loop stops
   (``SimVenue.on_quiet_trades``), before anything else can look at the venue (every client
   request reaches the venue through the runtime's calendar, after the loop has returned).
@@ -44,6 +46,7 @@ from typing import Final, NamedTuple, Protocol
 import numpy as np
 
 from harness.model import Trade
+from harness.trade_batch import BatchedTrades, TradeBatch
 from sim.channels import Deliver, MarketDataChannel, TapSet
 from sim.kernel.sources import VirtualTime
 from sim.market.cursor import Batch
@@ -98,6 +101,11 @@ class TradeRunner:
         self.position = 0
         """The first row not handed to the venue by the last ``take``, kept even when a callback raised."""
 
+    @property
+    def takes_columns(self) -> bool:
+        """Whether the client takes trades as column batches (a ``BatchedTrades`` stream subscribed)."""
+        return any(isinstance(handler, BatchedTrades) for handler in self.channel.streams["trades"].values())
+
     def take(self, batch: Batch, start: int, end: int, vt: VirtualTime, taps: TapSet) -> int:
         """Deliver a run of quiet trades from row ``start`` of ``batch`` (rows up to ``end`` are
         the feed's current window); return the first row not handed to the venue.
@@ -116,7 +124,7 @@ class TradeRunner:
         """``take`` once the run may go fast: on return every row before the result has been seen
         by the venue; those the client has not received yet are in the channel's queue, as the
         general path leaves them."""
-        symbol = batch.routes[0][1]
+        venue, symbol = batch.routes[0]
         trades: Iterator[Trade] = batch.events
         if self._rename is not None:
             venue, symbols = self._rename
@@ -126,7 +134,7 @@ class TradeRunner:
         stop = bisect_right(batch.keys, vt.horizon_ns, start, quiet_end)
         if stop - start < MIN_RUN:
             return start
-        run = _Run(batch, trades, symbol, start, stop)
+        run = _Run(batch, trades, venue, symbol, start, stop)
         handler = self.channel.streams["trades"].get(symbol)
         if handler is None:  # nobody subscribed: the venue's side only, nothing in flight
             deque(islice(batch.events, stop - start), maxlen=0)
@@ -134,6 +142,8 @@ class TradeRunner:
             self.position = stop
             return stop
         next_venue = batch.keys[stop] if stop < end else batch.keys[end - 1]
+        if isinstance(handler, BatchedTrades):
+            return self._deliver_batched(run, handler, next_venue, vt)
         return self._deliver_run(run, handler, next_venue, vt)
 
     def _deliver_run(self, run: _Run, handler: Deliver, next_venue: int, vt: VirtualTime) -> int:
@@ -176,6 +186,59 @@ class TradeRunner:
             self._venue_side(run, processed, vt)
             self.position = processed
         return processed
+
+    def _deliver_batched(self, run: _Run, handler: BatchedTrades, next_venue: int, vt: VirtualTime) -> int:
+        """``_deliver_run`` for a client that takes batches: every trade of the run due by the horizon
+        (and before ``next_venue``) in one call of ``handler.on_batch``, at the last one's time.
+
+        The same latency draws, delivery times and bookkeeping as the per-trade loop; the one
+        difference is that a callback can stop the run only after the whole batch (it acts at
+        the batch's last delivery). No object is built per row: the rows' events are skipped.
+        """
+        batch, start, stop = run.batch, run.start, run.stop
+        latency = self.channel.latency
+        delays = latency.take(stop - start)
+        times = np.maximum.accumulate(batch.keys_np[start:stop] + np.array(delays, dtype=np.int64))
+        arrivals = np.maximum(times, latency.last_delivery_ns)
+        count = 0
+        failed = True
+        try:
+            if not self.channel.queue or self._drain(next_venue, vt):  # what is in flight goes first
+                due = int(np.searchsorted(arrivals, next_venue, "left"))
+                count = int(np.searchsorted(arrivals[:due], vt.horizon_ns, "right"))
+                if count:
+                    self._deliver_batch(run, handler, arrivals, count, vt)
+            failed = False
+        finally:
+            reached = vt.now_ns if failed else vt.horizon_ns
+            delivered = start + count
+            processed = max(delivered, bisect_right(batch.keys, reached, start, stop))
+            self._in_flight(run.trades, handler, arrivals[delivered - start:processed - start].tolist(),
+                            processed - delivered)
+            latency.give_back(delays[processed - start:])
+            if processed > start:
+                latency.last_delivery_ns = int(arrivals[processed - start - 1])
+            self._venue_side(run, processed, vt)
+            self.position = processed
+        return processed
+
+    @staticmethod
+    def _deliver_batch(run: _Run, handler: BatchedTrades, arrivals: Int64Array, count: int, vt: VirtualTime) -> None:
+        """The run's first ``count`` trades (all due by the horizon) in one call of ``handler.on_batch``.
+
+        Column slices of the batch, no object per row; the call runs at the last one's delivery
+        time. The trades count as delivered before the call (as one callback that raises does).
+        """
+        batch, start = run.batch, run.start
+        arrays = batch.arrays
+        trade_ids = batch.trade_ids
+        assert arrays is not None and trade_ids is not None
+        rows = slice(start, start + count)
+        vt.now_ns = int(arrivals[count - 1])
+        batch.skip_events(start, count)  # keep the lazy events in step without building them
+        handler.on_batch(TradeBatch(run.venue, run.symbol, arrivals[:count], arrays["ts_event"][rows],
+                                    arrays["ts_recv"][rows], arrays["price"][rows], arrays["size"][rows],
+                                    arrays["aggressor"][rows], trade_ids[rows]))
 
     def _drain(self, next_venue: int, vt: VirtualTime) -> bool:
         """Deliver what was already in flight (it arrives before the run's trades); False if the
@@ -238,10 +301,11 @@ class TradeRunner:
 
 class _Run(NamedTuple):
     """Rows [start, stop) of ``batch``, all quiet for the venue; ``trades`` yields them as the
-    venue knows them (under ``symbol``)."""
+    venue knows them (under ``venue`` and ``symbol``)."""
 
     batch: Batch
     trades: Iterator[Trade]
+    venue: str
     symbol: str
     start: int
     stop: int
