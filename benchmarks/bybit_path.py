@@ -19,67 +19,22 @@ import argparse
 import asyncio
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
+
+from served_venue import VenueThread, percentile, unlimited_profile
 
 from harness.clock import WallClock
 from harness.model import OrderRequest, OrderType, Side
 from harness.registry import Credentials
 from live.bybit import BybitAdapter, BybitEndpoints
 from live.serve.bybit import BybitLocalVenue, BybitVenueConfig
-from sim.venue.limits import RateLimitConfig
-from sim.venue.profile import load_profile
 
 KEY, SECRET = "bench-key-0123456789abcdef", "bench-secret-0123456789abcdef0123456789"
 PRICE, QTY = Decimal("59000.0"), Decimal("0.001")
-
-
-def _unlimited(name: str) -> Any:
-    profile = load_profile(name)
-    rules = tuple(replace(rule, limit=10**12) for rule in profile.rate_limits.rules)
-    return replace(profile, rate_limits=RateLimitConfig(rules=rules, weights=profile.rate_limits.weights, ban=None))
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-class VenueThread:
-    """The Bybit local venue on its own event loop in a background thread."""
-
-    def __init__(self, profile: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.venue = BybitLocalVenue(BybitVenueConfig(profile=_unlimited(profile), api_keys={KEY: SECRET},
-                                                      clock=WallClock()))
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def run(self, factory: Callable[[], Awaitable[Any]]) -> Any:
-        """Run a coroutine on the venue's loop and wait for its result."""
-        async def wrapped() -> Any:
-            return await factory()
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
-
-    def __enter__(self) -> VenueThread:
-        self.thread.start()
-        self.run(self.venue.start)
-
-        async def quote() -> None:
-            self.venue.quote("BTCUSDT", Decimal(60000), Decimal("60000.1"))
-        self.run(quote)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.venue.stop)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
 
 
 async def _adapter(url: str, n: int, category: str) -> tuple[float, list[float]]:
@@ -125,7 +80,9 @@ def main() -> None:
     parser.add_argument("--category", choices=("spot", "linear"), default="spot",
                         help="spot (profile bybit) or linear (profile bybit-linear)")
     args = parser.parse_args()
-    with VenueThread("bybit" if args.category == "spot" else "bybit-linear") as served:
+    profile = unlimited_profile("bybit" if args.category == "spot" else "bybit-linear")
+    venue = BybitLocalVenue(BybitVenueConfig(profile=profile, api_keys={KEY: SECRET}, clock=WallClock()))
+    with VenueThread(venue) as served:
         url = served.venue.rest_url
         results = {"adapter": asyncio.run(_adapter(url, args.n, args.category))}
         pybit_result = _pybit(url, args.n, args.category)
@@ -133,7 +90,7 @@ def main() -> None:
             results["pybit"] = pybit_result
     print(f"order round trips (place + cancel), n={args.n} each, one at a time, Bybit {args.category} on 127.0.0.1:")
     for name, (rate, latencies) in results.items():
-        p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
         print(f"  {name:8s} {rate:8.1f} round trips/s, p50 {1e3 * p50:.2f} ms, p99 {1e3 * p99:.2f} ms")
 
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from served_venue import VenueThread, unlimited_profile
 
 from harness.clock import WallClock
 from harness.model import OrderRequest, OrderType, Side
@@ -32,50 +29,12 @@ from live.binance import BinanceAdapter, BinanceEndpoints, BinanceFixAdapter
 from live.fix.dialects import FixKey, ed25519_public_pem
 from live.fix.order_entry import FixEndpoint
 from live.serve import LocalVenue, LocalVenueConfig
-from sim.venue.limits import RateLimitConfig
-from sim.venue.profile import load_profile
 
 KEY, SECRET = "bench-key-0123456789abcdef", "bench-secret-0123456789abcdef0123456789"
 FIX_KEY = "bench-fix-key-0123456789"
 FIX_PEM = Ed25519PrivateKey.from_private_bytes(bytes(32)).private_bytes(
     Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode("ascii")
 PRICE, QTY = Decimal("59000.00"), Decimal("0.00100")
-
-
-def _unlimited() -> Any:
-    profile = load_profile("binance")
-    rules = tuple(replace(rule, limit=10**12) for rule in profile.rate_limits.rules)
-    return replace(profile, rate_limits=RateLimitConfig(rules=rules, weights=profile.rate_limits.weights, ban=None))
-
-
-class VenueThread:
-    """The local venue on its own event loop in a background thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.venue = LocalVenue(LocalVenueConfig(profile=_unlimited(), api_keys={KEY: SECRET}, clock=WallClock(),
-                                                 fix_port=0, fix_keys={FIX_KEY: FixKey(ed25519_public_pem(FIX_PEM))}))
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def run(self, factory: Callable[[], Awaitable[Any]]) -> Any:
-        """Run a coroutine on the venue's loop and wait for its result."""
-        async def wrapped() -> Any:
-            return await factory()
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
-
-    def __enter__(self) -> VenueThread:
-        self.thread.start()
-        self.run(self.venue.start)
-
-        async def quote() -> None:
-            self.venue.quote("BTCUSDT", Decimal(60000), Decimal("60000.10"))
-        self.run(quote)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.venue.stop)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
 
 
 async def _round_trips(adapter: BinanceAdapter, n: int, prefix: str) -> tuple[float, list[float]]:
@@ -104,7 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="round trips per client (default 200)")
     args = parser.parse_args(argv)
-    with VenueThread() as served:
+    venue = LocalVenue(LocalVenueConfig(profile=unlimited_profile("binance"), api_keys={KEY: SECRET}, clock=WallClock(),
+                                        fix_port=0, fix_keys={FIX_KEY: FixKey(ed25519_public_pem(FIX_PEM))}))
+    with VenueThread(venue) as served:
         venue = served.venue
         assert venue.fix is not None
         clock = WallClock()

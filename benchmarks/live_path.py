@@ -25,18 +25,17 @@ import hmac
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
+
+from served_venue import VenueThread, percentile, unlimited_profile
 
 from harness.clock import ScaledClock, WallClock
 from harness.data.sink import ParquetSink
@@ -44,40 +43,9 @@ from harness.model import OrderRequest, OrderType, Side
 from harness.registry import Credentials
 from live.binance import BinanceAdapter, BinanceEndpoints
 from live.serve import LocalVenue, LocalVenueConfig
-from sim.venue.limits import RateLimitConfig
-from sim.venue.profile import load_profile
 
 KEY, SECRET = "bench-key-0123456789abcdef", "bench-secret-0123456789abcdef0123456789"
 PRICE, QTY = Decimal("59000.00"), Decimal("0.00100")
-
-
-class VenueThread:
-    """A local venue on its own event loop in a background thread."""
-
-    def __init__(self, config: LocalVenueConfig) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.venue = LocalVenue(config)
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def run(self, factory: Callable[[], Awaitable[Any]]) -> Any:
-        """Run a coroutine on the venue's loop and wait for its result."""
-        async def wrapped() -> Any:
-            return await factory()
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
-
-    def __enter__(self) -> VenueThread:
-        self.thread.start()
-        self.run(self.venue.start)
-
-        async def quote() -> None:
-            self.venue.quote("BTCUSDT", Decimal(60000), Decimal("60000.10"))
-        self.run(quote)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.venue.stop)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
 
 
 def write_tape(out: Path, trades: int) -> list[Path]:
@@ -97,17 +65,6 @@ def write_tape(out: Path, trades: int) -> list[Path]:
     trade_sink.close()
     quote_sink.close()
     return paths
-
-
-def _unlimited() -> Any:
-    profile = load_profile("binance")
-    rules = tuple(replace(rule, limit=10**12) for rule in profile.rate_limits.rules)
-    return replace(profile, rate_limits=RateLimitConfig(rules=rules, weights=profile.rate_limits.weights, ban=None))
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _timed(n: int, one: Callable[[int], Awaitable[None]]) -> tuple[float, list[float]]:
@@ -179,7 +136,7 @@ async def _market_data(trades: int, speed: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         files = write_tape(Path(tmp), trades)
         config = LocalVenueConfig(data=files, clock=ScaledClock(speed), hold_replay=True, lead_ns=0)
-        with VenueThread(config) as served:
+        with VenueThread(LocalVenue(config)) as served:
             async with connect(f"{served.venue.ws_url}/stream?streams=btcusdt@trade/btcusdt@bookTicker") as ws:
                 async def go() -> None:
                     served.venue.start_replay()
@@ -198,8 +155,8 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=20_000, help="trades in the market-data tape")
     parser.add_argument("--speed", type=int, default=100_000, help="venue clock speed for the market-data run")
     args = parser.parse_args()
-    config = LocalVenueConfig(profile=_unlimited(), api_keys={KEY: SECRET}, clock=WallClock())
-    with VenueThread(config) as served:
+    config = LocalVenueConfig(profile=unlimited_profile("binance"), api_keys={KEY: SECRET}, clock=WallClock())
+    with VenueThread(LocalVenue(config)) as served:
         url = served.venue.rest_url
         results = {"raw": asyncio.run(_raw(url, args.n)), "adapter": asyncio.run(_adapter(url, args.n))}
         ccxt_result = asyncio.run(_ccxt(url, args.n))
@@ -208,7 +165,7 @@ def main() -> None:
     floor = statistics.median(results["raw"][1])
     print(f"order round trips (submit + cancel), n={args.n} each, one at a time, local venue on 127.0.0.1:")
     for name, (rate, latencies) in results.items():
-        p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
         added = "" if name == "raw" else f", added over raw p50 {1e3 * (p50 - floor):.2f} ms"
         print(f"  {name:8s} {rate:8.1f} round trips/s, p50 {1e3 * p50:.2f} ms, p99 {1e3 * p99:.2f} ms{added}")
     if "ccxt" in results:
