@@ -18,6 +18,7 @@ _EXPORTS = {
     "seal_to_file": "live.credentials",
     "TransportKind": "live.guard",
     "check_transport_url": "live.guard",
+    "UndoHandle": "live.handles",
     "LiveLog": "live.paper",
     "LiveRun": "live.paper",
     "run_live": "live.paper",
@@ -67,6 +68,7 @@ __all__ = [
     "SecretRedactor",
     "Signer",
     "TransportKind",
+    "UndoHandle",
     "binance",
     "binance_fix_logon_payload",
     "binance_rest_payload",
@@ -105,6 +107,7 @@ if TYPE_CHECKING:
     from live.backoff import DEFAULT_BACKOFF
     from live.credentials import VAULT_KEY_VARIABLE, credentials_for, seal_to_file
     from live.guard import TransportKind, check_transport_url
+    from live.handles import UndoHandle
     from live.paper import LiveLog, LiveRun, run_live, session_prefix
     from live.paper_cli import paper_command
     from live.record import Recorder, import_recording, record_command, record_streams

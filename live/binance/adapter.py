@@ -20,7 +20,7 @@ symbols of the orders the adapter has seen plus ``symbols``.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -62,6 +62,7 @@ from live.binance.endpoints import BinanceEndpoints
 from live.binance.market_streams import MarketStreams
 from live.binance.usage import UsageTracker
 from live.binance.user_stream import UserStream
+from live.handles import UndoHandle
 from live.rest import AiohttpSender, BinanceRestProtocol, RestClient, RestRequest, RestTimeouts
 from live.signing import ParamValue
 from live.ws.state import WsSettings
@@ -71,21 +72,6 @@ __all__ = ["BinanceAdapter"]
 _T = TypeVar("_T")
 _NS = 1_000_000_000
 _MS = 1_000_000
-
-
-class _Handle:
-    """A subscription handle whose ``close`` runs one undo action (idempotent)."""
-
-    def __init__(self, undo: Callable[[], Any]) -> None:
-        self._undo: Callable[[], Any] | None = undo
-
-    async def close(self) -> None:
-        """Stop delivering to the callback."""
-        undo, self._undo = self._undo, None
-        if undo is not None:
-            result = undo()
-            if hasattr(result, "__await__"):
-                await result
 
 
 class BinanceAdapter:
@@ -319,17 +305,17 @@ class BinanceAdapter:
         data = await self._call("GET", "/api/v3/time")
         return int(data["serverTime"]) * _MS
 
-    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> _Handle:
+    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> UndoHandle:
         """Every ``executionReport`` of the user-data stream, as ``OrderReport``."""
         self._order_subs.append(callback)
-        return _Handle(lambda: self._order_subs.remove(callback) if callback in self._order_subs else None)
+        return UndoHandle(lambda: self._order_subs.remove(callback) if callback in self._order_subs else None)
 
-    async def subscribe_fills(self, callback: FillCallback) -> _Handle:
+    async def subscribe_fills(self, callback: FillCallback) -> UndoHandle:
         """Every TRADE ``executionReport``, as ``Fill``."""
         self._fill_subs.append(callback)
-        return _Handle(lambda: self._fill_subs.remove(callback) if callback in self._fill_subs else None)
+        return UndoHandle(lambda: self._fill_subs.remove(callback) if callback in self._fill_subs else None)
 
-    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> _Handle:
+    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> UndoHandle:
         """``<symbol>@trade``."""
         venue, clock = self._venue, self._clock
 
@@ -338,9 +324,9 @@ class BinanceAdapter:
 
         stream = f"{symbol.lower()}@trade"
         await self.streams.subscribe(stream, on_event)
-        return _Handle(lambda: self.streams.unsubscribe(stream, on_event))
+        return UndoHandle(lambda: self.streams.unsubscribe(stream, on_event))
 
-    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> _Handle:
+    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> UndoHandle:
         """``<symbol>@bookTicker``."""
         venue, clock = self._venue, self._clock
 
@@ -349,9 +335,9 @@ class BinanceAdapter:
 
         stream = f"{symbol.lower()}@bookTicker"
         await self.streams.subscribe(stream, on_event)
-        return _Handle(lambda: self.streams.unsubscribe(stream, on_event))
+        return UndoHandle(lambda: self.streams.unsubscribe(stream, on_event))
 
-    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> _Handle:
+    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> UndoHandle:
         """``<symbol>@depth@100ms`` diffs over a ``GET /api/v3/depth`` snapshot, synced by Binance's rules."""
         entry = (callback, depth)
         follower = self._books.get(symbol)
@@ -363,9 +349,9 @@ class BinanceAdapter:
             await follower.resync()
         else:
             follower.subscribers.append(entry)
-        return _Handle(lambda: follower.subscribers.remove(entry) if entry in follower.subscribers else None)
+        return UndoHandle(lambda: follower.subscribers.remove(entry) if entry in follower.subscribers else None)
 
-    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> _Handle:
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> UndoHandle:
         """``<symbol>@kline_<interval>``: each bar once the venue closes it (``x`` true), once."""
         name = codec.INTERVALS.get(interval_ns // _NS) if interval_ns % _NS == 0 else None
         if name is None:
@@ -381,7 +367,7 @@ class BinanceAdapter:
 
         stream = f"{symbol.lower()}@kline_{name}"
         await self.streams.subscribe(stream, on_event)
-        return _Handle(lambda: self.streams.unsubscribe(stream, on_event))
+        return UndoHandle(lambda: self.streams.unsubscribe(stream, on_event))
 
     async def _snapshot(self, symbol: str) -> Mapping[str, Any]:
         data: Mapping[str, Any] = await self._call("GET", "/api/v3/depth", params=[("symbol", symbol),

@@ -57,7 +57,6 @@ _EXPORTS = {
     "CATEGORIES": "live.bybit.endpoints",
     "BybitEndpoints": "live.bybit.endpoints",
     "BybitMarketData": "live.bybit.market_data",
-    "Handle": "live.bybit.market_data",
     "interval_name": "live.bybit.market_data",
     "BYBIT_CODES": "live.bybit.errors",
     "INVALID_TIMESTAMP": "live.bybit.errors",
@@ -91,7 +90,6 @@ __all__ = [
     "BybitRestProtocol",
     "BybitSocket",
     "BybitUsage",
-    "Handle",
     "LimitsObserver",
     "LinearCall",
     "PositionCallback",
@@ -165,7 +163,7 @@ if TYPE_CHECKING:
         set_leverage,
         set_margin_mode,
     )
-    from live.bybit.market_data import BybitMarketData, Handle, interval_name
+    from live.bybit.market_data import BybitMarketData, interval_name
     from live.bybit.paging import MAX_PAGES, SignedCall, pages
     from live.bybit.private_stream import PRIVATE_TOPICS, BybitPrivateStream, PositionCallback
     from live.bybit.rest_protocol import BybitRestProtocol, LimitsObserver, json_body

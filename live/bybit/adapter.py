@@ -68,12 +68,13 @@ from harness.registry import Credentials
 from harness.venues import VenueDescriptor, descriptor_for, unknown_descriptor
 from live.bybit import codec, linear
 from live.bybit.endpoints import BybitEndpoints
-from live.bybit.market_data import BybitMarketData, Handle, interval_name
+from live.bybit.market_data import BybitMarketData, interval_name
 from live.bybit.paging import pages
 from live.bybit.private_stream import BybitPrivateStream, PositionCallback
 from live.bybit.rest_protocol import BybitRestProtocol
 from live.bybit.socket import BybitSocket
 from live.bybit.usage import BybitUsage
+from live.handles import UndoHandle
 from live.rest import AiohttpSender, RestClient, RestRequest, RestTimeouts
 from live.signing import ParamValue
 from live.ws.state import WsSettings
@@ -323,7 +324,7 @@ class BybitAdapter:
         if self._category != "linear":
             raise NotSupportedError(f"Bybit {self._category} has no {what} setting", venue=self._venue)
 
-    async def subscribe_positions(self, callback: PositionCallback) -> Handle:
+    async def subscribe_positions(self, callback: PositionCallback) -> UndoHandle:
         """Every ``position`` push (linear), as ``PositionReport``s (a flat row: quantity 0)."""
         return self.user.subscribe_positions(callback)
 
@@ -356,27 +357,27 @@ class BybitAdapter:
         result = await self._call("GET", "/v5/market/time")
         return self.rest.protocol.parse_server_time(result) * _MS
 
-    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> Handle:
+    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> UndoHandle:
         """Every ``order`` push, as ``OrderReport`` (``live.bybit.private_stream``)."""
         return self.user.subscribe_orders(callback)
 
-    async def subscribe_fills(self, callback: FillCallback) -> Handle:
+    async def subscribe_fills(self, callback: FillCallback) -> UndoHandle:
         """Every ``execution`` push of type Trade, as ``Fill``."""
         return self.user.subscribe_fills(callback)
 
-    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> Handle:
+    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> UndoHandle:
         """``publicTrade.<symbol>`` (``live.bybit.market_data``)."""
         return await self.market.subscribe_trades(symbol, callback)
 
-    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> Handle:
+    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> UndoHandle:
         """``orderbook.1.<symbol>`` (spot ``tickers`` carry no bid or ask)."""
         return await self.market.subscribe_quotes(symbol, callback)
 
-    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Handle:
+    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> UndoHandle:
         """``orderbook.50|200.<symbol>``: snapshot + deltas with ``u`` continuity, resynced on a gap."""
         return await self.market.subscribe_book(symbol, callback, depth)
 
-    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Handle:
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> UndoHandle:
         """``kline.<interval>.<symbol>``: each bar once the venue confirms it closed, once."""
         return await self.market.subscribe_bars(symbol, interval_ns, callback)
 

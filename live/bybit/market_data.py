@@ -4,8 +4,8 @@
 ``Quote``s (spot's ``tickers`` carry no bid or ask), ``orderbook.50|200.<symbol>`` into the synced
 book (``live.bybit.book``: a gap re-subscribes the topic for a fresh snapshot) and
 ``kline.<interval>.<symbol>`` into each closed bar once; ``tickers.<symbol>`` is offered as is
-(venue-specific: spot's ticker has no bid or ask). ``Handle`` is the subscription handle the
-adapter returns (its ``close`` stops the delivery).
+(venue-specific: spot's ticker has no bid or ask). Each subscription is a ``live.handles.UndoHandle`` (its
+``close`` stops the delivery).
 """
 
 from __future__ import annotations
@@ -26,25 +26,11 @@ from harness.contract import (
 from live.bybit import codec
 from live.bybit.book import BybitBook
 from live.bybit.socket import BybitSocket
+from live.handles import UndoHandle
 
-__all__ = ["BybitMarketData", "Handle", "interval_name"]
+__all__ = ["BybitMarketData", "interval_name"]
 
 _NS = 1_000_000_000
-
-
-class Handle:
-    """A subscription handle whose ``close`` runs one undo action (idempotent)."""
-
-    def __init__(self, undo: Callable[[], Any]) -> None:
-        self._undo: Callable[[], Any] | None = undo
-
-    async def close(self) -> None:
-        """Stop delivering to the callback."""
-        undo, self._undo = self._undo, None
-        if undo is not None:
-            result = undo()
-            if hasattr(result, "__await__"):
-                await result
 
 
 def interval_name(interval_ns: int, venue: str = "bybit") -> str:
@@ -71,7 +57,7 @@ class BybitMarketData:
             task.cancel()
         await asyncio.gather(*self._resyncs, return_exceptions=True)
 
-    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> Handle:
+    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> UndoHandle:
         """``publicTrade.<symbol>``."""
         venue, clock = self._venue, self._clock
 
@@ -81,9 +67,9 @@ class BybitMarketData:
 
         topic = f"publicTrade.{symbol}"
         await self.public.subscribe(topic, on_message)
-        return Handle(lambda: self.public.unsubscribe(topic, on_message))
+        return UndoHandle(lambda: self.public.unsubscribe(topic, on_message))
 
-    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> Handle:
+    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> UndoHandle:
         """``orderbook.1.<symbol>`` (the top level)."""
         venue, clock = self._venue, self._clock
 
@@ -92,9 +78,9 @@ class BybitMarketData:
 
         topic = f"orderbook.1.{symbol}"
         await self.public.subscribe(topic, on_message)
-        return Handle(lambda: self.public.unsubscribe(topic, on_message))
+        return UndoHandle(lambda: self.public.unsubscribe(topic, on_message))
 
-    async def subscribe_tickers(self, symbol: str, callback: Callable[[Mapping[str, str]], None]) -> Handle:
+    async def subscribe_tickers(self, symbol: str, callback: Callable[[Mapping[str, str]], None]) -> UndoHandle:
         """``tickers.<symbol>``: the ticker as last known (a snapshot replaces it, a delta updates its fields).
 
         Venue-specific (no contract type): spot tickers carry the last price and 24 h figures but no
@@ -113,9 +99,9 @@ class BybitMarketData:
 
         topic = f"tickers.{symbol}"
         await self.public.subscribe(topic, on_message)
-        return Handle(lambda: self.public.unsubscribe(topic, on_message))
+        return UndoHandle(lambda: self.public.unsubscribe(topic, on_message))
 
-    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> Handle:
+    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> UndoHandle:
         """``orderbook.50.<symbol>`` (``200`` beyond 50 levels): snapshot + deltas with ``u`` continuity."""
         topic = f"orderbook.{50 if depth <= 50 else 200}.{symbol}"
         entry = (callback, depth)
@@ -127,14 +113,14 @@ class BybitMarketData:
         else:
             book.subscribers.append(entry)
         follower = book
-        return Handle(lambda: follower.subscribers.remove(entry) if entry in follower.subscribers else None)
+        return UndoHandle(lambda: follower.subscribers.remove(entry) if entry in follower.subscribers else None)
 
     def _resync(self, topic: str) -> None:
         task = asyncio.get_running_loop().create_task(self.public.resubscribe(topic), name=f"bybit-resync-{topic}")
         self._resyncs.add(task)
         task.add_done_callback(self._resyncs.discard)
 
-    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> Handle:
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> UndoHandle:
         """``kline.<interval>.<symbol>``: each bar once the venue confirms it closed, once."""
         name = interval_name(interval_ns, self._venue)
         venue = self._venue
@@ -150,4 +136,4 @@ class BybitMarketData:
 
         topic = f"kline.{name}.{symbol}"
         await self.public.subscribe(topic, on_message)
-        return Handle(lambda: self.public.unsubscribe(topic, on_message))
+        return UndoHandle(lambda: self.public.unsubscribe(topic, on_message))

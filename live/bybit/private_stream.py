@@ -23,8 +23,8 @@ from harness.model import PositionReport, VenueMode
 from harness.registry import Credentials
 from live.bybit import codec
 from live.bybit.linear import position_report
-from live.bybit.market_data import Handle
 from live.bybit.socket import BybitSocket
+from live.handles import UndoHandle
 from live.rest.protocol import TimeSync
 from live.signing import bybit_ws_auth_signature
 from live.ws.state import WsSettings
@@ -71,23 +71,23 @@ class BybitPrivateStream:
         """Close the connection."""
         await self.socket.close()
 
-    def subscribe_orders(self, callback: OrderUpdateCallback) -> Handle:
+    def subscribe_orders(self, callback: OrderUpdateCallback) -> UndoHandle:
         """Every ``order`` push, as ``OrderReport``."""
         self.order_subscribers.append(callback)
         subscribers = self.order_subscribers
-        return Handle(lambda: subscribers.remove(callback) if callback in subscribers else None)
+        return UndoHandle(lambda: subscribers.remove(callback) if callback in subscribers else None)
 
-    def subscribe_fills(self, callback: FillCallback) -> Handle:
+    def subscribe_fills(self, callback: FillCallback) -> UndoHandle:
         """Every ``execution`` push of type Trade, as ``Fill``."""
         self.fill_subscribers.append(callback)
         subscribers = self.fill_subscribers
-        return Handle(lambda: subscribers.remove(callback) if callback in subscribers else None)
+        return UndoHandle(lambda: subscribers.remove(callback) if callback in subscribers else None)
 
-    def subscribe_positions(self, callback: PositionCallback) -> Handle:
+    def subscribe_positions(self, callback: PositionCallback) -> UndoHandle:
         """Every ``position`` push, as ``PositionReport``."""
         self.position_subscribers.append(callback)
         subscribers = self.position_subscribers
-        return Handle(lambda: subscribers.remove(callback) if callback in subscribers else None)
+        return UndoHandle(lambda: subscribers.remove(callback) if callback in subscribers else None)
 
     async def _authenticate(self) -> None:
         expires = self._time.timestamp_ms(self._clock.now_ns()) + 10_000

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -62,26 +62,11 @@ from live.fix.dialects.coinbase import COINBASE_FIX
 from live.fix.dialects.reports import ExecKind, ExecutionReport, ReplaceRequest
 from live.fix.log import FixLogSink
 from live.fix.order_entry import FixEndpoint, FixOrderEntry
+from live.handles import UndoHandle
 
 __all__ = ["CoinbaseAdapter"]
 
 _OPEN = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING)
-
-
-class _Handle:
-    """A subscription handle whose ``close`` removes one callback (and runs ``stop``, if any)."""
-
-    def __init__(self, undo: Callable[[], None], stop: Callable[[], Awaitable[None]] | None = None) -> None:
-        self._undo: Callable[[], None] | None = undo
-        self._stop = stop
-
-    async def close(self) -> None:
-        """Stop delivering."""
-        undo, self._undo = self._undo, None
-        if undo is not None:
-            undo()
-            if self._stop is not None:
-                await self._stop()
 
 
 def _remove(items: list[Any], item: Any) -> Callable[[], None]:
@@ -344,31 +329,31 @@ class CoinbaseAdapter:
             return await self.rest.server_time_ns()
         return self.market.last_timestamp_ns
 
-    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> _Handle:
+    async def subscribe_order_updates(self, callback: OrderUpdateCallback) -> UndoHandle:
         """Every ExecutionReport of an order change, as ``OrderReport``."""
         self._order_subs.append(callback)
-        return _Handle(_remove(self._order_subs, callback))
+        return UndoHandle(_remove(self._order_subs, callback))
 
-    async def subscribe_fills(self, callback: FillCallback) -> _Handle:
+    async def subscribe_fills(self, callback: FillCallback) -> UndoHandle:
         """Every trade ExecutionReport, as ``Fill``."""
         self._fill_subs.append(callback)
-        return _Handle(_remove(self._fill_subs, callback))
+        return UndoHandle(_remove(self._fill_subs, callback))
 
-    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> _Handle:
+    async def subscribe_trades(self, symbol: str, callback: TradeCallback) -> UndoHandle:
         """``market_trades``."""
         subs = self.market.trade_subs.setdefault(symbol, [])
         subs.append(callback)
         await self._ensure("market_trades", symbol)
-        return _Handle(_remove(subs, callback))
+        return UndoHandle(_remove(subs, callback))
 
-    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> _Handle:
+    async def subscribe_quotes(self, symbol: str, callback: QuoteCallback) -> UndoHandle:
         """``ticker``."""
         subs = self.market.quote_subs.setdefault(symbol, [])
         subs.append(callback)
         await self._ensure("ticker", symbol)
-        return _Handle(_remove(subs, callback))
+        return UndoHandle(_remove(subs, callback))
 
-    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> _Handle:
+    async def subscribe_book(self, symbol: str, callback: BookCallback, depth: int = 20) -> UndoHandle:
         """``level2``: the book to ``depth`` levels after every change."""
         def deliver(book: BookSnapshot) -> None:
             callback(book._replace(bids=book.bids[:depth], asks=book.asks[:depth]))
@@ -376,9 +361,9 @@ class CoinbaseAdapter:
         subs = self.market.book_subs.setdefault(symbol, [])
         subs.append(deliver)
         await self._ensure("level2", symbol)
-        return _Handle(_remove(subs, deliver))
+        return UndoHandle(_remove(subs, deliver))
 
-    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> _Handle:
+    async def subscribe_bars(self, symbol: str, interval_ns: int, callback: BarCallback) -> UndoHandle:
         """Each closed bar, from REST candles read just after it closes (``live.coinbase.bars``)."""
         account = self._account("bars")
         CoinbaseAccount.granularity(interval_ns, self._venue)
@@ -391,7 +376,7 @@ class CoinbaseAdapter:
                 self._bars.remove(poller)
             await poller.close()
 
-        return _Handle(lambda: None, stop)
+        return UndoHandle(stop)
 
     async def get_rate_limit_status(self) -> RateLimitStatus:
         """This key's REST requests over the last second against Coinbase's 30/s private limit
