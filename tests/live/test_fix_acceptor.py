@@ -13,6 +13,7 @@ from harness.model import OrderRequest, OrderStatus, OrderType, Side
 from harness.registry import Credentials
 from live.fix.dialects import BINANCE_FIX
 from live.fix.order_entry import FixEndpoint, FixOrderEntry
+from live.serve import LocalVenue
 
 F1 = ("8=FIX.4.4|9=247|35=A|34=1|49=EXAMPLE|52=20240627-11:17:25.223|56=SPOT|95=88|96=4MHXelVVcpkdwuLbl6n73HQUXUf1dse2"
       "PCgT1DYqW9w8AVZ1RACFGM+5UdlGPrQHrgtS3CvsRURC1oj73j8gCA==|98=0|108=30|141=Y|553=sBRXrJx2DsOraMXOaUovEhgVRcjOvCtQwn"
@@ -20,6 +21,15 @@ F1 = ("8=FIX.4.4|9=247|35=A|34=1|49=EXAMPLE|52=20240627-11:17:25.223|56=SPOT|95=
 BROKEN_D = "8=FIX.4.4|9=114|35=D|34=2|49=qNXO12fH|52=20240611-09:01:46.228|56=SPOT|11=1718096506197867067|38=5|40=2|" \
            "44=10|54=1|55=LTCBNB|59=4|10=016|"  # a documented sample off by 32 (spec/fix_framing_vectors.py)
 
+
+
+async def _logged_on(venue: LocalVenue) -> RawFixClient:
+    """A raw client on the venue's order-entry port, logged on with the test key (the venue's Logon read)."""
+    assert venue.fix is not None
+    client = await RawFixClient.connect(venue.fix.port)
+    client.logon_binance(FIX_KEY, FIX_PEM, venue.clock.now_ns())
+    await client.read_until(lambda f: f[35] == "A")
+    return client
 
 def test_our_parser_holds_the_documented_vectors() -> None:
     """The checker used on the acceptor agrees with spec/fix_framing_vectors.py: F1 is consistent, D is not."""
@@ -103,9 +113,7 @@ def test_resend_request_is_answered_with_possdup_resends_and_gap_fills_over_a_so
         async with fix_venue() as venue:
             assert venue.fix is not None
             now = venue.clock.now_ns
-            client = await RawFixClient.connect(venue.fix.port)
-            client.logon_binance(FIX_KEY, FIX_PEM, now())
-            await client.read_until(lambda f: f[35] == "A")  # venue seq 1
+            client = await _logged_on(venue)  # venue seq 1
             client.send("1", [(112, "probe")], now())
             await client.read_until(lambda f: f[35] == "0" and f.get(112) == "probe")  # venue seq 2 (admin)
             for i in range(3):
@@ -132,9 +140,7 @@ def test_malformed_messages_get_a_reject_and_never_break_the_session() -> None:
         async with fix_venue() as venue:
             assert venue.fix is not None
             now = venue.clock.now_ns
-            client = await RawFixClient.connect(venue.fix.port)
-            client.logon_binance(FIX_KEY, FIX_PEM, now())
-            await client.read_until(lambda f: f[35] == "A")
+            client = await _logged_on(venue)
             seq = client.send("D", [(11, "bad-1"), (38, "0.01"), (40, "2"), (44, "59999"), (54, "1")], now())
             missing = await client.read_until(lambda f: f[35] == "3")
             assert (missing[45], missing[371], missing[372], missing[373]) == (str(seq), "55", "D", "1")
@@ -163,9 +169,7 @@ def test_drop_copy_sessions_get_every_execution_and_place_nothing() -> None:
             copy = await RawFixClient.connect(venue.fix.drop_copy_port, sender="DC1")
             copy.logon_binance(FIX_KEY, FIX_PEM, now())
             await copy.read_until(lambda f: f[35] == "A")
-            client = await RawFixClient.connect(venue.fix.port)
-            client.logon_binance(FIX_KEY, FIX_PEM, now())
-            await client.read_until(lambda f: f[35] == "A")
+            client = await _logged_on(venue)
             client.send("D", _order("dc-1", "2", "0.02", ord_type="1"), now())
             copied = [await copy.read_until(lambda f: f[35] == "8" and f[11] == "dc-1") for _ in range(2)]
             assert [c[150] for c in copied] == ["0", "F"] and copied[1][39] == "2"
@@ -183,9 +187,7 @@ def test_binance_xcn_cancels_the_order_and_places_the_new_one() -> None:
         async with fix_venue() as venue:
             assert venue.fix is not None
             now = venue.clock.now_ns
-            client = await RawFixClient.connect(venue.fix.port)
-            client.logon_binance(FIX_KEY, FIX_PEM, now())
-            await client.read_until(lambda f: f[35] == "A")
+            client = await _logged_on(venue)
             client.send("D", _order("old-1", "1", "0.01", price="59990"), now())
             await client.read_until(lambda f: f[35] == "8" and f[11] == "old-1")
             client.send("XCN", [*_order("new-1", "1", "0.02", price="59991"), (41, "old-1"), (25033, "1"),
@@ -248,9 +250,7 @@ def test_values_the_venue_cannot_take_are_refused_and_the_session_lives_on() -> 
         async with fix_venue() as venue:
             assert venue.fix is not None
             now = venue.clock.now_ns
-            client = await RawFixClient.connect(venue.fix.port)
-            client.logon_binance(FIX_KEY, FIX_PEM, now())
-            await client.read_until(lambda f: f[35] == "A")
+            client = await _logged_on(venue)
             for i, (qty, price) in enumerate((("1E+400", "59999"), ("0.01", "1E+400"), ("-1", "59999"),
                                               ("0.01", "NaN"), ("0.01", "59999.000000000000000001"))):
                 client.send("D", _order(f"odd-{i}", "1", qty, price=price), now())
