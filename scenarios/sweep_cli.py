@@ -66,7 +66,8 @@ def sweep_command(target: str, rest: Sequence[str], *, seeds: int = 1, first_see
     violated = [p for p in manifest["points"] if p["status"] == "complete" and p.get("passed") is False]
     for point in manifest["points"]:
         verdict = " violated " + point["first_violation"] if point in violated else ""
-        print(f"  seed {point['seed']} {point['params'] or ''}: {point['status']}{verdict} {point['run_dir']}"
+        params = f" {point['params']}" if point["params"] else ""
+        print(f"  seed {point['seed']}{params}: {point['status']}{verdict} {point['run_dir']}"
               + (f" ({point['error']})" if point["error"] else ""))
     tally = f"{len(manifest['points']) - len(failed)} complete, {len(failed)} failed"
     if plan.kind == "scenario":
