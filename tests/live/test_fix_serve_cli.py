@@ -1,4 +1,5 @@
-"""``harness venue serve --fix PORT``: the acceptor in the profile's dialect, credentials made for the run."""
+"""``harness venue serve`` as a user starts it: ``--fix PORT`` (the acceptor in the profile's dialect) and ``--profile coinbase``
+(a CDP REST key), each with credentials made for the run and announced, never printed."""
 
 from __future__ import annotations
 
@@ -68,3 +69,49 @@ def test_serve_with_fix_refuses_bad_arguments(args: list[str], capsys: pytest.Ca
     assert main(["venue", "serve", *args]) == 2
     err = capsys.readouterr().err
     assert "FIX dialect" in err or "--fix" in err
+
+
+def test_serve_coinbase_makes_a_rest_key_for_the_run_that_its_rest_accepts(tmp_path: Path) -> None:
+    """``--profile coinbase`` prints the CDP key's name and its PEM file (mode 0600), never the key itself;
+    a client signing JWTs with that file reads the venue's accounts, and another key is refused."""
+    from harness.contract import FatalError
+    from live.coinbase.rest import CoinbaseRest, CoinbaseRestEndpoint
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "venue", "serve", "--profile", "coinbase",
+                                "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any(line.startswith("local venue coinbase on ") for line in lines):
+            line = process.stdout.readline()
+            assert line, f"serve ended early: {process.stderr.read() if process.stderr else ''}"
+            lines.append(line)
+        text = "".join(lines)
+        found = re.search(r"Advanced Trade REST key (\S+), EC private key in (\S+) ", text)
+        url = re.search(r"local venue coinbase on (http://127\.0\.0\.1:\d+)", text)
+        assert found is not None and url is not None, text
+        name, pem_path = found.groups()
+        pem = Path(pem_path).read_text()
+        assert oct(Path(pem_path).stat().st_mode & 0o777) == "0o600" and pem.splitlines()[1] not in text
+
+        async def read() -> tuple[list[str], str]:
+            clock = WallClock()
+            endpoint = CoinbaseRestEndpoint.local(url.group(1))
+            rest = CoinbaseRest(endpoint, Credentials(name, pem), clock)
+            other = CoinbaseRest(endpoint, Credentials("organizations/local/apiKeys/other", pem), clock)
+            try:
+                currencies = sorted(a["currency"] for a in (await rest.get("/accounts"))["accounts"])
+                with pytest.raises(FatalError) as refused:
+                    await other.get("/accounts")
+                return currencies, str(refused.value)
+            finally:
+                await rest.close()
+                await other.close()
+
+        currencies, refusal = asyncio.run(read())
+        assert "BTC" in currencies and "USD" in currencies
+        assert "401" in refusal or "nauthori" in refusal
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
