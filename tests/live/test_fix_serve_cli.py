@@ -1,5 +1,5 @@
-"""``harness venue serve`` as a user starts it: ``--fix PORT`` (the acceptor in the profile's dialect) and ``--profile coinbase``
-(a CDP REST key), each with credentials made for the run and announced, never printed."""
+"""``harness venue serve`` as a user starts it: ``--fix PORT`` (the acceptor in the profile's dialect) and
+``--profile coinbase`` (a CDP REST key), each with credentials made for the run and announced, never printed."""
 
 from __future__ import annotations
 
